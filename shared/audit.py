@@ -1,0 +1,163 @@
+"""The tamper-evident audit trail: append-only, hash-chained events.
+
+`record()` queues an event on the session; the events are chained and
+written just before the session commits, so the chain-head lock is held
+only for the final insert and commit, not for the whole transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from shared.actors import Actor
+from shared.db import utcnow
+from shared.models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+_PENDING = "paydesk.audit.pending"
+
+
+class AuditAction(StrEnum):
+    """Event names, "area:subject:action"."""
+
+    PAYMENT_CREATED = "payment:payment:created"
+    PAYMENT_STATUS_CHANGED = "payment:status:changed"
+    PAYMENT_REQUEST_REFUSED = "payment:payment:refused"
+    RECEIPT_ISSUED = "receipt:receipt:issued"
+    RECEIPT_DELIVERED = "receipt:delivery:recorded"
+    INVOICE_PAID = "invoice:balance:applied"
+    SETTLEMENT_IMPORTED = "settlement:batch:imported"
+    STAFF_CREATED = "admin:user:created"
+    DEMO_SEEDED = "system:demo:seeded"
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    actor: Actor
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]
+    reason: str | None
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: AuditAction | str,
+    object_type: str,
+    object_id: object,
+    details: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """Queue an audit event; it is chained and written when `session` commits."""
+    session.connection()  # join (or begin) the transaction the event belongs to
+    session.info.setdefault(_PENDING, []).append(
+        _Queued(actor, str(action), object_type, str(object_id), details or {}, reason)
+    )
+
+
+def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def _fields(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "at": e.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_type": e.actor_type,
+        "actor_id": e.actor_id,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "details": e.details,
+        "reason": e.reason,
+        "source_ip": e.source_ip,
+    }
+
+
+@event.listens_for(Session, "before_commit")
+def _write_queued(session: Session) -> None:
+    queued: list[_Queued] = session.info.pop(_PENDING, [])
+    if not queued:
+        return
+    head = session.execute(
+        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditChainHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    for item in queued:
+        ev = AuditEvent(
+            seq=head.seq + 1,
+            at=utcnow(),
+            actor_type=str(item.actor.type),
+            actor_id=item.actor.id,
+            action=item.action,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            details=item.details,
+            reason=item.reason,
+            source_ip=item.actor.source_ip,
+            prev_hash=head.hash,
+            hash="",
+        )
+        ev.hash = event_hash(ev.prev_hash, _fields(ev))
+        session.add(ev)
+        head.seq, head.hash = ev.seq, ev.hash
+    session.flush()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_queued(session: Session, transaction: SessionTransaction) -> None:
+    # Events queued in a transaction that ended without commit never happened.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+
+def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the chain; report the first event that was edited, deleted or inserted."""
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    for ev in _events(session):
+        if ev.seq != expected_seq:
+            return VerifyResult(False, checked, expected_seq, "event missing (deleted)")
+        if ev.prev_hash != prev_hash:
+            return VerifyResult(False, checked, ev.seq, "previous-hash link broken")
+        if event_hash(prev_hash, _fields(ev)) != ev.hash:
+            return VerifyResult(False, checked, ev.seq, "contents changed after writing")
+        prev_hash, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
+    head = session.get(AuditChainHead, 1)
+    if head is not None and head.seq != checked:
+        return VerifyResult(False, checked, checked + 1, "events missing at the end of the chain")
+    return VerifyResult(True, checked)

@@ -1,0 +1,80 @@
+"""Settings, read once from the environment (PAYDESK_*). Secrets come only from here."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+VAR_DIR = Path(os.environ.get("PAYDESK_VAR_DIR", "var"))
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PAYDESK_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(f"PAYDESK_{name}")
+    return int(raw) if raw else default
+
+
+def _secret_key() -> str:
+    """The signing key: from the environment, else one kept under var/ (demo only)."""
+    if key := os.environ.get("PAYDESK_SECRET_KEY"):
+        return key
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: _env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'paydesk.db'}")
+    )
+    # The sandbox processor keeps its state apart from ours, as a real one would.
+    sandbox_gateway_url: str = field(
+        default_factory=lambda: _env(
+            "SANDBOX_GATEWAY_URL", f"sqlite:///{VAR_DIR / 'sandbox-gateway.db'}"
+        )
+    )
+    secret_key: str = field(default_factory=_secret_key)
+    base_url: str = field(default_factory=lambda: _env("BASE_URL", "http://127.0.0.1:8000"))
+    currency: str = field(default_factory=lambda: _env("CURRENCY", "CAD"))
+    org_name: str = field(default_factory=lambda: _env("ORG_NAME", "City of Riverton"))
+    default_locale: str = field(default_factory=lambda: _env("DEFAULT_LOCALE", "en"))
+    smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", "127.0.0.1"))
+    smtp_port: int = field(default_factory=lambda: _env_int("SMTP_PORT", 25))
+    # none | starttls | ssl
+    smtp_tls: str = field(default_factory=lambda: _env("SMTP_TLS", "none"))
+    smtp_user: str = field(default_factory=lambda: _env("SMTP_USER", ""))
+    smtp_password: str = field(default_factory=lambda: _env("SMTP_PASSWORD", ""))
+    mail_from: str = field(
+        default_factory=lambda: _env("MAIL_FROM", "Riverton Payments <payments@riverton.example>")
+    )
+    # A pending payment older than this with no answer is in doubt: the recovery job asks.
+    recovery_after_seconds: int = field(
+        default_factory=lambda: _env_int("RECOVERY_AFTER_SECONDS", 30)
+    )
+    worker_interval_seconds: int = field(
+        default_factory=lambda: _env_int("WORKER_INTERVAL_SECONDS", 2)
+    )
+    session_idle_minutes: int = field(default_factory=lambda: _env_int("SESSION_IDLE_MINUTES", 15))
+    session_absolute_hours: int = field(
+        default_factory=lambda: _env_int("SESSION_ABSOLUTE_HOURS", 8)
+    )
+    # Cookies are Secure unless explicitly served over plain HTTP (the demo on loopback).
+    secure_cookies: bool = field(
+        default_factory=lambda: _env("SECURE_COOKIES", "auto") == "true"
+        or (_env("SECURE_COOKIES", "auto") == "auto" and _env("BASE_URL", "").startswith("https"))
+    )
+    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

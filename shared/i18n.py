@@ -1,0 +1,75 @@
+"""Translations: gettext catalogs under locales/<lang>/LC_MESSAGES/messages.po.
+
+The .po files are read directly (no compile step to forget); English is the
+source language, so a missing catalog or message falls back to the msgid.
+"""
+
+from __future__ import annotations
+
+import gettext
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+LOCALES = ("en", "fr", "es")
+DEFAULT_LOCALE = "en"
+LOCALE_NAMES = {"en": "English", "fr": "Français", "es": "Español"}
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+
+class PoTranslations(gettext.NullTranslations):
+    def __init__(self, messages: dict[str, str | tuple[str, ...]], plural_expr: str) -> None:
+        super().__init__()
+        self._messages = messages
+        self._plural = gettext.c2py(plural_expr)
+
+    def gettext(self, message: str) -> str:
+        found = self._messages.get(message)
+        return found if isinstance(found, str) and found else message
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        found = self._messages.get(msgid1)
+        if isinstance(found, tuple):
+            index = self._plural(n)
+            if index < len(found) and found[index]:
+                return found[index]
+        return msgid1 if n == 1 else msgid2
+
+
+@cache
+def translations(locale: str) -> gettext.NullTranslations:
+    path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if locale == DEFAULT_LOCALE or not path.exists():
+        return gettext.NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    messages: dict[str, str | tuple[str, ...]] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, tuple):
+            messages[message.id[0]] = tuple(message.string)
+        else:
+            messages[message.id] = str(message.string)
+    return PoTranslations(messages, catalog.plural_expr)
+
+
+def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str:
+    """Pick our best locale from an Accept-Language header."""
+    if not accept_language:
+        return default
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        lang, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        choices.append((-quality, index, lang.strip().lower().split("-")[0]))
+    for _, _, lang in sorted(choices):
+        if lang in LOCALES:
+            return lang
+    return default

@@ -1,0 +1,46 @@
+"""The domain's tables. Import from here: `from shared.models import Payment`."""
+
+from shared.models.audit import AuditChainHead, AuditEvent
+from shared.models.catalog import Department, FeeType
+from shared.models.customers import Account, AccountStatus, Customer, Invoice, InvoiceStatus
+from shared.models.outbox import OutboxMessage, OutboxStatus
+from shared.models.payments import (
+    Allocation,
+    Channel,
+    IdempotencyRecord,
+    Payment,
+    PaymentStatus,
+    PaymentStatusChange,
+    Tender,
+)
+from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
+from shared.models.staff import Permission, Role, RoleAssignment, StaffUser, Terminal
+
+__all__ = [
+    "Account",
+    "AccountStatus",
+    "Allocation",
+    "AuditChainHead",
+    "AuditEvent",
+    "Channel",
+    "Customer",
+    "Department",
+    "FeeType",
+    "IdempotencyRecord",
+    "Invoice",
+    "InvoiceStatus",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Payment",
+    "PaymentStatus",
+    "PaymentStatusChange",
+    "Permission",
+    "Receipt",
+    "ReceiptDelivery",
+    "ReceiptSequence",
+    "Role",
+    "RoleAssignment",
+    "StaffUser",
+    "Tender",
+    "Terminal",
+]

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared.db import Base, Code, IntPk, Timestamp, UTCDateTime
+
+role_permissions = Table(
+    "role_permissions",
+    Base.metadata,
+    Column("role_id", ForeignKey("roles.id"), primary_key=True),
+    Column("permission_code", ForeignKey("permissions.code"), primary_key=True),
+)
+
+
+class Permission(Base):
+    __tablename__ = "permissions"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(String(200))
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: Mapped[IntPk]
+    name: Mapped[Code] = mapped_column(unique=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+    permissions: Mapped[list[Permission]] = relationship(secondary=role_permissions)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[IntPk]
+    username: Mapped[Code] = mapped_column(unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    mfa_secret: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[Timestamp]
+
+    assignments: Mapped[list[RoleAssignment]] = relationship(back_populates="user")
+
+
+class RoleAssignment(Base):
+    """A role given to a user, optionally limited to one department."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "role_id", "department_id"),)
+
+    id: Mapped[IntPk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+
+    user: Mapped[StaffUser] = relationship(back_populates="assignments")
+    role: Mapped[Role] = relationship()
+
+
+class Terminal(Base):
+    """A kiosk or a counter device: where it is, how it signs in, how healthy it is."""
+
+    __tablename__ = "terminals"
+
+    id: Mapped[IntPk]
+    code: Mapped[Code] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    credential_hash: Mapped[str | None] = mapped_column(String(200))
+    last_heartbeat: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    health: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

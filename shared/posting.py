@@ -1,0 +1,87 @@
+"""Applying a payment: the gateway's answer, then the bills, the receipt and the email."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import audit, outbox, receipts
+from shared.actors import Actor
+from shared.db import utcnow
+from shared.gateway.protocol import PaymentGateway, Transaction, TransactionState
+from shared.models import Account, Allocation, Invoice, InvoiceStatus, Payment, PaymentStatus, Receipt
+from shared.payment_states import move
+
+RECEIPT_EMAIL = "receipt_email"
+IN_DOUBT = (PaymentStatus.PENDING, PaymentStatus.UNKNOWN)
+
+
+def post(session: Session, payment: Payment, actor: Actor) -> Receipt:
+    """Apply an approved (or cash/cheque) payment to its bills and issue the receipt."""
+    allocations = session.scalars(
+        select(Allocation).where(Allocation.payment_id == payment.id).order_by(Allocation.id)
+    ).all()
+    now = utcnow()
+    for allocation in allocations:
+        invoice = session.get(Invoice, allocation.invoice_id, with_for_update=True)
+        account = session.get(Account, allocation.account_id, with_for_update=True)
+        assert invoice is not None and account is not None
+        invoice.amount_paid += allocation.amount
+        if invoice.owing == 0:
+            invoice.status = InvoiceStatus.PAID
+        account.balance -= allocation.amount
+        account.balance_as_of = now
+        audit.record(
+            session,
+            actor,
+            audit.AuditAction.INVOICE_PAID,
+            "invoice",
+            invoice.invoice_number,
+            {
+                "transaction_id": payment.transaction_id,
+                "amount": allocation.amount,
+                "owing_after": invoice.owing,
+            },
+        )
+    move(session, payment, PaymentStatus.POSTED, actor)
+    receipt = receipts.issue(session, payment, actor)
+    if payment.payer_email:
+        outbox.enqueue(
+            session,
+            RECEIPT_EMAIL,
+            {"receipt_id": receipt.id, "to": payment.payer_email, "locale": payment.locale},
+        )
+    return receipt
+
+
+def apply_gateway_answer(
+    session: Session, gateway: PaymentGateway, payment: Payment, answer: Transaction, actor: Actor
+) -> Receipt | None:
+    """Record what the gateway said about an in-doubt card payment and move it on.
+
+    If someone else already settled the question (the recovery job, or the
+    original request finishing late), leave it; if we had given up on it as
+    failed but the gateway did charge, void the charge so nobody pays twice.
+    """
+    session.refresh(payment, with_for_update=True)
+    if payment.status not in IN_DOUBT:
+        if payment.status is PaymentStatus.FAILED and answer.approved and answer.reference:
+            gateway.void(reference=answer.reference, our_key=f"{payment.idempotency_key}:void")
+        return _receipt(session, payment)
+    if answer.card is not None:
+        payment.card_brand = answer.card.brand
+        payment.card_last4 = answer.card.last4
+        payment.card_exp_month = answer.card.exp_month
+        payment.card_exp_year = answer.card.exp_year
+    payment.gateway = gateway.name
+    payment.gateway_reference = answer.reference
+    if answer.state is TransactionState.DECLINED:
+        payment.decline_code = answer.decline_code
+        move(session, payment, PaymentStatus.DECLINED, actor, answer.decline_message)
+        return None
+    move(session, payment, PaymentStatus.AUTHORIZED, actor)
+    return post(session, payment, actor)
+
+
+def _receipt(session: Session, payment: Payment) -> Receipt | None:
+    return session.scalars(select(Receipt).where(Receipt.payment_id == payment.id)).one_or_none()
