@@ -91,12 +91,10 @@ def _write_queued(session: Session) -> None:
     queued: list[_Queued] = session.info.pop(_PENDING, [])
     if not queued:
         return
+    # Locking the head row serialises appends across processes (the migration creates it).
     head = session.execute(
         select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditChainHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+    ).scalar_one()
     for item in queued:
         ev = AuditEvent(
             seq=head.seq + 1,

@@ -7,10 +7,14 @@ source language, so a missing catalog or message falls back to the msgid.
 from __future__ import annotations
 
 import gettext
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOCALES = ("en", "fr", "es")
 DEFAULT_LOCALE = "en"
@@ -73,3 +77,52 @@ def negotiate(accept_language: str | None, default: str = DEFAULT_LOCALE) -> str
         if lang in LOCALES:
             return lang
     return default
+
+
+current_locale: ContextVar[str] = ContextVar("paydesk_locale", default=DEFAULT_LOCALE)
+LOCALE_COOKIE = "paydesk_locale"
+
+
+def gettext_(message: str) -> str:
+    """Translate into the current request's language."""
+    return translations(current_locale.get()).gettext(message)
+
+
+def ngettext_(singular: str, plural: str, n: int) -> str:
+    return translations(current_locale.get()).ngettext(singular, plural, n)
+
+
+class LocaleMiddleware:
+    """Choose the language: `?lang=` (remembered in a cookie), the cookie, Accept-Language."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        chosen = request.query_params.get("lang")
+        remember = chosen in LOCALES
+        if chosen not in LOCALES:
+            chosen = request.cookies.get(LOCALE_COOKIE)
+        if chosen not in LOCALES:
+            chosen = negotiate(request.headers.get("accept-language"))
+        assert chosen is not None
+        scope.setdefault("state", {})["locale"] = chosen
+        token = current_locale.set(chosen)
+
+        async def send_with_cookie(message: Message) -> None:
+            if remember and message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.append(
+                    "set-cookie",
+                    f"{LOCALE_COOKIE}={chosen}; Path=/; Max-Age=31536000; SameSite=Lax",
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_cookie)
+        finally:
+            current_locale.reset(token)

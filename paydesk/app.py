@@ -1,0 +1,103 @@
+"""Assemble the one Starlette app: a mount per front, the middleware, health checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import integrations.routes
+import kiosk.routes
+import portal.routes
+import staff.routes
+import support_widget.routes
+from paydesk.runtime import SANDBOX_MOUNT, Runtime, build_runtime
+from paydesk.worker import Worker
+from shared.gateway.sandbox.hosted import hosted_app
+from shared.i18n import LocaleMiddleware
+from shared.web.csrf import CSRFMiddleware
+from shared.web.errors import exception_handlers
+from shared.web.request_id import RequestIdMiddleware
+from shared.web.security import DEFAULT_CSP, SecurityHeadersMiddleware
+from shared.web.sessions import ServerSessionMiddleware
+
+WIDGET_PREFIX = "/support/widget"
+
+
+def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def readyz(request: Request) -> Response:
+    """Ready when the database answers."""
+    runtime: Runtime = request.app.state.runtime
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means not ready
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
+    settings = runtime.settings
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, name="healthz"),
+        Route("/readyz", readyz, name="readyz"),
+        Mount("/static", StaticFiles(packages=[("shared", "static")]), name="static"),
+        Mount("/staff", routes=staff.routes.routes, name="staff"),
+        Mount("/kiosk", routes=kiosk.routes.routes, name="kiosk"),
+        Mount("/support", routes=support_widget.routes.routes, name="support"),
+        Mount("/api", routes=integrations.routes.routes, name="api"),
+    ]
+    if runtime.sandbox is not None:
+        routes.append(Mount(SANDBOX_MOUNT, app=hosted_app(runtime.sandbox), name="sandbox"))
+    routes.append(Mount("/", routes=portal.routes.routes, name="portal"))
+
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            SecurityHeadersMiddleware,
+            csp=DEFAULT_CSP,
+            frame_exempt_prefixes=(WIDGET_PREFIX,),
+            hsts=settings.base_url.startswith("https"),
+        ),
+        Middleware(LocaleMiddleware),
+        Middleware(ServerSessionMiddleware, factory=runtime.factory, settings=settings),
+        Middleware(CSRFMiddleware, exempt_prefixes=("/api/", SANDBOX_MOUNT + "/")),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        worker = Worker(runtime) if run_worker else None
+        thread = worker.start_in_thread() if worker else None
+        try:
+            yield
+        finally:
+            if worker and thread:
+                worker.stopping.set()
+                thread.join(timeout=10)
+
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.db = runtime.factory
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for `uvicorn --factory` with several server processes (production)."""
+    runtime = build_runtime()
+    return create_app(runtime, run_worker=runtime.engine.dialect.name == "sqlite")

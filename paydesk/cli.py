@@ -1,0 +1,259 @@
+"""The `paydesk` command: demo, serve, worker, migrate, seed, settle, audit verify, staff create."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from shared.config import Settings
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from shared.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print(f"Database is up to date ({_safe_url(settings.database_url)}).")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _serve(host: str, port: int, *, demo: bool) -> int:
+    import uvicorn
+
+    from paydesk.app import create_app
+    from paydesk.demo_data import DEMO_PASSWORDS, is_seeded, seed_demo
+    from paydesk.runtime import build_runtime
+    from shared.db import transaction
+    from shared.migrate import upgrade
+    from shared.web.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
+    if demo:
+        with transaction(runtime.factory) as session:
+            seeded = is_seeded(session)
+        if not seeded:
+            print("Loading demo data (first run)…", flush=True)
+            with transaction(runtime.factory) as session:
+                summary = seed_demo(session, settings, runtime.gateway, runtime.sandbox)
+            print(
+                f"  {summary.customers} customers, {summary.accounts} accounts, "
+                f"{summary.invoices} bills, {summary.payments} payments."
+            )
+    sqlite = runtime.engine.dialect.name == "sqlite"
+    app = create_app(runtime, run_worker=sqlite)
+    base = f"http://{host}:{port}"
+    print(f"\nPaydesk is running on {_safe_url(settings.database_url)}")
+    print(f"  Citizen portal   {base}/")
+    print(f"  Staff console    {base}/staff/")
+    print(f"  Kiosk            {base}/kiosk/")
+    print(f"  Sandbox gateway  {base}/sandbox-gateway/")
+    print(f"  Health           {base}/healthz")
+    if demo:
+        print("\nDemo staff sign-ins (username / password):")
+        for role, password in DEMO_PASSWORDS.items():
+            print(f"  {role:<11} {password}")
+    print("\nPress Ctrl+C to stop.\n", flush=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
+    runtime.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    # The demo is always the embedded default: SQLite under ./var, sandbox gateway.
+    os.environ.pop("PAYDESK_DATABASE_URL", None)
+    return _serve(args.host, args.port, demo=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.workers > 1:
+        import uvicorn
+
+        from shared.web.logging import configure_logging
+
+        configure_logging(_settings().log_level)
+        uvicorn.run(
+            "paydesk.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+        )
+        return 0
+    return _serve(args.host, args.port, demo=False)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from paydesk.runtime import build_runtime
+    from paydesk.worker import Worker
+    from shared.web.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    worker = Worker(build_runtime(settings))
+    if args.once:
+        print(worker.tick())
+        return 0
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        worker.stopping.set()
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from paydesk.demo_data import is_seeded, seed_demo
+    from paydesk.runtime import build_runtime
+    from paydesk.seed import seed
+    from shared.db import transaction
+    from shared.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    runtime = build_runtime(settings)
+    with transaction(runtime.factory) as session:
+        if not is_seeded(session):
+            seed_demo(session, settings, runtime.gateway, runtime.sandbox)
+    with tqdm(total=args.payments, unit="payment", disable=args.quiet) as bar, transaction(
+        runtime.factory
+    ) as session:
+        seed(
+            session,
+            customers=args.customers,
+            payments=args.payments,
+            currency=settings.currency,
+            progress=bar.update,
+        )
+    print(f"Seeded {args.customers} customers and {args.payments} payments.")
+    return 0
+
+
+def cmd_settle(args: argparse.Namespace) -> int:
+    from paydesk.runtime import build_runtime
+    from shared import settlement
+    from shared.actors import SYSTEM
+    from shared.config import VAR_DIR
+    from shared.db import transaction, utcnow
+
+    runtime = build_runtime(_settings())
+    with transaction(runtime.factory) as session:
+        batch = settlement.settle(
+            session, runtime.gateway, SYSTEM, until=utcnow(), report_dir=VAR_DIR / "settlements"
+        )
+    print(f"Batch {batch.batch_id}: {len(batch.lines)} lines, net {batch.net} minor units.")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from shared import audit
+    from shared.db import make_engine, make_sessionmaker, transaction
+
+    engine = make_engine(_settings().database_url)
+    with transaction(make_sessionmaker(engine)) as session:
+        result = audit.verify(session)
+    engine.dispose()
+    if result.ok:
+        print(f"OK: {result.checked} audit events verified.")
+        return 0
+    print(f"BROKEN at sequence {result.broken_seq}: {result.problem}.", file=sys.stderr)
+    return 1
+
+
+def cmd_staff_create(args: argparse.Namespace) -> int:
+    from shared.actors import Actor, ActorType
+    from shared.db import make_engine, make_sessionmaker, transaction
+    from shared.staff_accounts import StaffError, create_staff
+
+    password = os.environ.get("PAYDESK_NEW_STAFF_PASSWORD") or getpass.getpass("Password: ")
+    engine = make_engine(_settings().database_url)
+    actor = Actor(ActorType.SYSTEM, f"cli:{getpass.getuser()}")
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            user = create_staff(
+                session,
+                actor,
+                username=args.username,
+                password=password,
+                display_name=args.name or args.username,
+                roles=args.role,
+                email=args.email,
+            )
+    except StaffError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(f"Created staff user {user.username} with role(s) {', '.join(args.role)}.")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="paydesk", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def server_args(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--host", default="127.0.0.1")
+        cmd.add_argument("--port", type=int, default=8000)
+
+    demo = sub.add_parser("demo", help="run everything on SQLite with demo data")
+    server_args(demo)
+    demo.set_defaults(func=cmd_demo)
+    serve = sub.add_parser("serve", help="run the web server (production)")
+    server_args(serve)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run the background worker")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+    seed = sub.add_parser("seed", help="bulk data for benchmarks")
+    seed.add_argument("--customers", type=int, default=1000)
+    seed.add_argument("--payments", type=int, default=10_000)
+    seed.add_argument("--quiet", action="store_true")
+    seed.set_defaults(func=cmd_seed)
+    sub.add_parser("settle", help="close the day's card batch").set_defaults(func=cmd_settle)
+    audit_cmd = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="verify the hash chain").set_defaults(
+        func=cmd_audit_verify
+    )
+    staff = sub.add_parser("staff", help="staff users")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    create = staff_sub.add_parser(
+        "create", help="create a staff user (password from PAYDESK_NEW_STAFF_PASSWORD or prompt)"
+    )
+    create.add_argument("--username", required=True)
+    create.add_argument("--name")
+    create.add_argument("--email")
+    create.add_argument("--role", action="append", required=True)
+    create.set_defaults(func=cmd_staff_create)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.captureWarnings(True)
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

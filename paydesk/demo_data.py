@@ -1,0 +1,203 @@
+"""Demo data: five departments, fifty residents, open bills, payments in every state.
+
+Deterministic (fixed random seed) so screenshots and walkthroughs stay the same.
+Payments go through the real services and the sandbox gateway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared import audit, settlement
+from shared.actors import SYSTEM, Actor, ActorType
+from shared.config import Settings
+from shared.db import utcnow
+from shared.gateway.protocol import PaymentGateway
+from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.models import (
+    Account,
+    AccountStatus,
+    Channel,
+    Customer,
+    Department,
+    FeeType,
+    Invoice,
+    PaymentStatus,
+    Tender,
+)
+from shared.payment_states import move
+from shared.payments import Item, PaymentRequest, take_payment
+from shared.staff_accounts import create_staff, ensure_default_roles
+
+DEPARTMENTS = [
+    # code, name, account prefix, fee types (code, name, GL account, partial allowed, typical amount)
+    ("tax", "Property Tax", "TAX", [("property_tax", "Property tax instalment", "4100-100", True, 185_000)]),
+    ("utilities", "Water and Sewer", "UTL", [
+        ("water", "Water service", "4200-100", True, 8_450),
+        ("sewer", "Sewer charge", "4200-200", True, 4_275),
+    ]),
+    ("permits", "Building Permits", "PRM", [("building_permit", "Building permit fee", "4300-100", False, 32_500)]),
+    ("invoicing", "Accounts Receivable", "AR", [("misc_invoice", "Municipal services invoice", "4400-100", True, 12_000)]),
+    ("enforcement", "Bylaw Enforcement", "ENF", [("parking_fine", "Parking fine", "4500-100", False, 7_500)]),
+]
+
+FIRST = ["Jane", "Émilie", "José", "Amira", "Liam", "Chloé", "Mateo", "Priya", "Noah", "Sofía",
+         "Wei", "Olivia", "Mohammed", "Zoé", "Lucas", "Fatima", "Ethan", "Camila", "Hiroshi", "Ava"]
+LAST = ["Smith", "Tremblay", "García", "Haddad", "Nguyen", "Roy", "Martínez", "Patel", "Côté",
+        "Wilson", "Chen", "Gagnon", "Ramírez", "Okafor", "Bouchard", "Kowalski", "Singh", "Lavoie"]
+STREETS = ["Maple Ave", "rue Principale", "King St", "Riverside Dr", "chemin du Lac", "Oak Cres"]
+
+DEMO_PASSWORDS = {role: f"demo-{role}-password" for role in
+                  ("agent", "cashier", "supervisor", "finance", "auditor", "admin")}
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    customers: int
+    accounts: int
+    invoices: int
+    payments: int
+
+
+def is_seeded(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Department)))
+
+
+def _catalog(session: Session) -> list[tuple[Department, str, list[tuple[FeeType, int]]]]:
+    out = []
+    for code, name, prefix, fees in DEPARTMENTS:
+        dept = Department(code=code, name=name)
+        session.add(dept)
+        session.flush()
+        fee_rows = []
+        for fee_code, fee_name, gl, partial, amount in fees:
+            fee = FeeType(department_id=dept.id, code=fee_code, name=fee_name,
+                          gl_account=gl, allows_partial=partial)
+            session.add(fee)
+            fee_rows.append((fee, amount))
+        out.append((dept, prefix, fee_rows))
+    session.flush()
+    return out
+
+
+def _people(session: Session, rng: random.Random, catalog: list[tuple[Department, str, list[tuple[FeeType, int]]]]) -> list[Invoice]:
+    today = utcnow().date()
+    invoices: list[Invoice] = []
+    serial = 0
+    for n in range(1, 51):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        customer = Customer(
+            customer_number=f"C-{n:06d}",
+            name=f"{first} {last}",
+            email=f"{first.lower()}.{last.lower()}{n}@example.org".encode("ascii", "ignore").decode(),
+            phone=f"+1 613 555 {rng.randint(0, 9999):04d}",
+            address=f"{rng.randint(1, 999)} {rng.choice(STREETS)}, Riverton",
+            postal_code=f"K{rng.randint(1, 9)}A {rng.randint(1, 9)}B{rng.randint(1, 9)}",
+            preferred_locale=rng.choice(["en", "en", "fr", "es"]),
+        )
+        session.add(customer)
+        session.flush()
+        # Everyone pays tax and water; some also have a permit, an invoice or a fine.
+        depts = catalog[:2] + rng.sample(catalog[2:], k=rng.randint(0, 3))
+        for dept, prefix, fees in depts:
+            status = AccountStatus.ACTIVE
+            reason = None
+            if n == 7 and dept.code == "utilities":
+                status, reason = AccountStatus.HOLD, "Meter dispute under review"
+            elif n == 9 and dept.code == "tax":
+                status, reason = AccountStatus.CLOSED, "Property sold"
+            elif n == 11 and dept.code == "tax":
+                status = AccountStatus.COLLECTIONS
+            account = Account(
+                account_number=f"{prefix}-{100000 + n * 10 + len(invoices) % 10}",
+                department_id=dept.id,
+                customer_id=customer.id,
+                status=status,
+                status_reason=reason,
+                access_code=f"{rng.randint(0, 999999):06d}",
+                balance_as_of=utcnow(),
+            )
+            session.add(account)
+            session.flush()
+            for fee, typical in fees:
+                serial += 1
+                amount = typical + rng.randint(-typical // 4, typical // 4) // 100 * 100
+                invoice = Invoice(
+                    invoice_number=f"B-{today.year}-{serial:06d}",
+                    account_id=account.id,
+                    fee_type_id=fee.id,
+                    description=f"{fee.name} — {today:%B %Y}",
+                    amount_due=amount,
+                    due_date=today + dt.timedelta(days=rng.randint(-20, 45)),
+                )
+                session.add(invoice)
+                account.balance += amount
+                invoices.append(invoice)
+    session.flush()
+    return invoices
+
+
+def _payments(session: Session, gateway: PaymentGateway, sandbox: SandboxGateway | None, invoices: list[Invoice]) -> int:
+    cashier = Actor(ActorType.STAFF, "cashier")
+    payable = [i for i in invoices if i.account.status in (AccountStatus.ACTIVE, AccountStatus.COLLECTIONS)]
+    made = 0
+
+    def pay(invoice: Invoice, tender: Tender, channel: Channel, **kw: object) -> None:
+        nonlocal made
+        request = PaymentRequest(
+            items=(Item(invoice.invoice_number),), tender=tender, channel=channel,
+            idempotency_key=f"demo-{uuid.uuid4()}", currency="CAD", **kw,  # type: ignore[arg-type]
+        )
+        take_payment(session, gateway, request, cashier if channel is Channel.COUNTER else SYSTEM)
+        made += 1
+
+    pool = iter(payable[::3])
+    for _ in range(6):
+        inv = next(pool)
+        pay(inv, Tender.CASH, Channel.COUNTER, cash_tendered=inv.owing + 1_000)
+    for _ in range(3):
+        pay(next(pool), Tender.CHEQUE, Channel.COUNTER, cheque_number=f"{random.randint(100, 999):06d}")
+    if sandbox is not None:
+        for behaviour, channel in [
+            ("approve", Channel.PORTAL), ("approve", Channel.KIOSK), ("approve", Channel.PORTAL),
+            ("approve", Channel.PORTAL), ("decline", Channel.PORTAL), ("insufficient", Channel.KIOSK),
+            ("timeout_approve", Channel.PORTAL),
+        ]:
+            pay(next(pool), Tender.CARD, channel, card_token=sandbox.demo_token(behaviour))
+        # Close a batch so some card payments show as settled.
+        settlement.settle(session, gateway, SYSTEM, until=utcnow())
+        session.commit()
+        # Card payments taken after the batch stay posted; two more end in refund and void.
+        for behaviour in ("approve", "approve"):
+            pay(next(pool), Tender.CARD, Channel.PORTAL, card_token=sandbox.demo_token(behaviour))
+    return made
+
+
+def seed_demo(session: Session, settings: Settings, gateway: PaymentGateway, sandbox: SandboxGateway | None) -> DemoSummary:
+    rng = random.Random(2026)
+    ensure_default_roles(session)
+    for role, password in DEMO_PASSWORDS.items():
+        create_staff(session, SYSTEM, username=role, password=password,
+                     display_name=f"Demo {role}", roles=[role], email=f"{role}@riverton.example")
+    catalog = _catalog(session)
+    invoices = _people(session, rng, catalog)
+    audit.record(session, SYSTEM, audit.AuditAction.DEMO_SEEDED, "system", "demo",
+                 {"customers": 50, "invoices": len(invoices)})
+    session.commit()
+    payments = _payments(session, gateway, sandbox, invoices)
+    session.commit()
+    return DemoSummary(
+        customers=50,
+        accounts=session.scalar(select(func.count()).select_from(Account)) or 0,
+        invoices=len(invoices),
+        payments=payments,
+    )
+
+
+__all__ = ["DEMO_PASSWORDS", "DemoSummary", "PaymentStatus", "is_seeded", "move", "seed_demo"]

@@ -1,0 +1,45 @@
+"""The running system's parts, built once from settings: database, gateway, mailer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+from shared.db import make_engine, make_sessionmaker
+from shared.gateway.protocol import PaymentGateway
+from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.mailer import Mailer, SmtpMailer
+
+SANDBOX_MOUNT = "/sandbox-gateway"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    gateway: PaymentGateway
+    mailer: Mailer
+    sandbox: SandboxGateway | None = field(default=None)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    sandbox = SandboxGateway(
+        settings.sandbox_gateway_url, settings.base_url.rstrip("/") + SANDBOX_MOUNT
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        factory=make_sessionmaker(engine),
+        gateway=sandbox,
+        mailer=SmtpMailer(settings),
+        sandbox=sandbox,
+    )

@@ -1,0 +1,74 @@
+"""The background worker: recovery of in-doubt payments, the outbox, end-of-day settlement.
+
+In production run `paydesk worker` (several may share PostgreSQL: jobs are claimed
+with SELECT … FOR UPDATE SKIP LOCKED). With SQLite it runs inside the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from paydesk.runtime import Runtime
+from shared import outbox, recovery, settlement
+from shared.actors import SYSTEM
+from shared.config import VAR_DIR
+from shared.db import transaction, utcnow
+from shared.posting import RECEIPT_EMAIL
+from shared.receipt_email import receipt_email_handler
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.handlers: dict[str, outbox.Handler] = {
+            RECEIPT_EMAIL: receipt_email_handler(runtime.settings, runtime.mailer)
+        }
+        self.last_settled: dt.date | None = None
+        self.stopping = threading.Event()
+
+    def tick(self) -> dict[str, int]:
+        """One pass over every job; returns what each did."""
+        rt = self.runtime
+        done = {
+            "recovered": recovery.recover(
+                rt.factory,
+                rt.gateway,
+                dt.timedelta(seconds=rt.settings.recovery_after_seconds),
+            ),
+            "sent": outbox.deliver_due(rt.factory, self.handlers),
+            "settled": 0,
+        }
+        today = utcnow().date()
+        if self.last_settled is None:
+            self.last_settled = today
+        elif today > self.last_settled:
+            # A new day began: close yesterday's batch.
+            midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+            with transaction(rt.factory) as session:
+                batch = settlement.settle(
+                    session, rt.gateway, SYSTEM, until=midnight, report_dir=VAR_DIR / "settlements"
+                )
+            done["settled"] = len(batch.lines)
+            self.last_settled = today
+        return done
+
+    def run(self) -> None:
+        log.info("worker started")
+        while not self.stopping.is_set():
+            try:
+                done = self.tick()
+                if any(done.values()):
+                    log.info("worker pass", extra=done)
+            except Exception:
+                log.exception("worker pass failed")
+            self.stopping.wait(self.runtime.settings.worker_interval_seconds)
+        log.info("worker stopped")
+
+    def start_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="paydesk-worker", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.config import Settings
+from shared.templating import make_templates
+
+templates = make_templates(
+    Path(__file__).resolve().parent / "templates", globals_={"org_name": Settings().org_name}
+)
