@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 import integrations.routes
 import kiosk.routes
@@ -20,6 +21,7 @@ import staff.routes
 import support_widget.routes
 from paydesk.runtime import SANDBOX_MOUNT, Runtime, build_runtime
 from paydesk.worker import Worker
+from shared.config import Settings
 from shared.gateway.sandbox.hosted import hosted_app
 from shared.i18n import LocaleMiddleware
 from shared.web.csrf import CSRFMiddleware
@@ -41,7 +43,7 @@ def readyz(request: Request) -> Response:
     try:
         with runtime.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means not ready
+    except Exception:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
 
@@ -62,13 +64,6 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
     routes.append(Mount("/", routes=portal.routes.routes, name="portal"))
 
     middleware = [
-        Middleware(RequestIdMiddleware),
-        Middleware(
-            SecurityHeadersMiddleware,
-            csp=DEFAULT_CSP,
-            frame_exempt_prefixes=(WIDGET_PREFIX,),
-            hsts=settings.base_url.startswith("https"),
-        ),
         Middleware(LocaleMiddleware),
         Middleware(ServerSessionMiddleware, factory=runtime.factory, settings=settings),
         Middleware(CSRFMiddleware, exempt_prefixes=("/api/", SANDBOX_MOUNT + "/")),
@@ -97,7 +92,21 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
     return app
 
 
-def app_from_environment() -> Starlette:
+def asgi(app: Starlette) -> ASGIApp:
+    """What the server runs. Request ids and security headers wrap the Starlette app from
+    outside, so even a crash page (answered by Starlette's outermost layer) carries them."""
+    settings: Settings = app.state.settings
+    return RequestIdMiddleware(
+        SecurityHeadersMiddleware(
+            app,
+            csp=DEFAULT_CSP,
+            frame_exempt_prefixes=(WIDGET_PREFIX,),
+            hsts=settings.base_url.startswith("https"),
+        )
+    )
+
+
+def app_from_environment() -> ASGIApp:
     """Factory for `uvicorn --factory` with several server processes (production)."""
     runtime = build_runtime()
-    return create_app(runtime, run_worker=runtime.engine.dialect.name == "sqlite")
+    return asgi(create_app(runtime, run_worker=runtime.engine.dialect.name == "sqlite"))

@@ -36,7 +36,7 @@ def _safe_url(url: str) -> str:
 def _serve(host: str, port: int, *, demo: bool) -> int:
     import uvicorn
 
-    from paydesk.app import create_app
+    from paydesk.app import asgi, create_app
     from paydesk.demo_data import DEMO_PASSWORDS, is_seeded, seed_demo
     from paydesk.runtime import build_runtime
     from shared.db import transaction
@@ -59,7 +59,7 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
                 f"{summary.invoices} bills, {summary.payments} payments."
             )
     sqlite = runtime.engine.dialect.name == "sqlite"
-    app = create_app(runtime, run_worker=sqlite)
+    app = asgi(create_app(runtime, run_worker=sqlite))
     base = f"http://{host}:{port}"
     print(f"\nPaydesk is running on {_safe_url(settings.database_url)}")
     print(f"  Citizen portal   {base}/")
@@ -80,6 +80,8 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo is always the embedded default: SQLite under ./var, sandbox gateway.
     os.environ.pop("PAYDESK_DATABASE_URL", None)
+    # Receipt emails land as .eml files under var/mail unless an SMTP server is configured.
+    os.environ.setdefault("PAYDESK_MAIL_BACKEND", "file")
     return _serve(args.host, args.port, demo=True)
 
 
@@ -133,9 +135,10 @@ def cmd_seed(args: argparse.Namespace) -> int:
     with transaction(runtime.factory) as session:
         if not is_seeded(session):
             seed_demo(session, settings, runtime.gateway, runtime.sandbox)
-    with tqdm(total=args.payments, unit="payment", disable=args.quiet) as bar, transaction(
-        runtime.factory
-    ) as session:
+    with (
+        tqdm(total=args.payments, unit="payment", disable=args.quiet) as bar,
+        transaction(runtime.factory) as session,
+    ):
         seed(
             session,
             customers=args.customers,
@@ -233,9 +236,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("settle", help="close the day's card batch").set_defaults(func=cmd_settle)
     audit_cmd = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="verify the hash chain").set_defaults(
-        func=cmd_audit_verify
-    )
+    audit_sub.add_parser("verify", help="verify the hash chain").set_defaults(func=cmd_audit_verify)
     staff = sub.add_parser("staff", help="staff users")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     create = staff_sub.add_parser(

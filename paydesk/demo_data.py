@@ -19,6 +19,7 @@ from shared.actors import SYSTEM, Actor, ActorType
 from shared.config import Settings
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway
+from shared.gateway.sandbox.cards import SANDBOX_CARDS, Behaviour
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import (
     Account,
@@ -28,6 +29,7 @@ from shared.models import (
     Department,
     FeeType,
     Invoice,
+    Payment,
     PaymentStatus,
     Tender,
 )
@@ -36,25 +38,91 @@ from shared.payments import Item, PaymentRequest, take_payment
 from shared.staff_accounts import create_staff, ensure_default_roles
 
 DEPARTMENTS = [
-    # code, name, account prefix, fee types (code, name, GL account, partial allowed, typical amount)
-    ("tax", "Property Tax", "TAX", [("property_tax", "Property tax instalment", "4100-100", True, 185_000)]),
-    ("utilities", "Water and Sewer", "UTL", [
-        ("water", "Water service", "4200-100", True, 8_450),
-        ("sewer", "Sewer charge", "4200-200", True, 4_275),
-    ]),
-    ("permits", "Building Permits", "PRM", [("building_permit", "Building permit fee", "4300-100", False, 32_500)]),
-    ("invoicing", "Accounts Receivable", "AR", [("misc_invoice", "Municipal services invoice", "4400-100", True, 12_000)]),
-    ("enforcement", "Bylaw Enforcement", "ENF", [("parking_fine", "Parking fine", "4500-100", False, 7_500)]),
+    # code, name, account prefix,
+    # fee types (code, name, GL account, partial allowed, typical amount)
+    (
+        "tax",
+        "Property Tax",
+        "TAX",
+        [("property_tax", "Property tax instalment", "4100-100", True, 185_000)],
+    ),
+    (
+        "utilities",
+        "Water and Sewer",
+        "UTL",
+        [
+            ("water", "Water service", "4200-100", True, 8_450),
+            ("sewer", "Sewer charge", "4200-200", True, 4_275),
+        ],
+    ),
+    (
+        "permits",
+        "Building Permits",
+        "PRM",
+        [("building_permit", "Building permit fee", "4300-100", False, 32_500)],
+    ),
+    (
+        "invoicing",
+        "Accounts Receivable",
+        "AR",
+        [("misc_invoice", "Municipal services invoice", "4400-100", True, 12_000)],
+    ),
+    (
+        "enforcement",
+        "Bylaw Enforcement",
+        "ENF",
+        [("parking_fine", "Parking fine", "4500-100", False, 7_500)],
+    ),
 ]
 
-FIRST = ["Jane", "Émilie", "José", "Amira", "Liam", "Chloé", "Mateo", "Priya", "Noah", "Sofía",
-         "Wei", "Olivia", "Mohammed", "Zoé", "Lucas", "Fatima", "Ethan", "Camila", "Hiroshi", "Ava"]
-LAST = ["Smith", "Tremblay", "García", "Haddad", "Nguyen", "Roy", "Martínez", "Patel", "Côté",
-        "Wilson", "Chen", "Gagnon", "Ramírez", "Okafor", "Bouchard", "Kowalski", "Singh", "Lavoie"]
+FIRST = [
+    "Jane",
+    "Émilie",
+    "José",
+    "Amira",
+    "Liam",
+    "Chloé",
+    "Mateo",
+    "Priya",
+    "Noah",
+    "Sofía",
+    "Wei",
+    "Olivia",
+    "Mohammed",
+    "Zoé",
+    "Lucas",
+    "Fatima",
+    "Ethan",
+    "Camila",
+    "Hiroshi",
+    "Ava",
+]
+LAST = [
+    "Smith",
+    "Tremblay",
+    "García",
+    "Haddad",
+    "Nguyen",
+    "Roy",
+    "Martínez",
+    "Patel",
+    "Côté",
+    "Wilson",
+    "Chen",
+    "Gagnon",
+    "Ramírez",
+    "Okafor",
+    "Bouchard",
+    "Kowalski",
+    "Singh",
+    "Lavoie",
+]
 STREETS = ["Maple Ave", "rue Principale", "King St", "Riverside Dr", "chemin du Lac", "Oak Cres"]
 
-DEMO_PASSWORDS = {role: f"demo-{role}-password" for role in
-                  ("agent", "cashier", "supervisor", "finance", "auditor", "admin")}
+DEMO_PASSWORDS = {
+    role: f"demo-{role}-password"
+    for role in ("agent", "cashier", "supervisor", "finance", "auditor", "admin")
+}
 
 
 @dataclass(frozen=True)
@@ -77,8 +145,13 @@ def _catalog(session: Session) -> list[tuple[Department, str, list[tuple[FeeType
         session.flush()
         fee_rows = []
         for fee_code, fee_name, gl, partial, amount in fees:
-            fee = FeeType(department_id=dept.id, code=fee_code, name=fee_name,
-                          gl_account=gl, allows_partial=partial)
+            fee = FeeType(
+                department_id=dept.id,
+                code=fee_code,
+                name=fee_name,
+                gl_account=gl,
+                allows_partial=partial,
+            )
             session.add(fee)
             fee_rows.append((fee, amount))
         out.append((dept, prefix, fee_rows))
@@ -86,7 +159,11 @@ def _catalog(session: Session) -> list[tuple[Department, str, list[tuple[FeeType
     return out
 
 
-def _people(session: Session, rng: random.Random, catalog: list[tuple[Department, str, list[tuple[FeeType, int]]]]) -> list[Invoice]:
+def _people(
+    session: Session,
+    rng: random.Random,
+    catalog: list[tuple[Department, str, list[tuple[FeeType, int]]]],
+) -> list[Invoice]:
     today = utcnow().date()
     invoices: list[Invoice] = []
     serial = 0
@@ -95,7 +172,9 @@ def _people(session: Session, rng: random.Random, catalog: list[tuple[Department
         customer = Customer(
             customer_number=f"C-{n:06d}",
             name=f"{first} {last}",
-            email=f"{first.lower()}.{last.lower()}{n}@example.org".encode("ascii", "ignore").decode(),
+            email=f"{first.lower()}.{last.lower()}{n}@example.org".encode(
+                "ascii", "ignore"
+            ).decode(),
             phone=f"+1 613 555 {rng.randint(0, 9999):04d}",
             address=f"{rng.randint(1, 999)} {rng.choice(STREETS)}, Riverton",
             postal_code=f"K{rng.randint(1, 9)}A {rng.randint(1, 9)}B{rng.randint(1, 9)}",
@@ -143,54 +222,145 @@ def _people(session: Session, rng: random.Random, catalog: list[tuple[Department
     return invoices
 
 
-def _payments(session: Session, gateway: PaymentGateway, sandbox: SandboxGateway | None, invoices: list[Invoice]) -> int:
+def _card_token(sandbox: SandboxGateway, behaviour: Behaviour) -> str:
+    """A token for a sandbox test card, as the kiosk's card reader would obtain one."""
+    card = next(c for c in SANDBOX_CARDS if c.behaviour is behaviour)
+    return sandbox.tokenize_card_present(card.number, 12, utcnow().year + 3, None)
+
+
+def _payments(
+    session: Session,
+    gateway: PaymentGateway,
+    sandbox: SandboxGateway | None,
+    invoices: list[Invoice],
+    rng: random.Random,
+) -> int:
     cashier = Actor(ActorType.STAFF, "cashier")
-    payable = [i for i in invoices if i.account.status in (AccountStatus.ACTIVE, AccountStatus.COLLECTIONS)]
+    payable = [
+        i for i in invoices if i.account.status in (AccountStatus.ACTIVE, AccountStatus.COLLECTIONS)
+    ]
     made = 0
 
-    def pay(invoice: Invoice, tender: Tender, channel: Channel, **kw: object) -> None:
+    def pay(invoice: Invoice, tender: Tender, channel: Channel, **kw: object) -> Payment:
         nonlocal made
         request = PaymentRequest(
-            items=(Item(invoice.invoice_number),), tender=tender, channel=channel,
-            idempotency_key=f"demo-{uuid.uuid4()}", currency="CAD", **kw,  # type: ignore[arg-type]
+            items=(Item(invoice.invoice_number),),
+            tender=tender,
+            channel=channel,
+            idempotency_key=f"demo-{uuid.uuid4()}",
+            currency="CAD",
+            **kw,  # type: ignore[arg-type]
         )
-        take_payment(session, gateway, request, cashier if channel is Channel.COUNTER else SYSTEM)
         made += 1
+        actor = cashier if channel is Channel.COUNTER else SYSTEM
+        return take_payment(session, gateway, request, actor).payment
 
     pool = iter(payable[::3])
     for _ in range(6):
         inv = next(pool)
         pay(inv, Tender.CASH, Channel.COUNTER, cash_tendered=inv.owing + 1_000)
     for _ in range(3):
-        pay(next(pool), Tender.CHEQUE, Channel.COUNTER, cheque_number=f"{random.randint(100, 999):06d}")
+        pay(
+            next(pool), Tender.CHEQUE, Channel.COUNTER, cheque_number=f"{rng.randint(100, 999):06d}"
+        )
     if sandbox is not None:
         for behaviour, channel in [
-            ("approve", Channel.PORTAL), ("approve", Channel.KIOSK), ("approve", Channel.PORTAL),
-            ("approve", Channel.PORTAL), ("decline", Channel.PORTAL), ("insufficient", Channel.KIOSK),
-            ("timeout_approve", Channel.PORTAL),
+            (Behaviour.APPROVE, Channel.PORTAL),
+            (Behaviour.APPROVE, Channel.KIOSK),
+            (Behaviour.APPROVE, Channel.PORTAL),
+            (Behaviour.APPROVE, Channel.PORTAL),
+            (Behaviour.DECLINE, Channel.PORTAL),
+            (Behaviour.INSUFFICIENT, Channel.KIOSK),
+            # Left unknown: the worker's recovery job resolves it while the demo runs.
+            (Behaviour.TIMEOUT_APPROVE, Channel.PORTAL),
         ]:
-            pay(next(pool), Tender.CARD, channel, card_token=sandbox.demo_token(behaviour))
-        # Close a batch so some card payments show as settled.
+            pay(next(pool), Tender.CARD, channel, card_token=_card_token(sandbox, behaviour))
+        # A token can be used once: a second payment with it fails at the processor.
+        used = _card_token(sandbox, Behaviour.APPROVE)
+        pay(next(pool), Tender.CARD, Channel.PORTAL, card_token=used)
+        pay(next(pool), Tender.CARD, Channel.PORTAL, card_token=used)
+        voided = pay(
+            next(pool),
+            Tender.CARD,
+            Channel.PORTAL,
+            card_token=_card_token(sandbox, Behaviour.APPROVE),
+        )
+        _void(session, gateway, voided)
+        later = [
+            pay(
+                next(pool),
+                Tender.CARD,
+                Channel.PORTAL,
+                card_token=_card_token(sandbox, Behaviour.APPROVE),
+            )
+            for _ in range(3)
+        ]
+        # Close a batch so card payments show as settled.
         settlement.settle(session, gateway, SYSTEM, until=utcnow())
         session.commit()
-        # Card payments taken after the batch stay posted; two more end in refund and void.
-        for behaviour in ("approve", "approve"):
-            pay(next(pool), Tender.CARD, Channel.PORTAL, card_token=sandbox.demo_token(behaviour))
+        _refund(session, gateway, later[0], later[0].amount, PaymentStatus.REFUNDED)
+        _refund(session, gateway, later[1], later[1].amount // 2, PaymentStatus.PARTIALLY_REFUNDED)
+        move(session, later[2], PaymentStatus.REVERSED, SYSTEM, "Chargeback: demo history")
+        session.commit()
+        # Taken after the batch, so they stay posted until the next one.
+        for _ in range(2):
+            pay(
+                next(pool),
+                Tender.CARD,
+                Channel.PORTAL,
+                card_token=_card_token(sandbox, Behaviour.APPROVE),
+            )
     return made
 
 
-def seed_demo(session: Session, settings: Settings, gateway: PaymentGateway, sandbox: SandboxGateway | None) -> DemoSummary:
+def _void(session: Session, gateway: PaymentGateway, payment: Payment) -> None:
+    # Demo history only: staff voids and refunds, with approvals, come with the controls work.
+    assert payment.gateway_reference is not None
+    gateway.void(reference=payment.gateway_reference, our_key=f"{payment.idempotency_key}:void")
+    move(session, payment, PaymentStatus.VOIDED, SYSTEM, "Duplicate charge: demo history")
+    session.commit()
+
+
+def _refund(
+    session: Session, gateway: PaymentGateway, payment: Payment, amount: int, to: PaymentStatus
+) -> None:
+    assert payment.gateway_reference is not None
+    gateway.refund(
+        reference=payment.gateway_reference,
+        amount=amount,
+        our_key=f"{payment.idempotency_key}:refund",
+    )
+    payment.refunded_amount = amount
+    move(session, payment, to, SYSTEM, "Refund: demo history")
+
+
+def seed_demo(
+    session: Session, settings: Settings, gateway: PaymentGateway, sandbox: SandboxGateway | None
+) -> DemoSummary:
     rng = random.Random(2026)
     ensure_default_roles(session)
     for role, password in DEMO_PASSWORDS.items():
-        create_staff(session, SYSTEM, username=role, password=password,
-                     display_name=f"Demo {role}", roles=[role], email=f"{role}@riverton.example")
+        create_staff(
+            session,
+            SYSTEM,
+            username=role,
+            password=password,
+            display_name=f"Demo {role}",
+            roles=[role],
+            email=f"{role}@riverton.example",
+        )
     catalog = _catalog(session)
     invoices = _people(session, rng, catalog)
-    audit.record(session, SYSTEM, audit.AuditAction.DEMO_SEEDED, "system", "demo",
-                 {"customers": 50, "invoices": len(invoices)})
+    audit.record(
+        session,
+        SYSTEM,
+        audit.AuditAction.DEMO_SEEDED,
+        "system",
+        "demo",
+        {"customers": 50, "invoices": len(invoices)},
+    )
     session.commit()
-    payments = _payments(session, gateway, sandbox, invoices)
+    payments = _payments(session, gateway, sandbox, invoices, rng)
     session.commit()
     return DemoSummary(
         customers=50,
@@ -198,6 +368,3 @@ def seed_demo(session: Session, settings: Settings, gateway: PaymentGateway, san
         invoices=len(invoices),
         payments=payments,
     )
-
-
-__all__ = ["DEMO_PASSWORDS", "DemoSummary", "PaymentStatus", "is_seeded", "move", "seed_demo"]

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.config import Settings
+from shared.config import VAR_DIR, Settings
 from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import PaymentGateway
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.mailer import Mailer, SmtpMailer
+from shared.mailer import FileMailer, Mailer, SmtpMailer
 
 SANDBOX_MOUNT = "/sandbox-gateway"
 
@@ -27,6 +27,8 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.sandbox is not None:
+            self.sandbox.close()
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
@@ -40,6 +42,8 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         engine=engine,
         factory=make_sessionmaker(engine),
         gateway=sandbox,
-        mailer=SmtpMailer(settings),
+        mailer=FileMailer(VAR_DIR / "mail")
+        if settings.mail_backend == "file"
+        else SmtpMailer(settings),
         sandbox=sandbox,
     )

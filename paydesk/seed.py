@@ -14,13 +14,13 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import SYSTEM
-from shared.db import utcnow
+from shared.db import Base, utcnow
 from shared.identifiers import receipt_number
 from shared.models import (
     Account,
@@ -36,16 +36,16 @@ from shared.models import (
 )
 
 BATCH = 5_000
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]
 
 
 def _max_id(session: Session, column: Any) -> int:
     return int(session.scalar(select(func.coalesce(func.max(column), 0))) or 0)
 
 
-def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(table), rows)
+        session.execute(insert(model), rows)
 
 
 def _chunks(total: int, size: int = BATCH) -> Iterator[tuple[int, int]]:
@@ -54,7 +54,12 @@ def _chunks(total: int, size: int = BATCH) -> Iterator[tuple[int, int]]:
 
 
 def seed(
-    session: Session, *, customers: int, payments: int, currency: str, progress: Progress | None = None
+    session: Session,
+    *,
+    customers: int,
+    payments: int,
+    currency: str,
+    progress: Progress | None = None,
 ) -> None:
     rng = random.Random(customers * 31 + payments)
     tick = progress or (lambda _n: None)
@@ -68,35 +73,75 @@ def seed(
     now = utcnow()
 
     for start, end in _chunks(customers):
-        _insert(session, Customer.__table__, [
-            {"id": first_customer + i, "customer_number": f"S-{first_customer + i:09d}",
-             "name": f"Resident {first_customer + i}", "email": f"resident{first_customer + i}@example.net",
-             "phone": f"+1 613 {rng.randint(200, 999)} {rng.randint(0, 9999):04d}",
-             "postal_code": "K1A 0B1", "preferred_locale": "en", "created_at": now}
-            for i in range(start, end)
-        ])
+        _insert(
+            session,
+            Customer,
+            [
+                {
+                    "id": first_customer + i,
+                    "customer_number": f"S-{first_customer + i:09d}",
+                    "name": f"Resident {first_customer + i}",
+                    "email": f"resident{first_customer + i}@example.net",
+                    "phone": f"+1 613 {rng.randint(200, 999)} {rng.randint(0, 9999):04d}",
+                    "postal_code": "K1A 0B1",
+                    "preferred_locale": "en",
+                    "created_at": now,
+                }
+                for i in range(start, end)
+            ],
+        )
         # One account and one invoice per customer, departments in turn.
-        _insert(session, Account.__table__, [
-            {"id": first_account + i, "account_number": f"SA-{first_account + i:09d}",
-             "department_id": fees[i % len(fees)][1].id, "customer_id": first_customer + i,
-             "source_system": "local", "status": "active", "access_code": f"{i % 1_000_000:06d}",
-             "balance": 0, "balance_as_of": now, "created_at": now}
-            for i in range(start, end)
-        ])
-        _insert(session, Invoice.__table__, [
-            {"id": first_invoice + i, "invoice_number": f"SB-{first_invoice + i:09d}",
-             "account_id": first_account + i, "fee_type_id": fees[i % len(fees)][0].id,
-             "description": "Seeded bill", "amount_due": 10**9, "amount_paid": 0,
-             "due_date": now.date(), "status": "open", "issued_at": now}
-            for i in range(start, end)
-        ])
+        _insert(
+            session,
+            Account,
+            [
+                {
+                    "id": first_account + i,
+                    "account_number": f"SA-{first_account + i:09d}",
+                    "department_id": fees[i % len(fees)][1].id,
+                    "customer_id": first_customer + i,
+                    "source_system": "local",
+                    "status": "active",
+                    "access_code": f"{i % 1_000_000:06d}",
+                    "balance": 0,
+                    "balance_as_of": now,
+                    "created_at": now,
+                }
+                for i in range(start, end)
+            ],
+        )
+        _insert(
+            session,
+            Invoice,
+            [
+                {
+                    "id": first_invoice + i,
+                    "invoice_number": f"SB-{first_invoice + i:09d}",
+                    "account_id": first_account + i,
+                    "fee_type_id": fees[i % len(fees)][0].id,
+                    "description": "Seeded bill",
+                    "amount_due": 10**9,
+                    "amount_paid": 0,
+                    "due_date": now.date(),
+                    "status": "open",
+                    "issued_at": now,
+                }
+                for i in range(start, end)
+            ],
+        )
         session.commit()
 
     year = now.year
     dialect = session.get_bind().dialect.name
     ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(ins(ReceiptSequence).values(year=year, last_number=0).on_conflict_do_nothing())
-    next_receipt = int(session.scalar(select(ReceiptSequence.last_number).where(ReceiptSequence.year == year)) or 0) + 1
+    next_receipt = (
+        int(
+            session.scalar(select(ReceiptSequence.last_number).where(ReceiptSequence.year == year))
+            or 0
+        )
+        + 1
+    )
     channels = ("portal", "kiosk", "counter", "api")
     for start, end in _chunks(payments):
         pays, allocs, history, receipts_ = [], [], [], []
@@ -108,43 +153,94 @@ def seed(
             at = now - dt.timedelta(seconds=rng.randint(0, 365 * 86400))
             settled = rng.random() < 0.8
             card = rng.random() < 0.7
-            pays.append({
-                "id": pid, "transaction_id": f"TS-{pid:012d}", "idempotency_key": f"seed-{pid}",
-                "customer_id": first_customer + c, "channel": channels[pid % 4], "amount": amount,
-                "currency": currency, "tender": "card" if card else "cash",
-                "status": "settled" if settled else "posted",
-                "card_brand": "visa" if card else None, "card_last4": f"{pid % 10000:04d}" if card else None,
-                "gateway": "sandbox" if card else None, "locale": "en", "refunded_amount": 0,
-                "created_at": at, "authorized_at": at if card else None, "posted_at": at,
-                "settled_at": at + dt.timedelta(days=1) if settled else None, "updated_at": at,
-            })
-            allocs.append({
-                "payment_id": pid, "invoice_id": first_invoice + c, "account_id": first_account + c,
-                "fee_type_id": fee.id, "department_id": dept.id, "gl_account": fee.gl_account,
-                "amount": amount,
-            })
-            history.append({"payment_id": pid, "from_status": None, "to_status": "pending", "at": at, "actor": "system:seed"})
-            history.append({"payment_id": pid, "from_status": "pending", "to_status": "posted", "at": at, "actor": "system:seed"})
+            pays.append(
+                {
+                    "id": pid,
+                    "transaction_id": f"TS-{pid:012d}",
+                    "idempotency_key": f"seed-{pid}",
+                    "customer_id": first_customer + c,
+                    "channel": channels[pid % 4],
+                    "amount": amount,
+                    "currency": currency,
+                    "tender": "card" if card else "cash",
+                    "status": "settled" if settled else "posted",
+                    "card_brand": "visa" if card else None,
+                    "card_last4": f"{pid % 10000:04d}" if card else None,
+                    "gateway": "sandbox" if card else None,
+                    "locale": "en",
+                    "refunded_amount": 0,
+                    "created_at": at,
+                    "authorized_at": at if card else None,
+                    "posted_at": at,
+                    "settled_at": at + dt.timedelta(days=1) if settled else None,
+                    "updated_at": at,
+                }
+            )
+            allocs.append(
+                {
+                    "payment_id": pid,
+                    "invoice_id": first_invoice + c,
+                    "account_id": first_account + c,
+                    "fee_type_id": fee.id,
+                    "department_id": dept.id,
+                    "gl_account": fee.gl_account,
+                    "amount": amount,
+                }
+            )
+            history.append(
+                {
+                    "payment_id": pid,
+                    "from_status": None,
+                    "to_status": "pending",
+                    "at": at,
+                    "actor": "system:seed",
+                }
+            )
+            history.append(
+                {
+                    "payment_id": pid,
+                    "from_status": "pending",
+                    "to_status": "posted",
+                    "at": at,
+                    "actor": "system:seed",
+                }
+            )
             seq = next_receipt + i
-            receipts_.append({"receipt_number": receipt_number(year, seq), "year": year, "sequence": seq,
-                              "payment_id": pid, "issued_at": at})
-        _insert(session, Payment.__table__, pays)
-        _insert(session, Allocation.__table__, allocs)
-        _insert(session, PaymentStatusChange.__table__, history)
-        _insert(session, Receipt.__table__, receipts_)
+            receipts_.append(
+                {
+                    "receipt_number": receipt_number(year, seq),
+                    "year": year,
+                    "sequence": seq,
+                    "payment_id": pid,
+                    "issued_at": at,
+                }
+            )
+        _insert(session, Payment, pays)
+        _insert(session, Allocation, allocs)
+        _insert(session, PaymentStatusChange, history)
+        _insert(session, Receipt, receipts_)
         session.commit()
         tick(end - start)
     session.execute(
-        update(ReceiptSequence).where(ReceiptSequence.year == year)
+        update(ReceiptSequence)
+        .where(ReceiptSequence.year == year)
         .values(last_number=next_receipt - 1 + payments)
     )
     if dialect == "postgresql":
         # Explicit ids bypassed the sequences; move them past what we wrote.
         for table in ("customers", "accounts", "invoices", "payments"):
-            session.execute(select(func.setval(
-                func.pg_get_serial_sequence(table, "id"),
-                select(func.coalesce(func.max(Table(table, Customer.metadata).c.id), 1)).scalar_subquery(),
-            )))
-    audit.record(session, SYSTEM, "system:seed:bulk", "system", "seed",
-                 {"customers": customers, "payments": payments})
+            session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
+                    f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                )
+            )
+    audit.record(
+        session,
+        SYSTEM,
+        "system:seed:bulk",
+        "system",
+        "seed",
+        {"customers": customers, "payments": payments},
+    )
     session.commit()

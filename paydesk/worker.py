@@ -17,6 +17,7 @@ from shared.config import VAR_DIR
 from shared.db import transaction, utcnow
 from shared.posting import RECEIPT_EMAIL
 from shared.receipt_email import receipt_email_handler
+from shared.web.sessions import purge_expired
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Worker:
         }
         self.last_settled: dt.date | None = None
         self.stopping = threading.Event()
+        self.passes = 0
 
     def tick(self) -> dict[str, int]:
         """One pass over every job; returns what each did."""
@@ -41,7 +43,12 @@ class Worker:
             ),
             "sent": outbox.deliver_due(rt.factory, self.handlers),
             "settled": 0,
+            "sessions_purged": 0,
         }
+        if self.passes % 300 == 0:  # about every ten minutes at the default interval
+            with transaction(rt.factory) as session:
+                done["sessions_purged"] = purge_expired(session, rt.settings)
+        self.passes += 1
         today = utcnow().date()
         if self.last_settled is None:
             self.last_settled = today

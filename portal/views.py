@@ -33,14 +33,7 @@ def verify_receipt(request: Request, db: Session) -> Response:
     )
     context: dict[str, object] = {"number": number, "genuine": genuine}
     if genuine and receipt is not None:
-        doc = receipts.document(
-            db,
-            receipt,
-            org_name=settings.org_name,
-            base_url=settings.base_url,
-            secret=settings.secret_key,
-            locale=request.state.locale,
-        )
+        doc = receipts.document(db, receipt, settings, request.state.locale)
         context.update(doc=doc, payer=mask_name(doc.payer_name))
     return templates.TemplateResponse(
         request, "portal/verify.html", context, status_code=200 if genuine else 404

@@ -49,6 +49,10 @@ class Settings:
     currency: str = field(default_factory=lambda: _env("CURRENCY", "CAD"))
     org_name: str = field(default_factory=lambda: _env("ORG_NAME", "City of Riverton"))
     default_locale: str = field(default_factory=lambda: _env("DEFAULT_LOCALE", "en"))
+    # Receipts and pages show local time; the database keeps UTC.
+    timezone: str = field(default_factory=lambda: _env("TIMEZONE", "America/Toronto"))
+    # smtp | file (the demo writes .eml files under var/mail instead of sending)
+    mail_backend: str = field(default_factory=lambda: _env("MAIL_BACKEND", "smtp"))
     smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", "127.0.0.1"))
     smtp_port: int = field(default_factory=lambda: _env_int("SMTP_PORT", 25))
     # none | starttls | ssl
@@ -71,8 +75,13 @@ class Settings:
     )
     # Cookies are Secure unless explicitly served over plain HTTP (the demo on loopback).
     secure_cookies: bool = field(
-        default_factory=lambda: _env("SECURE_COOKIES", "auto") == "true"
-        or (_env("SECURE_COOKIES", "auto") == "auto" and _env("BASE_URL", "").startswith("https"))
+        default_factory=lambda: (
+            _env("SECURE_COOKIES", "auto") == "true"
+            or (
+                _env("SECURE_COOKIES", "auto") == "auto"
+                and _env("BASE_URL", "").startswith("https")
+            )
+        )
     )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
 

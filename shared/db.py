@@ -10,16 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
-    Enum,
     Engine,
+    Enum,
     Integer,
     MetaData,
     String,

@@ -52,10 +52,11 @@ def translations(locale: str) -> gettext.NullTranslations:
     for message in catalog:
         if not message.id or message.fuzzy:
             continue
-        if isinstance(message.id, tuple):
-            messages[message.id[0]] = tuple(message.string)
+        if isinstance(message.id, (tuple, list)):
+            plurals = message.string if isinstance(message.string, (tuple, list)) else ()
+            messages[str(message.id[0])] = tuple(str(s) for s in plurals)
         else:
-            messages[message.id] = str(message.string)
+            messages[str(message.id)] = str(message.string or "")
     return PoTranslations(messages, catalog.plural_expr)
 
 

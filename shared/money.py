@@ -57,7 +57,7 @@ class Money:
 
     def format(self, locale: str = "en") -> str:
         """The amount as a person in `locale` writes it, e.g. `$1,234.56` or `1 234,56 $`."""
-        return str(format_currency(self.decimal, self.currency, locale=_babel_locale(locale)))
+        return str(format_currency(self.decimal, self.currency, locale=babel_locale(locale)))
 
     def plain(self) -> str:
         """Machine-readable decimal string, e.g. `1234.56` (for forms, CSV, APIs)."""
@@ -67,7 +67,7 @@ class Money:
         return f"{self.plain()} {self.currency}"
 
 
-def _babel_locale(locale: str) -> str:
+def babel_locale(locale: str) -> str:
     # Our UI locales are bare languages; give Babel a region so currency symbols read naturally.
     return {"en": "en_CA", "fr": "fr_CA", "es": "es"}.get(locale, locale)
 
@@ -89,9 +89,8 @@ def parse_money(text: str, currency: str, locale: str = "en") -> Money:
         raise MoneyError("Enter an amount.")
     if not _NUMBER_LIKE.fullmatch(cleaned):
         raise MoneyError("Enter the amount as a number, like 125.50.")
-    babel_locale = _babel_locale(locale)
     try:
-        value = parse_decimal(cleaned.replace(" ", ""), locale=babel_locale, strict=True)
+        value = parse_decimal(cleaned.replace(" ", ""), locale=babel_locale(locale), strict=True)
     except (NumberFormatError, InvalidOperation):
         raise MoneyError("Enter the amount as a number, like 125.50.") from None
     digits = minor_digits(currency)

@@ -69,7 +69,7 @@ def deliver_due(
                     raise LookupError(f"no handler for outbox kind {message.kind!r}")
                 with session.begin_nested():
                     handler(session, message)
-            except Exception as exc:  # noqa: BLE001 - any failure is retried later
+            except Exception as exc:
                 message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 if message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxStatus.DEAD
@@ -77,7 +77,11 @@ def deliver_due(
                     message.next_attempt_at = utcnow() + backoff(message.attempts)
                 log.warning(
                     "outbox delivery failed",
-                    extra={"outbox_id": message.id, "kind": message.kind, "error": message.last_error},
+                    extra={
+                        "outbox_id": message.id,
+                        "kind": message.kind,
+                        "error": message.last_error,
+                    },
                 )
             else:
                 message.status = OutboxStatus.SENT

@@ -31,7 +31,9 @@ _REACHED_AT = {S.AUTHORIZED: "authorized_at", S.POSTED: "posted_at", S.SETTLED: 
 
 class InvalidTransition(Exception):
     def __init__(self, payment: Payment, to: PaymentStatus) -> None:
-        super().__init__(f"payment {payment.transaction_id} cannot go from {payment.status} to {to}")
+        super().__init__(
+            f"payment {payment.transaction_id} cannot go from {payment.status} to {to}"
+        )
         self.payment = payment
         self.to = to
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shared import audit, posting
 from shared.actors import Actor
@@ -160,7 +160,7 @@ def plan_allocations(session: Session, request: PaymentRequest) -> list[tuple[In
         for inv in session.scalars(
             select(Invoice)
             .where(Invoice.invoice_number.in_(numbers))
-            .options(selectinload(Invoice.account), selectinload(Invoice.fee_type))
+            .options(joinedload(Invoice.account), joinedload(Invoice.fee_type))
         )
     }
     plan: list[tuple[Invoice, int]] = []
@@ -256,7 +256,10 @@ def _create(session: Session, request: PaymentRequest, actor: Actor) -> Payment:
     )
     session.add(
         PaymentStatusChange(
-            payment_id=payment.id, from_status=None, to_status=PaymentStatus.PENDING, actor=str(actor)
+            payment_id=payment.id,
+            from_status=None,
+            to_status=PaymentStatus.PENDING,
+            actor=str(actor),
         )
     )
     audit.record(
@@ -284,8 +287,13 @@ def take_payment(
     if (replayed := _replay(session, request)) is not None:
         session.commit()
         return replayed
+    card = request.tender is Tender.CARD
+    receipt: Receipt | None = None
     try:
         payment = _create(session, request, actor)
+        if not card:
+            # No gateway to call: create and post in one transaction.
+            receipt = posting.post(session, payment, actor)
         session.commit()
     except IntegrityError:
         # Another request with this key won the race: answer with its result.
@@ -309,11 +317,10 @@ def take_payment(
         session.commit()
         raise
 
-    if request.tender is not Tender.CARD:
-        receipt = posting.post(session, payment, actor)
-        session.commit()
+    if not card:
         return PaymentOutcome(payment, receipt)
 
+    # The pending row is committed: now the gateway may hear of it.
     assert request.card_token is not None
     try:
         answer = gateway.authorize(
@@ -323,7 +330,13 @@ def take_payment(
             our_key=payment.idempotency_key,
         )
     except GatewayTimeout:
-        move(session, payment, PaymentStatus.UNKNOWN, actor, "The card processor did not answer in time.")
+        move(
+            session,
+            payment,
+            PaymentStatus.UNKNOWN,
+            actor,
+            "The card processor did not answer in time.",
+        )
         session.commit()
         return PaymentOutcome(payment, None)
     except GatewayError as exc:

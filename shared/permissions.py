@@ -25,7 +25,13 @@ PERMISSIONS: dict[str, str] = {
 }
 
 _VIEW = {"customers:view", "payments:view"}
-_AGENT = _VIEW | {"receipts:resend", "notes:write", "tickets:work", "refunds:request", "voids:request"}
+_AGENT = _VIEW | {
+    "receipts:resend",
+    "notes:write",
+    "tickets:work",
+    "refunds:request",
+    "voids:request",
+}
 
 DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "agent": ("Customer-service agent", frozenset(_AGENT)),

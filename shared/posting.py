@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, outbox, receipts
 from shared.actors import Actor
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway, Transaction, TransactionState
-from shared.models import Account, Allocation, Invoice, InvoiceStatus, Payment, PaymentStatus, Receipt
+from shared.models import (
+    Account,
+    Allocation,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Receipt,
+)
 from shared.payment_states import move
 
 RECEIPT_EMAIL = "receipt_email"
@@ -23,26 +31,43 @@ def post(session: Session, payment: Payment, actor: Actor) -> Receipt:
     ).all()
     now = utcnow()
     for allocation in allocations:
-        invoice = session.get(Invoice, allocation.invoice_id, with_for_update=True)
-        account = session.get(Account, allocation.account_id, with_for_update=True)
-        assert invoice is not None and account is not None
-        invoice.amount_paid += allocation.amount
-        if invoice.owing == 0:
-            invoice.status = InvoiceStatus.PAID
-        account.balance -= allocation.amount
-        account.balance_as_of = now
+        # Atomic increments: two payments for one bill can never lose an update.
+        invoice_number, owing = session.execute(
+            update(Invoice)
+            .where(Invoice.id == allocation.invoice_id)
+            .values(
+                amount_paid=Invoice.amount_paid + allocation.amount,
+                status=case(
+                    (
+                        Invoice.amount_due <= Invoice.amount_paid + allocation.amount,
+                        InvoiceStatus.PAID.value,
+                    ),
+                    else_=Invoice.status,
+                ),
+            )
+            .returning(Invoice.invoice_number, Invoice.amount_due - Invoice.amount_paid)
+            .execution_options(synchronize_session=False)
+        ).one()
+        session.execute(
+            update(Account)
+            .where(Account.id == allocation.account_id)
+            .values(balance=Account.balance - allocation.amount, balance_as_of=now)
+            .execution_options(synchronize_session=False)
+        )
         audit.record(
             session,
             actor,
             audit.AuditAction.INVOICE_PAID,
             "invoice",
-            invoice.invoice_number,
+            invoice_number,
             {
                 "transaction_id": payment.transaction_id,
                 "amount": allocation.amount,
-                "owing_after": invoice.owing,
+                "owing_after": max(int(owing), 0),
             },
         )
+        _expire_loaded(session, Invoice, allocation.invoice_id)
+        _expire_loaded(session, Account, allocation.account_id)
     move(session, payment, PaymentStatus.POSTED, actor)
     receipt = receipts.issue(session, payment, actor)
     if payment.payer_email:
@@ -52,6 +77,13 @@ def post(session: Session, payment: Payment, actor: Actor) -> Receipt:
             {"receipt_id": receipt.id, "to": payment.payer_email, "locale": payment.locale},
         )
     return receipt
+
+
+def _expire_loaded(session: Session, model: type[Invoice] | type[Account], pk: int) -> None:
+    """Objects the caller already holds reload their new balances on next access."""
+    loaded = session.identity_map.get(session.identity_key(model, pk))
+    if loaded is not None:
+        session.expire(loaded)
 
 
 def apply_gateway_answer(

@@ -94,7 +94,7 @@ def columns_line(left: str, right: str, width: int) -> list[str]:
     """Lay a label and a right-aligned value on one line, wrapping the label if needed."""
     room = width - len(right) - 1
     if room < 1:
-        return [*wrap(left, width), right.rjust(width)]
+        return [*wrap(left, width), *(part.rjust(width) for part in wrap(right, width))]
     label_lines = wrap(left, room)
     last = label_lines[-1]
     return [*label_lines[:-1], last.ljust(room) + " " + right]

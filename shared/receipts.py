@@ -11,13 +11,15 @@ import base64
 import hashlib
 import hmac
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.config import Settings
 from shared.db import utcnow
 from shared.identifiers import receipt_number
 from shared.models import (
@@ -35,19 +37,19 @@ from shared.receipt_document import ReceiptDocument, ReceiptLine
 
 
 def _next_sequence(session: Session, year: int) -> int:
+    # One statement: the first receipt of a year creates the row, later ones bump it.
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
+    statement = (
         insert(ReceiptSequence)
-        .values(year=year, last_number=0)
-        .on_conflict_do_nothing(index_elements=["year"])
-    )
-    return session.execute(
-        update(ReceiptSequence)
-        .where(ReceiptSequence.year == year)
-        .values(last_number=ReceiptSequence.last_number + 1)
+        .values(year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=["year"],
+            set_={"last_number": ReceiptSequence.last_number + 1},
+        )
         .returning(ReceiptSequence.last_number)
-    ).scalar_one()
+    )
+    return int(session.execute(statement).scalar_one())
 
 
 def issue(session: Session, payment: Payment, actor: Actor) -> Receipt:
@@ -115,7 +117,7 @@ def verify_url(base_url: str, secret: str, number: str, total_minor: int) -> str
 
 
 def document(
-    session: Session, receipt: Receipt, *, org_name: str, base_url: str, secret: str, locale: str
+    session: Session, receipt: Receipt, settings: Settings, locale: str
 ) -> ReceiptDocument:
     """Everything a renderer needs to show this receipt."""
     payment = receipt.payment
@@ -141,10 +143,10 @@ def document(
         for alloc, inv, fee, dept in rows
     )
     return ReceiptDocument(
-        org_name=org_name,
+        org_name=settings.org_name,
         receipt_number=receipt.receipt_number,
         transaction_id=payment.transaction_id,
-        issued_at=receipt.issued_at,
+        issued_at=receipt.issued_at.astimezone(ZoneInfo(settings.timezone)),
         payer_name=payment.customer.name if payment.customer else "",
         channel=str(payment.channel),
         tender=str(payment.tender),
@@ -158,7 +160,8 @@ def document(
         lines=lines,
         total=Money(payment.amount, currency),
         status=str(payment.status),
-        verify_url=verify_url(base_url, secret, receipt.receipt_number, payment.amount),
+        verify_url=verify_url(
+            settings.base_url, settings.secret_key, receipt.receipt_number, payment.amount
+        ),
         locale=locale,
     )
-

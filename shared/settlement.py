@@ -22,7 +22,9 @@ def import_batch(session: Session, batch: SettlementBatch, actor: Actor) -> int:
     for payment in session.scalars(select(Payment).where(Payment.idempotency_key.in_(keys))):
         if payment.status is PaymentStatus.POSTED:
             payment.settlement_batch = batch.batch_id
-            move(session, payment, PaymentStatus.SETTLED, actor, f"Settlement batch {batch.batch_id}")
+            move(
+                session, payment, PaymentStatus.SETTLED, actor, f"Settlement batch {batch.batch_id}"
+            )
             moved += 1
     audit.record(
         session,

@@ -57,7 +57,9 @@ def create_staff(
     known = ensure_default_roles(session)
     unknown = [r for r in roles if r not in known]
     if unknown:
-        raise StaffError(f"Unknown role(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+        raise StaffError(
+            f"Unknown role(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
+        )
     user = StaffUser(
         username=username,
         display_name=display_name,

@@ -9,11 +9,15 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from shared.gateway.sandbox.gateway import SandboxGateway
 
 from shared.db import make_engine
 from shared.migrate import upgrade
@@ -66,7 +70,9 @@ def _drop_schema(schema: str | None) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     """One migrated database per backend for the whole run (tests roll back)."""
     url, schema = _create_database(request.param, tmp_path_factory.mktemp("db"))
     engine = make_engine(url)
@@ -105,3 +111,15 @@ def db(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     yield session
     session.close()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxGateway]:
+    """The real sandbox processor, with its own database as a processor would have."""
+    from shared.gateway.sandbox.gateway import SandboxGateway
+
+    gateway = SandboxGateway(
+        f"sqlite:///{tmp_path / 'sandbox-gateway.db'}", "http://testserver/sandbox-gateway"
+    )
+    yield gateway
+    gateway.close()

@@ -15,6 +15,7 @@ from kiosk_devices.printer.profile import CodePage
 # produce but the DOS/Windows pages lack: Babel formats French amounts with
 # U+202F as the group separator, which would otherwise print "1?234,50 €".
 _LOOKALIKES = {
+    "\u2022": "*",  # the bullets of a masked card number: Visa •••• 4242
     "\u2010": "-",
     "\u2011": "-",
     "\u2012": "-",

@@ -15,6 +15,7 @@ from shared.models.payments import (
 )
 from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
 from shared.models.staff import Permission, Role, RoleAssignment, StaffUser, Terminal
+from shared.models.web_session import SessionKind, WebSession
 
 __all__ = [
     "Account",
@@ -40,7 +41,9 @@ __all__ = [
     "ReceiptSequence",
     "Role",
     "RoleAssignment",
+    "SessionKind",
     "StaffUser",
     "Tender",
     "Terminal",
+    "WebSession",
 ]

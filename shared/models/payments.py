@@ -6,8 +6,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shared.db import Base, BigId, Code, IntPk, Minor, Timestamp, UTCDateTime, enum_type
 from shared.models.customers import Customer
-from shared.db import BigId, Base, Code, IntPk, Minor, Timestamp, UTCDateTime, enum_type
 
 
 class PaymentStatus(StrEnum):

@@ -47,7 +47,9 @@ def main() -> None:
         currency="CAD",
         card_token=args.token,
     )
-    outcome = take_payment(session, gateway, request, Actor(ActorType.CITIZEN, f"pid-{os.getpid()}"))
+    outcome = take_payment(
+        session, gateway, request, Actor(ActorType.CITIZEN, f"pid-{os.getpid()}")
+    )
     print(json.dumps({"payment_id": outcome.payment.id, "status": str(outcome.payment.status)}))
     session.close()
     engine.dispose()

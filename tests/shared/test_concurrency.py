@@ -89,9 +89,21 @@ def test_concurrent_payments_get_gap_free_receipt_numbers(fresh_database: Databa
     assert len(numbers) == count
 
 
-def _pay_in_process(database: Database, sandbox_url: str, key: str, invoice: str, card: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _pay_in_process(
+    database: Database, sandbox_url: str, key: str, invoice: str, card: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tests.shared.pay_once", database.url, sandbox_url, key, invoice, card, *extra],
+        [
+            sys.executable,
+            "-m",
+            "tests.shared.pay_once",
+            database.url,
+            sandbox_url,
+            key,
+            invoice,
+            card,
+            *extra,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -100,13 +112,26 @@ def _pay_in_process(database: Database, sandbox_url: str, key: str, invoice: str
     )
 
 
-def test_several_processes_with_one_key_make_one_payment(fresh_database: Database, tmp_path: Path) -> None:
+def test_several_processes_with_one_key_make_one_payment(
+    fresh_database: Database, tmp_path: Path
+) -> None:
     sandbox_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
     sandbox = SandboxGateway(sandbox_url, "http://testserver/sandbox-gateway")
     (invoice,) = _bills(fresh_database, [4_200])
     key, card = str(uuid.uuid4()), token(sandbox)
-    command = [sys.executable, "-m", "tests.shared.pay_once", fresh_database.url, sandbox_url, key, invoice, card]
-    processes = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.shared.pay_once",
+        fresh_database.url,
+        sandbox_url,
+        key,
+        invoice,
+        card,
+    ]
+    processes = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(4)
+    ]
     results = [json.loads(p.communicate(timeout=120)[0]) for p in processes]
     assert all(p.returncode == 0 for p in processes)
     assert len({r["payment_id"] for r in results}) == 1
@@ -124,7 +149,9 @@ def test_a_process_killed_after_approval_is_recovered_and_never_charged_twice(
     (invoice,) = _bills(fresh_database, [8_800])
     key, card = str(uuid.uuid4()), token(sandbox)
 
-    killed = _pay_in_process(fresh_database, sandbox_url, key, invoice, card, "--die-after-approval")
+    killed = _pay_in_process(
+        fresh_database, sandbox_url, key, invoice, card, "--die-after-approval"
+    )
     assert killed.returncode == -9  # SIGKILL, right after the processor approved
     factory = fresh_database.sessionmaker()
     with factory() as session:
@@ -135,10 +162,19 @@ def test_a_process_killed_after_approval_is_recovered_and_never_charged_twice(
     with factory() as session:
         payment = session.scalars(select(Payment)).one()
         assert payment.status is PaymentStatus.POSTED
-        steps = list(session.scalars(
-            select(PaymentStatusChange.to_status).where(PaymentStatusChange.payment_id == payment.id).order_by(PaymentStatusChange.id)
-        ))
-        assert steps == [PaymentStatus.PENDING, PaymentStatus.UNKNOWN, PaymentStatus.AUTHORIZED, PaymentStatus.POSTED]
+        steps = list(
+            session.scalars(
+                select(PaymentStatusChange.to_status)
+                .where(PaymentStatusChange.payment_id == payment.id)
+                .order_by(PaymentStatusChange.id)
+            )
+        )
+        assert steps == [
+            PaymentStatus.PENDING,
+            PaymentStatus.UNKNOWN,
+            PaymentStatus.AUTHORIZED,
+            PaymentStatus.POSTED,
+        ]
 
     # The citizen presses "pay" again with the same form (same key): no second charge.
     retried = _pay_in_process(fresh_database, sandbox_url, key, invoice, card)

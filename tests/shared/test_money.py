@@ -10,7 +10,9 @@ owed_lists = st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max
 
 
 @given(owed_lists, st.data())
-def test_allocation_sums_to_the_payment_and_respects_each_item(owed: list[int], data: st.DataObject) -> None:
+def test_allocation_sums_to_the_payment_and_respects_each_item(
+    owed: list[int], data: st.DataObject
+) -> None:
     total = data.draw(st.integers(min_value=0, max_value=sum(owed)))
     parts = allocate(total, owed)
     assert sum(parts) == total
@@ -41,7 +43,9 @@ def test_largest_remainder_gives_the_odd_cent_to_the_biggest_share() -> None:
         ("$12", "en", 1200),
     ],
 )
-def test_amounts_are_read_the_way_each_locale_writes_them(typed: str, locale: str, minor: int) -> None:
+def test_amounts_are_read_the_way_each_locale_writes_them(
+    typed: str, locale: str, minor: int
+) -> None:
     assert parse_money(typed, "CAD", locale) == Money(minor, "CAD")
 
 

@@ -47,7 +47,10 @@ def test_one_payment_across_departments_gives_one_receipt_and_updates_balances(d
     tax, water = factories.bills(db, [125_000, 8_450])
     db.commit()
     outcome = take_payment(
-        db, NoGateway(), cash([Item(tax.invoice_number), Item(water.invoice_number)], 140_000), CASHIER
+        db,
+        NoGateway(),
+        cash([Item(tax.invoice_number), Item(water.invoice_number)], 140_000),
+        CASHIER,
     )
     payment = outcome.payment
     assert payment.status is PaymentStatus.POSTED
@@ -93,7 +96,9 @@ def test_lump_sum_is_spread_by_largest_remainder(db: Session) -> None:
     request = cash([Item(x.invoice_number) for x in (a, b, c)], 10_000, lump_sum=10_000)
     outcome = take_payment(db, NoGateway(), request, CASHIER)
     amounts = db.scalars(
-        select(Allocation.amount).where(Allocation.payment_id == outcome.payment.id).order_by(Allocation.id)
+        select(Allocation.amount)
+        .where(Allocation.payment_id == outcome.payment.id)
+        .order_by(Allocation.id)
     ).all()
     assert list(amounts) == [4_167, 2_500, 3_333]
 
@@ -117,7 +122,8 @@ def test_same_key_different_request_is_a_conflict(db: Session) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [(AccountStatus.CLOSED, "account_closed"), (AccountStatus.HOLD, "account_hold")]
+    ("status", "code"),
+    [(AccountStatus.CLOSED, "account_closed"), (AccountStatus.HOLD, "account_hold")],
 )
 def test_closed_and_held_accounts_refuse_payment_with_a_reason(
     db: Session, status: AccountStatus, code: str
@@ -149,7 +155,10 @@ def test_all_or_nothing_fees_refuse_part_payment(db: Session) -> None:
     cust = factories.customer(db)
     dept = factories.department(db, name="Enforcement")
     fine = factories.invoice(
-        db, factories.account(db, cust, dept), factories.fee_type(db, dept, allows_partial=False), 9_000
+        db,
+        factories.account(db, cust, dept),
+        factories.fee_type(db, dept, allows_partial=False),
+        9_000,
     )
     db.commit()
     with pytest.raises(PaymentRefused, match="must be paid in full"):
@@ -158,11 +167,16 @@ def test_all_or_nothing_fees_refuse_part_payment(db: Session) -> None:
 
 def test_cheque_needs_a_number_and_records_it(db: Session) -> None:
     (bill,) = factories.bills(db, [5_000])
-    base = dict(items=(Item(bill.invoice_number),), tender=Tender.CHEQUE, channel="counter", currency="CAD")
+    base = dict(
+        items=(Item(bill.invoice_number),), tender=Tender.CHEQUE, channel="counter", currency="CAD"
+    )
     with pytest.raises(PaymentRefused, match="cheque number"):
         take_payment(db, NoGateway(), PaymentRequest(idempotency_key="c1", **base), CASHIER)  # type: ignore[arg-type]
     outcome = take_payment(
-        db, NoGateway(), PaymentRequest(idempotency_key="c2", cheque_number=" 000123 ", **base), CASHIER  # type: ignore[arg-type]
+        db,
+        NoGateway(),
+        PaymentRequest(idempotency_key="c2", cheque_number=" 000123 ", **base),
+        CASHIER,  # type: ignore[arg-type]
     )
     assert outcome.payment.cheque_number == "000123"
     assert outcome.payment.status is PaymentStatus.POSTED

@@ -18,7 +18,9 @@ from tests.shared.sandbox import authorizations, token
 CITIZEN = Actor(ActorType.CITIZEN, "portal-session")
 
 
-def card_request(invoices: list[Invoice], card_token: str, key: str | None = None) -> PaymentRequest:
+def card_request(
+    invoices: list[Invoice], card_token: str, key: str | None = None
+) -> PaymentRequest:
     return PaymentRequest(
         items=tuple(Item(i.invoice_number) for i in invoices),
         tender=Tender.CARD,
@@ -39,7 +41,9 @@ def history(db: Session, payment: Payment) -> list[PaymentStatus]:
     )
 
 
-def test_approved_card_is_posted_with_only_brand_and_last4_kept(db: Session, sandbox: SandboxGateway) -> None:
+def test_approved_card_is_posted_with_only_brand_and_last4_kept(
+    db: Session, sandbox: SandboxGateway
+) -> None:
     tax, water = factories.bills(db, [120_000, 9_000])
     outcome = take_payment(db, sandbox, card_request([tax, water], token(sandbox)), CITIZEN)
     p = outcome.payment
@@ -51,9 +55,13 @@ def test_approved_card_is_posted_with_only_brand_and_last4_kept(db: Session, san
     assert p.authorized_at is not None and p.posted_at is not None
 
 
-def test_declined_card_leaves_the_bill_owing_and_says_why(db: Session, sandbox: SandboxGateway) -> None:
+def test_declined_card_leaves_the_bill_owing_and_says_why(
+    db: Session, sandbox: SandboxGateway
+) -> None:
     (bill,) = factories.bills(db, [5_000])
-    outcome = take_payment(db, sandbox, card_request([bill], token(sandbox, Behaviour.INSUFFICIENT)), CITIZEN)
+    outcome = take_payment(
+        db, sandbox, card_request([bill], token(sandbox, Behaviour.INSUFFICIENT)), CITIZEN
+    )
     assert outcome.payment.status is PaymentStatus.DECLINED
     assert outcome.payment.decline_code == "insufficient_funds"
     assert outcome.payment.status_reason
@@ -94,7 +102,9 @@ def test_timeout_then_declined_resolves_to_declined(
     db: Session, factory: sessionmaker[Session], sandbox: SandboxGateway
 ) -> None:
     (bill,) = factories.bills(db, [7_700])
-    outcome = take_payment(db, sandbox, card_request([bill], token(sandbox, Behaviour.TIMEOUT_DECLINE)), CITIZEN)
+    outcome = take_payment(
+        db, sandbox, card_request([bill], token(sandbox, Behaviour.TIMEOUT_DECLINE)), CITIZEN
+    )
     assert outcome.payment.status is PaymentStatus.UNKNOWN
     recover(factory, sandbox, dt.timedelta(0))
     db.refresh(outcome.payment)
@@ -110,7 +120,9 @@ def test_recovery_waits_for_the_grace_period(
     db: Session, factory: sessionmaker[Session], sandbox: SandboxGateway
 ) -> None:
     (bill,) = factories.bills(db, [7_700])
-    take_payment(db, sandbox, card_request([bill], token(sandbox, Behaviour.TIMEOUT_APPROVE)), CITIZEN)
+    take_payment(
+        db, sandbox, card_request([bill], token(sandbox, Behaviour.TIMEOUT_APPROVE)), CITIZEN
+    )
     assert recover(factory, sandbox, dt.timedelta(minutes=5)) == 0
 
 
@@ -118,7 +130,7 @@ def test_a_payment_the_gateway_never_heard_of_fails_safely(
     db: Session, factory: sessionmaker[Session], sandbox: SandboxGateway
 ) -> None:
     """A crash between writing the row and calling the gateway: nothing was charged."""
-    (bill,) = factories.bills(db, [3_000])
+    factories.bills(db, [3_000])
     payment = Payment(
         transaction_id="TX-TEST-0000-0001",
         idempotency_key="never-sent",

@@ -1,0 +1,198 @@
+"""Committed payments per second through the full service (audit + receipt + outbox),
+beside the floor: a bare transaction inserting the same number of rows.
+
+    .venv/bin/python bench/payments.py [--payments 2000] [--postgres URL]
+
+Each payment pays two bills in two departments in cash with an email address
+(so it writes the outbox too). Concurrency is spread over up to 4 processes so
+Python's GIL is not what is measured. Prints a table; record it in RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from shared.actors import Actor, ActorType
+from shared.db import make_engine, make_sessionmaker
+from shared.migrate import upgrade
+from shared.models import AuditEvent, Payment, Tender
+from shared.payments import Item, PaymentRequest, take_payment
+from tests import factories
+
+CASHIER = Actor(ActorType.STAFF, "bench")
+floor_meta = MetaData()
+floor_rows = Table(
+    "bench_floor", floor_meta, Column("id", Integer, primary_key=True), Column("v", String(64))
+)
+
+
+def fresh(backend: str, pg_url: str | None, tmp: Path) -> tuple[str, str | None]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / f'bench-{secrets.token_hex(3)}.db'}"
+        upgrade(url)
+        return url, None
+    assert pg_url
+    schema = f"pd_bench_{secrets.token_hex(4)}"
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    upgrade(rendered)
+    return rendered, schema
+
+
+def drop(schema: str | None, pg_url: str | None) -> None:
+    if schema and pg_url:
+        admin = make_engine(pg_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_bills(url: str, pairs: int) -> list[tuple[str, str]]:
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as db:
+        tax, water = factories.department(db, name="Tax"), factories.department(db, name="Water")
+        tax_fee, water_fee = factories.fee_type(db, tax), factories.fee_type(db, water)
+        out = []
+        for _ in range(pairs):
+            cust = factories.customer(db)
+            a = factories.invoice(db, factories.account(db, cust, tax), tax_fee, 100_000)
+            b = factories.invoice(db, factories.account(db, cust, water), water_fee, 9_000)
+            out.append((a.invoice_number, b.invoice_number))
+        db.commit()
+    engine.dispose()
+    return out
+
+
+def _pay_worker(
+    url: str, bills: list[tuple[str, str]], threads: int, start: mp.synchronize.Event, out: mp.Queue
+) -> None:  # type: ignore[type-arg]
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = make_engine(url, pool_size=threads, max_overflow=0)
+    factory = make_sessionmaker(engine)
+
+    def pay(pair: tuple[str, str]) -> None:
+        request = PaymentRequest(
+            items=(Item(pair[0]), Item(pair[1])),
+            tender=Tender.CASH,
+            channel="counter",  # type: ignore[arg-type]
+            idempotency_key=str(uuid.uuid4()),
+            currency="CAD",
+            cash_tendered=109_000,
+            payer_email="payer@example.org",
+        )
+        with factory() as session:
+            take_payment(session, None, request, CASHIER)  # type: ignore[arg-type]
+
+    start.wait()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(pay, bills))
+    engine.dispose()
+    out.put(len(bills))
+
+
+def _floor_worker(
+    url: str, n: int, rows: int, threads: int, start: mp.synchronize.Event, out: mp.Queue
+) -> None:  # type: ignore[type-arg]
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = make_engine(url, pool_size=threads, max_overflow=0)
+
+    def one(_: int) -> None:
+        with engine.begin() as conn:
+            conn.execute(insert(floor_rows), [{"v": "x" * 40} for _ in range(rows)])
+
+    start.wait()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, range(n)))
+    engine.dispose()
+    out.put(n)
+
+
+def run(target: object, concurrency: int, jobs: list[tuple[object, ...]]) -> float:
+    start, out = mp.Event(), mp.Queue()
+    procs = [mp.Process(target=target, args=(*job, start, out)) for job in jobs]
+    for p in procs:
+        p.start()
+    time.sleep(0.5)  # let every process connect before the clock starts
+    began = time.perf_counter()
+    start.set()
+    done = sum(out.get() for _ in procs)
+    elapsed = time.perf_counter() - began
+    for p in procs:
+        p.join()
+    return done / elapsed
+
+
+def rows_per_payment(url: str) -> int:
+    """Rows one payment writes (inserts), measured rather than guessed."""
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as db:
+        payments = db.scalar(select(func.count()).select_from(Payment)) or 1
+        events = db.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    engine.dispose()
+    # payment, 2 allocations, idempotency record, 2 history rows, receipt, outbox message,
+    # plus audit events (measured) and 4 row updates (2 invoices, 2 accounts).
+    return 1 + 2 + 1 + 2 + 1 + 1 + round(events / payments) + 4
+
+
+def bench(backend: str, pg_url: str | None, payments: int, levels: list[int]) -> list[str]:
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for concurrency in levels:
+            url, schema = fresh(backend, pg_url, Path(tmp))
+            bills = make_bills(url, payments)
+            procs = min(concurrency, 4)
+            threads = max(concurrency // procs, 1)
+            chunks = [bills[i::procs] for i in range(procs)]
+            rate = run(_pay_worker, concurrency, [(url, c, threads) for c in chunks])
+            rows = rows_per_payment(url)
+            engine = make_engine(url)
+            floor_meta.create_all(engine)
+            engine.dispose()
+            floor = run(
+                _floor_worker, concurrency, [(url, payments // procs, rows, threads)] * procs
+            )
+            drop(schema, pg_url)
+            lines.append(
+                f"| {backend:<10} | {concurrency:>11} | {rate:>10.0f} "
+                f"| {floor:>17.0f} | {rows:>7} |"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--payments", type=int, default=2000)
+    parser.add_argument("--postgres", default=os.environ.get("PAYDESK_TEST_POSTGRES_URL"))
+    parser.add_argument("--levels", default="1,8,32")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    print("| database   | concurrency | payments/s | floor (bare tx)/s | rows/tx |")
+    print("|------------|-------------|------------|-------------------|---------|")
+    bench("sqlite", None, args.payments, levels)
+    if args.postgres:
+        bench("postgresql", args.postgres, args.payments, levels)
+
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    main()

@@ -1,0 +1,221 @@
+"""The `paydesk` command as an operator runs it: real processes, real files, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text, update
+
+from shared.gateway.sandbox.cards import SANDBOX_CARDS
+from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.models import AuditEvent, Payment, Receipt
+from tests.conftest import Database
+from tests.support.pci import card_numbers_in, card_numbers_in_files
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYDESK = [sys.executable, "-m", "paydesk.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYDESK_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def paydesk(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PAYDESK, *args],
+        cwd=cwd,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    """`paydesk demo` started in an empty folder; yields (base URL, folder, log file)."""
+    folder = tmp_path_factory.mktemp("demo")
+    port = _free_port()
+    log = folder / "demo.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [*PAYDESK, "demo", "--port", str(port)],
+            cwd=folder,
+            env=_env(PAYDESK_BASE_URL=f"http://127.0.0.1:{port}", PAYDESK_LOG_LEVEL="DEBUG"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("paydesk demo did not answer /healthz in time:\n" + log.read_text())
+        yield base, folder, log
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+def test_demo_starts_from_an_empty_folder_and_answers(demo: tuple[str, Path, Path]) -> None:
+    base, folder, log = demo
+    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{base}/readyz").json()["database"] == "ok"
+    assert (folder / "var" / "paydesk.db").exists()
+    assert (folder / "var" / "sandbox-gateway.db").exists()
+    printed = log.read_text()
+    assert f"{base}/staff/" in printed
+    assert "demo-cashier-password" in printed
+    home = httpx.get(f"{base}/")
+    assert home.status_code == 200
+    assert "default-src 'none'" in home.headers["content-security-policy"]
+
+
+def test_the_receipt_qr_link_verifies_and_a_forged_one_does_not(
+    demo: tuple[str, Path, Path],
+) -> None:
+    base, folder, _ = demo
+    from shared.db import make_engine, make_sessionmaker
+    from shared.receipts import verify_url
+
+    engine = make_engine(f"sqlite:///{folder / 'var' / 'paydesk.db'}")
+    with make_sessionmaker(engine)() as db:
+        receipt = db.scalars(select(Receipt).order_by(Receipt.id)).first()
+        assert receipt is not None
+        number, total = receipt.receipt_number, receipt.payment.amount
+    engine.dispose()
+    secret = (folder / "var" / "secret_key").read_text().strip()
+    good = httpx.get(verify_url(base, secret, number, total))
+    assert good.status_code == 200
+    assert "is genuine" in good.text
+    forged = httpx.get(verify_url(base, "not-our-key", number, total))
+    assert forged.status_code == 404
+    assert "cannot confirm" in forged.text
+    french = httpx.get(verify_url(base, secret, number, total) + "&lang=fr")
+    assert 'lang="fr"' in french.text
+
+
+def test_no_card_number_reaches_the_databases_or_the_logs(demo: tuple[str, Path, Path]) -> None:
+    """The demo paid by card (card-present tokens); pay once more on the hosted page,
+    then scan every database file and the log for a card number."""
+    base, folder, log = demo
+    sandbox = SandboxGateway(
+        f"sqlite:///{folder / 'var' / 'sandbox-gateway.db'}", f"{base}/sandbox-gateway"
+    )
+    session = sandbox.create_hosted_session(
+        amount=4_200,
+        currency="CAD",
+        our_key="pci-check",
+        return_url=f"{base}/",
+        cancel_url=f"{base}/",
+        locale="en",
+        description="PCI check",
+    )
+    page = httpx.get(session.url)
+    form_token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert form_token is not None
+    card = SANDBOX_CARDS[0]
+    paid = httpx.post(
+        session.url,
+        data={
+            "form_token": form_token.group(1),
+            "name": "Alex Martin",
+            "number": card.spaced,
+            "expiry": "12/35",
+            "cvc": "123",
+        },
+    )
+    assert paid.status_code == 303
+    assert sandbox.hosted_result(session.id).completed
+    sandbox.close()
+    files = [*sorted((folder / "var").glob("*.db*")), log]
+    assert card_numbers_in_files(files) == {}
+    assert card_numbers_in(card.number.encode()), "the scanner must recognise the card it looks for"
+
+
+def test_migrate_seed_and_audit_verify_on_each_database(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    env = {"PAYDESK_DATABASE_URL": fresh_database.url, "PAYDESK_VAR_DIR": str(tmp_path / "var")}
+    assert paydesk("migrate", cwd=tmp_path, **env).returncode == 0
+    seeded = paydesk(
+        "seed", "--customers", "300", "--payments", "2000", "--quiet", cwd=tmp_path, **env
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    with fresh_database.sessionmaker()() as db:
+        assert db.scalar(select(func.count()).select_from(Payment)) >= 2000
+        sequences = list(db.scalars(select(Receipt.sequence).order_by(Receipt.sequence)))
+        assert sequences == list(range(1, len(sequences) + 1))
+    verified = paydesk("audit", "verify", cwd=tmp_path, **env)
+    assert verified.returncode == 0 and verified.stdout.startswith("OK")
+
+    with fresh_database.sessionmaker()() as db:
+        db.execute(update(AuditEvent).where(AuditEvent.seq == 5).values(reason="edited"))
+        db.commit()
+    broken = paydesk("audit", "verify", cwd=tmp_path, **env)
+    assert broken.returncode == 1
+    assert "sequence 5" in broken.stderr
+
+
+def test_staff_create_refuses_a_short_password(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert paydesk("migrate", cwd=tmp_path, PAYDESK_DATABASE_URL=url).returncode == 0
+    weak = paydesk(
+        "staff",
+        "create",
+        "--username",
+        "kim",
+        "--role",
+        "agent",
+        cwd=tmp_path,
+        PAYDESK_DATABASE_URL=url,
+        PAYDESK_NEW_STAFF_PASSWORD="short",
+    )
+    assert weak.returncode == 2 and "at least 12" in weak.stderr
+    made = paydesk(
+        "staff",
+        "create",
+        "--username",
+        "kim",
+        "--role",
+        "agent",
+        "--role",
+        "cashier",
+        cwd=tmp_path,
+        PAYDESK_DATABASE_URL=url,
+        PAYDESK_NEW_STAFF_PASSWORD="a-long-enough-passphrase",
+    )
+    assert made.returncode == 0, made.stderr
+    from shared.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT password_hash FROM staff_users WHERE username='kim'")
+        ).scalar_one()
+    engine.dispose()
+    assert stored.startswith("$argon2id$")

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from paydesk.demo_data import DEMO_PASSWORDS, is_seeded, seed_demo
+from shared import audit
+from shared.config import Settings
+from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.models import (
+    Account,
+    Customer,
+    Department,
+    Invoice,
+    Payment,
+    PaymentStatus,
+    Receipt,
+    StaffUser,
+)
+from tests.conftest import Database
+
+
+def test_demo_data_covers_departments_customers_and_payment_states(
+    fresh_database: Database, sandbox: SandboxGateway
+) -> None:
+    factory = fresh_database.sessionmaker()
+    with factory() as session:
+        assert not is_seeded(session)
+        summary = seed_demo(session, Settings(), sandbox, sandbox)
+        assert is_seeded(session)
+        count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
+        assert count(Department) >= 5
+        assert count(Customer) == 50
+        assert count(Account) > 100  # everyone has tax and water, many have more
+        assert count(Invoice) == summary.invoices
+        states = set(session.scalars(select(Payment.status).distinct()))
+        assert states >= {
+            PaymentStatus.POSTED,
+            PaymentStatus.SETTLED,
+            PaymentStatus.DECLINED,
+            PaymentStatus.UNKNOWN,
+            PaymentStatus.FAILED,
+            PaymentStatus.VOIDED,
+            PaymentStatus.REFUNDED,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REVERSED,
+        }
+        assert count(Receipt) >= 10
+        assert set(session.scalars(select(StaffUser.username))) == set(DEMO_PASSWORDS)
+        assert audit.verify(session).ok

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from shared.web.logging import configure_logging, scrub
+from shared.web.request_id import RequestIdMiddleware, request_id_var
+
+VISA = "4111111111111111"
+MASKED_VISA = "************1111"
+ORDER_ID = "1234567890123456"  # 16 digits that fail the Luhn check
+
+
+@pytest.fixture
+def log() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    level = root.level
+    stream = io.StringIO()
+    handler = configure_logging("INFO", stream)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    # Every line must be JSON on its own: json.loads fails the test otherwise.
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (VISA, MASKED_VISA),
+        ("4111 1111 1111 1111", MASKED_VISA),
+        ("4111-1111-1111-1111", MASKED_VISA),
+        ("card 5555555555554444 declined", "card ************4444 declined"),
+        ("amex 378282246310005.", "amex ************0005."),
+        ("ref:4111111111111111;", f"ref:{MASKED_VISA};"),
+        ("two 4111 1111 1111 1111 5555 5555 5555 4444", f"two {MASKED_VISA} ************4444"),
+        ("qty 12 4111 1111 1111 1111", f"qty 12 {MASKED_VISA}"),
+        (f"order {ORDER_ID}", f"order {ORDER_ID}"),
+        ("phone 613-555-0199", "phone 613-555-0199"),
+        ("paid 125000 on 2024-05-01", "paid 125000 on 2024-05-01"),
+        ("hash 41111111111111111111111", "hash 41111111111111111111111"),
+    ],
+)
+def test_scrub_masks_card_numbers_only(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+def test_a_card_in_the_message_and_its_args_is_masked(log: io.StringIO) -> None:
+    logging.getLogger("paydesk.test").warning("charge %s failed for 4111 1111 1111 1111", VISA)
+
+    [line] = lines(log)
+    assert line["message"] == f"charge {MASKED_VISA} failed for {MASKED_VISA}"
+    assert line["level"] == "WARNING"
+    assert line["logger"] == "paydesk.test"
+    assert line["request_id"] is None
+    assert "T" in line["time"]
+
+
+def test_a_card_in_extra_fields_is_masked(log: io.StringIO) -> None:
+    logging.getLogger("paydesk.test").info(
+        "gateway answer",
+        extra={
+            "pan": "4111-1111-1111-1111",
+            "pan_number": int(VISA),
+            "payload": {"card": {"number": VISA}, "items": [ORDER_ID]},
+            "order": ORDER_ID,
+        },
+    )
+
+    [line] = lines(log)
+    assert line["extra"] == {
+        "pan": MASKED_VISA,
+        "pan_number": MASKED_VISA,
+        "payload": {"card": {"number": MASKED_VISA}, "items": [ORDER_ID]},
+        "order": ORDER_ID,
+    }
+
+
+def test_a_card_in_exception_text_is_masked(log: io.StringIO) -> None:
+    try:
+        raise ValueError(f"processor refused card {VISA}")
+    except ValueError:
+        logging.getLogger("paydesk.test").exception("payment failed")
+
+    [line] = lines(log)
+    assert "ValueError: processor refused card " + MASKED_VISA in line["exception"]
+    assert VISA not in log.getvalue()
+
+
+def test_an_order_id_is_left_alone(log: io.StringIO) -> None:
+    logging.getLogger("paydesk.test").info("order %s", ORDER_ID)
+
+    assert lines(log)[0]["message"] == f"order {ORDER_ID}"
+
+
+def test_the_request_id_comes_from_the_context(log: io.StringIO) -> None:
+    token = request_id_var.set("abc123")
+    try:
+        logging.getLogger("paydesk.test").info("inside a request")
+    finally:
+        request_id_var.reset(token)
+
+    assert lines(log)[0]["request_id"] == "abc123"
+
+
+def test_odd_values_and_newlines_still_give_one_json_line(log: io.StringIO) -> None:
+    logging.getLogger("paydesk.test").info(
+        "line one\nline two \u00e9", extra={"when": object(), "note": f"x\n{VISA}"}
+    )
+
+    [line] = lines(log)
+    assert line["message"] == "line one\nline two \u00e9"
+    assert line["extra"]["note"] == f"x\n{MASKED_VISA}"
+
+
+def test_configuring_twice_keeps_one_handler(log: io.StringIO) -> None:
+    again = io.StringIO()
+    handler = configure_logging("INFO", again)
+    try:
+        logging.getLogger("paydesk.test").info("once")
+        assert log.getvalue() == ""
+        assert len(lines(again)) == 1
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+async def pay(request: Request) -> Response:
+    logging.getLogger("paydesk.test").info("looking up %s", request.query_params["card"])
+    return PlainTextResponse("ok")
+
+
+def serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, lifespan="off", ws="none", access_log=True)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    return server, thread, port
+
+
+@pytest.mark.slow
+def test_uvicorn_access_lines_go_through_the_same_formatter(log: io.StringIO) -> None:
+    app = RequestIdMiddleware(Starlette(routes=[Route("/pay", pay)]))
+    server, thread, port = serve(app)
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/pay", params={"card": VISA})
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    assert response.status_code == 200
+    request_id = response.headers["X-Request-ID"]
+    logged = lines(log)
+    assert VISA not in log.getvalue()
+    [access] = [line for line in logged if line["logger"] == "uvicorn.access"]
+    assert f"/pay?card={MASKED_VISA}" in access["message"]
+    assert access["request_id"] == request_id
+    [lookup] = [line for line in logged if line["logger"] == "paydesk.test"]
+    assert lookup == lookup | {"message": f"looking up {MASKED_VISA}", "request_id": request_id}

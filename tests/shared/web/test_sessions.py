@@ -1,0 +1,279 @@
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from shared.config import Settings
+from shared.db import utcnow
+from shared.models.web_session import SessionKind, WebSession
+from shared.web.sessions import (
+    ServerSessionMiddleware,
+    end_all_for_user,
+    purge_expired,
+    rotate,
+    session_of,
+)
+from tests.conftest import Database
+
+SETTINGS = Settings(secret_key="test", secure_cookies=False)
+COOKIE = "paydesk_session"
+
+
+@pytest.fixture(scope="session")
+def web_sessions_table(database: Database) -> None:
+    # Until the lead's migration adds it; a no-op once it exists.
+    WebSession.__table__.create(database.engine, checkfirst=True)
+
+
+@pytest.fixture
+def web_factory(web_sessions_table: None, factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    return factory
+
+
+async def show(request: Request) -> Response:
+    session = session_of(request)
+    return JSONResponse({"data": dict(request.session), "staff_user_id": session.staff_user_id})
+
+
+async def store(request: Request) -> Response:
+    request.session.update(request.query_params)
+    return Response("stored")
+
+
+async def append(request: Request) -> Response:
+    request.session.setdefault("basket", [])
+    request.session["basket"].append(request.query_params["item"])
+    return Response("added")
+
+
+async def login(request: Request) -> Response:
+    rotate(request)
+    session = session_of(request)
+    session.kind = SessionKind.STAFF
+    session.staff_user_id = int(request.query_params["user"])
+    return Response("logged in")
+
+
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return Response("logged out")
+
+
+def make_app(factory: sessionmaker[Session], settings: Settings = SETTINGS) -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/show", show),
+            Route("/store", store),
+            Route("/append", append),
+            Route("/login", login),
+            Route("/logout", logout),
+        ],
+        middleware=[Middleware(ServerSessionMiddleware, factory=factory, settings=settings)],
+    )
+
+
+@pytest.fixture
+def client(web_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    with TestClient(make_app(web_factory)) as test_client:
+        yield test_client
+
+
+def rows(factory: sessionmaker[Session]) -> list[WebSession]:
+    with factory() as db:
+        return list(db.scalars(select(WebSession)))
+
+
+def age(factory: sessionmaker[Session], **ago: dt.timedelta) -> None:
+    with factory() as db:
+        db.execute(update(WebSession).values({k: utcnow() - v for k, v in ago.items()}))
+        db.commit()
+
+
+def test_a_visitor_who_stores_nothing_gets_no_cookie_and_no_row(
+    client: TestClient, web_factory: sessionmaker[Session]
+) -> None:
+    response = client.get("/show")
+
+    assert response.json()["data"] == {}
+    assert "set-cookie" not in response.headers
+    assert rows(web_factory) == []
+
+
+def test_storing_creates_a_row_keyed_by_the_hash_of_the_cookie(
+    client: TestClient, web_factory: sessionmaker[Session]
+) -> None:
+    response = client.get("/store", params={"lang": "fr"})
+
+    cookie = client.cookies[COOKIE]
+    set_cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in set_cookie
+    assert "SameSite=Lax" in set_cookie
+    assert "Path=/" in set_cookie
+    assert "Secure" not in set_cookie
+    assert "Cookie" in response.headers["vary"]
+    [row] = rows(web_factory)
+    assert row.id_hash == hashlib.sha256(cookie.encode()).hexdigest()
+    assert cookie not in (row.id_hash, str(row.data))
+    assert row.data == {"lang": "fr"}
+    assert row.kind == SessionKind.CITIZEN
+    assert client.get("/show").json()["data"] == {"lang": "fr"}
+
+
+def test_the_cookie_is_secure_when_settings_say_so(web_factory: sessionmaker[Session]) -> None:
+    app = make_app(web_factory, SETTINGS.with_(secure_cookies=True))
+    with TestClient(app, base_url="https://testserver") as client:
+        response = client.get("/store", params={"a": "1"})
+
+        assert "Secure" in response.headers["set-cookie"]
+        assert client.get("/show").json()["data"] == {"a": "1"}
+
+
+def test_nested_changes_are_saved(client: TestClient) -> None:
+    client.get("/append", params={"item": "water bill"})
+    client.get("/append", params={"item": "dog licence"})
+
+    assert client.get("/show").json()["data"] == {"basket": ["water bill", "dog licence"]}
+
+
+def test_an_idle_session_ends_and_its_row_is_deleted(
+    client: TestClient, web_factory: sessionmaker[Session]
+) -> None:
+    client.get("/store", params={"a": "1"})
+    age(web_factory, last_seen_at=dt.timedelta(minutes=SETTINGS.session_idle_minutes, seconds=1))
+
+    response = client.get("/show")
+
+    assert response.json()["data"] == {}
+    assert rows(web_factory) == []
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert COOKIE not in client.cookies
+
+
+def test_a_session_ends_at_the_absolute_limit_even_when_active(
+    client: TestClient, web_factory: sessionmaker[Session]
+) -> None:
+    client.get("/store", params={"a": "1"})
+    age(web_factory, created_at=dt.timedelta(hours=SETTINGS.session_absolute_hours, seconds=1))
+
+    assert client.get("/show").json()["data"] == {}
+    assert rows(web_factory) == []
+
+
+def test_a_session_just_inside_both_limits_is_kept(
+    client: TestClient, web_factory: sessionmaker[Session]
+) -> None:
+    client.get("/store", params={"a": "1"})
+    age(
+        web_factory,
+        last_seen_at=dt.timedelta(minutes=SETTINGS.session_idle_minutes - 1),
+        created_at=dt.timedelta(hours=SETTINGS.session_absolute_hours, seconds=-60),
+    )
+
+    assert client.get("/show").json()["data"] == {"a": "1"}
+
+
+def test_last_seen_is_written_at_most_once_a_minute(
+    client: TestClient, web_factory: sessionmaker[Session]
+) -> None:
+    client.get("/store", params={"a": "1"})
+    age(web_factory, last_seen_at=dt.timedelta(seconds=30))
+    before = rows(web_factory)[0].last_seen_at
+
+    client.get("/show")
+    assert rows(web_factory)[0].last_seen_at == before
+
+    age(web_factory, last_seen_at=dt.timedelta(minutes=2))
+    client.get("/show")
+    assert utcnow() - rows(web_factory)[0].last_seen_at < dt.timedelta(seconds=10)
+
+
+def test_rotate_changes_the_id_and_keeps_the_data(
+    client: TestClient, web_factory: sessionmaker[Session]
+) -> None:
+    client.get("/store", params={"lang": "es"})
+    old_cookie = client.cookies[COOKIE]
+
+    client.get("/login", params={"user": "7"})
+
+    new_cookie = client.cookies[COOKIE]
+    assert new_cookie != old_cookie
+    [row] = rows(web_factory)
+    assert row.id_hash == hashlib.sha256(new_cookie.encode()).hexdigest()
+    assert (row.kind, row.staff_user_id, row.data) == (SessionKind.STAFF, 7, {"lang": "es"})
+    assert client.get("/show").json() == {"data": {"lang": "es"}, "staff_user_id": 7}
+
+
+def test_the_old_id_is_useless_after_rotation(client: TestClient) -> None:
+    client.get("/store", params={"lang": "es"})
+    old_cookie = client.cookies[COOKIE]
+    client.get("/login", params={"user": "7"})
+
+    client.cookies.clear()  # present only the old id, as a thief holding it would
+    client.cookies.set(COOKIE, old_cookie)
+    assert client.get("/show").json() == {"data": {}, "staff_user_id": None}
+
+
+def test_clear_logs_out(client: TestClient, web_factory: sessionmaker[Session]) -> None:
+    client.get("/login", params={"user": "7"})
+
+    response = client.get("/logout")
+
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert rows(web_factory) == []
+    assert client.get("/show").json() == {"data": {}, "staff_user_id": None}
+
+
+def test_an_unknown_cookie_is_taken_back(
+    client: TestClient, web_factory: sessionmaker[Session]
+) -> None:
+    client.cookies.set(COOKIE, "made-up")
+
+    response = client.get("/show")
+
+    assert response.json()["data"] == {}
+    assert "Max-Age=0" in response.headers["set-cookie"]
+    assert rows(web_factory) == []
+
+
+def test_end_all_for_user_deletes_every_session_of_that_user(
+    web_factory: sessionmaker[Session], db: Session
+) -> None:
+    app = make_app(web_factory)
+    with TestClient(app) as phone, TestClient(app) as desk, TestClient(app) as other:
+        phone.get("/login", params={"user": "7"})
+        desk.get("/login", params={"user": "7"})
+        other.get("/login", params={"user": "8"})
+
+        assert end_all_for_user(db, 7) == 2
+        db.commit()
+
+        assert [row.staff_user_id for row in rows(web_factory)] == [8]
+        assert phone.get("/show").json()["staff_user_id"] is None
+        assert desk.get("/show").json()["staff_user_id"] is None
+        assert other.get("/show").json()["staff_user_id"] == 8
+
+
+def test_purge_expired_deletes_only_abandoned_sessions(
+    web_factory: sessionmaker[Session], db: Session
+) -> None:
+    app = make_app(web_factory)
+    with TestClient(app) as idle, TestClient(app) as active:
+        idle.get("/store", params={"who": "idle"})
+        age(web_factory, last_seen_at=dt.timedelta(hours=1))
+        active.get("/store", params={"who": "active"})
+
+        assert purge_expired(db, SETTINGS) == 1
+        db.commit()
+
+        assert [row.data for row in rows(web_factory)] == [{"who": "active"}]
