@@ -24,13 +24,30 @@ def _ids(catalog: Catalog) -> set[str]:
     return {str(m.id if isinstance(m.id, str) else m.id[0]) for m in catalog if m.id}
 
 
+def _complete(string: object) -> bool:
+    return all(string) if isinstance(string, (list, tuple)) else bool(string)
+
+
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "--no-location", "--sort-output", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "--no-location",
+            "--sort-output",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     return _read(pot)
 
@@ -47,7 +64,7 @@ def test_every_message_is_translated(extracted: Catalog, locale: str) -> None:
     translated = {
         str(m.id if isinstance(m.id, str) else m.id[0])
         for m in catalog
-        if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, (list, tuple)) else m.string)
+        if m.id and not m.fuzzy and _complete(m.string)
     }
     untranslated = _ids(extracted) - translated
     assert not untranslated, f"{locale}: untranslated: {sorted(untranslated)[:10]}"
