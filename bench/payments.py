@@ -13,55 +13,28 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import secrets
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.actors import Actor, ActorType
 from shared.db import make_engine, make_sessionmaker
-from shared.migrate import upgrade
 from shared.models import AuditEvent, Payment, Tender
 from shared.payments import Item, PaymentRequest, take_payment
 from tests import factories
+from tests.support.databases import create_database, drop_schema
 
 CASHIER = Actor(ActorType.STAFF, "bench")
 floor_meta = MetaData()
 floor_rows = Table(
     "bench_floor", floor_meta, Column("id", Integer, primary_key=True), Column("v", String(64))
 )
-
-
-def fresh(backend: str, pg_url: str | None, tmp: Path) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'bench-{secrets.token_hex(3)}.db'}"
-        upgrade(url)
-        return url, None
-    assert pg_url
-    schema = f"pd_bench_{secrets.token_hex(4)}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    upgrade(rendered)
-    return rendered, schema
-
-
-def drop(schema: str | None, pg_url: str | None) -> None:
-    if schema and pg_url:
-        admin = make_engine(pg_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def make_bills(url: str, pairs: int) -> list[tuple[str, str]]:
@@ -157,7 +130,9 @@ def bench(backend: str, pg_url: str | None, payments: int, levels: list[int]) ->
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in levels:
-            url, schema = fresh(backend, pg_url, Path(tmp))
+            url, schema = create_database(
+                backend if backend == "sqlite" else "postgres", Path(tmp), pg_url
+            )
             bills = make_bills(url, payments)
             procs = min(concurrency, 4)
             threads = max(concurrency // procs, 1)
@@ -170,7 +145,7 @@ def bench(backend: str, pg_url: str | None, payments: int, levels: list[int]) ->
             floor = run(
                 _floor_worker, concurrency, [(url, payments // procs, rows, threads)] * procs
             )
-            drop(schema, pg_url)
+            drop_schema(schema, pg_url)
             lines.append(
                 f"| {backend:<10} | {concurrency:>11} | {rate:>10.0f} "
                 f"| {floor:>17.0f} | {rows:>7} |"

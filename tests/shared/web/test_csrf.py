@@ -13,24 +13,12 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from shared.config import Settings
-from shared.models.web_session import WebSession
 from shared.web.csrf import CSRFMiddleware, csrf_token
 from shared.web.errors import exception_handlers
 from shared.web.sessions import ServerSessionMiddleware
-from tests.conftest import Database
 
 SETTINGS = Settings(secret_key="test", secure_cookies=False)
 EXPIRED = "This form has expired"
-
-
-@pytest.fixture(scope="session")
-def web_sessions_table(database: Database) -> None:
-    WebSession.__table__.create(database.engine, checkfirst=True)
-
-
-@pytest.fixture
-def web_factory(web_sessions_table: None, factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    return factory
 
 
 async def form_page(request: Request) -> Response:
@@ -72,8 +60,8 @@ def make_app(factory: sessionmaker[Session]) -> Starlette:
 
 
 @pytest.fixture
-def client(web_factory: sessionmaker[Session]) -> Iterator[TestClient]:
-    with TestClient(make_app(web_factory)) as test_client:
+def client(factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    with TestClient(make_app(factory)) as test_client:
         yield test_client
 
 

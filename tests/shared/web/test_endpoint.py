@@ -200,7 +200,6 @@ def serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
 
 @pytest.mark.slow
 def test_the_whole_stack_behind_a_real_server(fresh_database: Database) -> None:
-    WebSession.__table__.create(fresh_database.engine, checkfirst=True)
     factory = fresh_database.sessionmaker()
     app = Starlette(
         routes=[

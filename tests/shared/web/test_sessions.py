@@ -24,21 +24,9 @@ from shared.web.sessions import (
     rotate,
     session_of,
 )
-from tests.conftest import Database
 
 SETTINGS = Settings(secret_key="test", secure_cookies=False)
 COOKIE = "paydesk_session"
-
-
-@pytest.fixture(scope="session")
-def web_sessions_table(database: Database) -> None:
-    # Until the lead's migration adds it; a no-op once it exists.
-    WebSession.__table__.create(database.engine, checkfirst=True)
-
-
-@pytest.fixture
-def web_factory(web_sessions_table: None, factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    return factory
 
 
 async def show(request: Request) -> Response:
@@ -84,8 +72,8 @@ def make_app(factory: sessionmaker[Session], settings: Settings = SETTINGS) -> S
 
 
 @pytest.fixture
-def client(web_factory: sessionmaker[Session]) -> Iterator[TestClient]:
-    with TestClient(make_app(web_factory)) as test_client:
+def client(factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    with TestClient(make_app(factory)) as test_client:
         yield test_client
 
 
@@ -101,17 +89,17 @@ def age(factory: sessionmaker[Session], **ago: dt.timedelta) -> None:
 
 
 def test_a_visitor_who_stores_nothing_gets_no_cookie_and_no_row(
-    client: TestClient, web_factory: sessionmaker[Session]
+    client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     response = client.get("/show")
 
     assert response.json()["data"] == {}
     assert "set-cookie" not in response.headers
-    assert rows(web_factory) == []
+    assert rows(factory) == []
 
 
 def test_storing_creates_a_row_keyed_by_the_hash_of_the_cookie(
-    client: TestClient, web_factory: sessionmaker[Session]
+    client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     response = client.get("/store", params={"lang": "fr"})
 
@@ -122,7 +110,7 @@ def test_storing_creates_a_row_keyed_by_the_hash_of_the_cookie(
     assert "Path=/" in set_cookie
     assert "Secure" not in set_cookie
     assert "Cookie" in response.headers["vary"]
-    [row] = rows(web_factory)
+    [row] = rows(factory)
     assert row.id_hash == hashlib.sha256(cookie.encode()).hexdigest()
     assert cookie not in (row.id_hash, str(row.data))
     assert row.data == {"lang": "fr"}
@@ -130,8 +118,8 @@ def test_storing_creates_a_row_keyed_by_the_hash_of_the_cookie(
     assert client.get("/show").json()["data"] == {"lang": "fr"}
 
 
-def test_the_cookie_is_secure_when_settings_say_so(web_factory: sessionmaker[Session]) -> None:
-    app = make_app(web_factory, SETTINGS.with_(secure_cookies=True))
+def test_the_cookie_is_secure_when_settings_say_so(factory: sessionmaker[Session]) -> None:
+    app = make_app(factory, SETTINGS.with_(secure_cookies=True))
     with TestClient(app, base_url="https://testserver") as client:
         response = client.get("/store", params={"a": "1"})
 
@@ -147,35 +135,35 @@ def test_nested_changes_are_saved(client: TestClient) -> None:
 
 
 def test_an_idle_session_ends_and_its_row_is_deleted(
-    client: TestClient, web_factory: sessionmaker[Session]
+    client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     client.get("/store", params={"a": "1"})
-    age(web_factory, last_seen_at=dt.timedelta(minutes=SETTINGS.session_idle_minutes, seconds=1))
+    age(factory, last_seen_at=dt.timedelta(minutes=SETTINGS.session_idle_minutes, seconds=1))
 
     response = client.get("/show")
 
     assert response.json()["data"] == {}
-    assert rows(web_factory) == []
+    assert rows(factory) == []
     assert "Max-Age=0" in response.headers["set-cookie"]
     assert COOKIE not in client.cookies
 
 
 def test_a_session_ends_at_the_absolute_limit_even_when_active(
-    client: TestClient, web_factory: sessionmaker[Session]
+    client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     client.get("/store", params={"a": "1"})
-    age(web_factory, created_at=dt.timedelta(hours=SETTINGS.session_absolute_hours, seconds=1))
+    age(factory, created_at=dt.timedelta(hours=SETTINGS.session_absolute_hours, seconds=1))
 
     assert client.get("/show").json()["data"] == {}
-    assert rows(web_factory) == []
+    assert rows(factory) == []
 
 
 def test_a_session_just_inside_both_limits_is_kept(
-    client: TestClient, web_factory: sessionmaker[Session]
+    client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     client.get("/store", params={"a": "1"})
     age(
-        web_factory,
+        factory,
         last_seen_at=dt.timedelta(minutes=SETTINGS.session_idle_minutes - 1),
         created_at=dt.timedelta(hours=SETTINGS.session_absolute_hours, seconds=-60),
     )
@@ -184,22 +172,22 @@ def test_a_session_just_inside_both_limits_is_kept(
 
 
 def test_last_seen_is_written_at_most_once_a_minute(
-    client: TestClient, web_factory: sessionmaker[Session]
+    client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     client.get("/store", params={"a": "1"})
-    age(web_factory, last_seen_at=dt.timedelta(seconds=30))
-    before = rows(web_factory)[0].last_seen_at
+    age(factory, last_seen_at=dt.timedelta(seconds=30))
+    before = rows(factory)[0].last_seen_at
 
     client.get("/show")
-    assert rows(web_factory)[0].last_seen_at == before
+    assert rows(factory)[0].last_seen_at == before
 
-    age(web_factory, last_seen_at=dt.timedelta(minutes=2))
+    age(factory, last_seen_at=dt.timedelta(minutes=2))
     client.get("/show")
-    assert utcnow() - rows(web_factory)[0].last_seen_at < dt.timedelta(seconds=10)
+    assert utcnow() - rows(factory)[0].last_seen_at < dt.timedelta(seconds=10)
 
 
 def test_rotate_changes_the_id_and_keeps_the_data(
-    client: TestClient, web_factory: sessionmaker[Session]
+    client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     client.get("/store", params={"lang": "es"})
     old_cookie = client.cookies[COOKIE]
@@ -208,7 +196,7 @@ def test_rotate_changes_the_id_and_keeps_the_data(
 
     new_cookie = client.cookies[COOKIE]
     assert new_cookie != old_cookie
-    [row] = rows(web_factory)
+    [row] = rows(factory)
     assert row.id_hash == hashlib.sha256(new_cookie.encode()).hexdigest()
     assert (row.kind, row.staff_user_id, row.data) == (SessionKind.STAFF, 7, {"lang": "es"})
     assert client.get("/show").json() == {"data": {"lang": "es"}, "staff_user_id": 7}
@@ -224,18 +212,18 @@ def test_the_old_id_is_useless_after_rotation(client: TestClient) -> None:
     assert client.get("/show").json() == {"data": {}, "staff_user_id": None}
 
 
-def test_clear_logs_out(client: TestClient, web_factory: sessionmaker[Session]) -> None:
+def test_clear_logs_out(client: TestClient, factory: sessionmaker[Session]) -> None:
     client.get("/login", params={"user": "7"})
 
     response = client.get("/logout")
 
     assert "Max-Age=0" in response.headers["set-cookie"]
-    assert rows(web_factory) == []
+    assert rows(factory) == []
     assert client.get("/show").json() == {"data": {}, "staff_user_id": None}
 
 
 def test_an_unknown_cookie_is_taken_back(
-    client: TestClient, web_factory: sessionmaker[Session]
+    client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     client.cookies.set(COOKIE, "made-up")
 
@@ -243,13 +231,13 @@ def test_an_unknown_cookie_is_taken_back(
 
     assert response.json()["data"] == {}
     assert "Max-Age=0" in response.headers["set-cookie"]
-    assert rows(web_factory) == []
+    assert rows(factory) == []
 
 
 def test_end_all_for_user_deletes_every_session_of_that_user(
-    web_factory: sessionmaker[Session], db: Session
+    factory: sessionmaker[Session], db: Session
 ) -> None:
-    app = make_app(web_factory)
+    app = make_app(factory)
     with TestClient(app) as phone, TestClient(app) as desk, TestClient(app) as other:
         phone.get("/login", params={"user": "7"})
         desk.get("/login", params={"user": "7"})
@@ -258,22 +246,22 @@ def test_end_all_for_user_deletes_every_session_of_that_user(
         assert end_all_for_user(db, 7) == 2
         db.commit()
 
-        assert [row.staff_user_id for row in rows(web_factory)] == [8]
+        assert [row.staff_user_id for row in rows(factory)] == [8]
         assert phone.get("/show").json()["staff_user_id"] is None
         assert desk.get("/show").json()["staff_user_id"] is None
         assert other.get("/show").json()["staff_user_id"] == 8
 
 
 def test_purge_expired_deletes_only_abandoned_sessions(
-    web_factory: sessionmaker[Session], db: Session
+    factory: sessionmaker[Session], db: Session
 ) -> None:
-    app = make_app(web_factory)
+    app = make_app(factory)
     with TestClient(app) as idle, TestClient(app) as active:
         idle.get("/store", params={"who": "idle"})
-        age(web_factory, last_seen_at=dt.timedelta(hours=1))
+        age(factory, last_seen_at=dt.timedelta(hours=1))
         active.get("/store", params={"who": "active"})
 
         assert purge_expired(db, SETTINGS) == 1
         db.commit()
 
-        assert [row.data for row in rows(web_factory)] == [{"who": "active"}]
+        assert [row.data for row in rows(factory)] == [{"who": "active"}]

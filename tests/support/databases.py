@@ -1,0 +1,46 @@
+"""New, migrated, throw-away databases for tests and benchmarks: a SQLite file, or a
+PostgreSQL schema of its own (so runs never touch each other's tables)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from shared.db import make_engine
+from shared.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("PAYDESK_TEST_POSTGRES_URL")
+
+
+def create_database(
+    backend: str, tmp: Path, postgres_url: str | None = POSTGRES_URL
+) -> tuple[str, str | None]:
+    """A new, empty, migrated database; returns (url, postgres schema or None)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / f'paydesk-{secrets.token_hex(4)}.db'}"
+        upgrade(url)
+        return url, None
+    if not postgres_url:
+        pytest.skip("PostgreSQL not configured: set PAYDESK_TEST_POSTGRES_URL")
+    schema = f"pd_test_{secrets.token_hex(6)}"
+    admin = make_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    upgrade(rendered)
+    return rendered, schema
+
+
+def drop_schema(schema: str | None, postgres_url: str | None = POSTGRES_URL) -> None:
+    if schema and postgres_url:
+        admin = make_engine(postgres_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
