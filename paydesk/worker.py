@@ -11,7 +11,7 @@ import logging
 import threading
 
 from paydesk.runtime import Runtime
-from shared import outbox, recovery, settlement
+from shared import outbox, rate_limit, recovery, settlement
 from shared.actors import SYSTEM
 from shared.config import VAR_DIR
 from shared.db import transaction, utcnow
@@ -48,6 +48,7 @@ class Worker:
         if self.passes % 300 == 0:  # about every ten minutes at the default interval
             with transaction(rt.factory) as session:
                 done["sessions_purged"] = purge_expired(session, rt.settings)
+                rate_limit.purge(session, dt.timedelta(days=1))
         self.passes += 1
         today = utcnow().date()
         if self.last_settled is None:

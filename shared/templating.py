@@ -12,6 +12,7 @@ from starlette.templating import Jinja2Templates
 
 from shared.i18n import LOCALE_NAMES, LOCALES, current_locale, gettext_, ngettext_
 from shared.money import Money
+from shared.web.csrf import csrf_token
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -42,6 +43,7 @@ def make_templates(*directories: Path, globals_: dict[str, Any] | None = None) -
         LOCALES=LOCALES,
         LOCALE_NAMES=LOCALE_NAMES,
         current_locale=current_locale.get,
+        csrf_token=csrf_token,
         **(globals_ or {}),
     )
     return Jinja2Templates(env=env)

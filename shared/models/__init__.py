@@ -13,6 +13,7 @@ from shared.models.payments import (
     PaymentStatusChange,
     Tender,
 )
+from shared.models.rate_limit import RateLimitWindow
 from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
 from shared.models.staff import Permission, Role, RoleAssignment, StaffUser, Terminal
 from shared.models.web_session import SessionKind, WebSession
@@ -36,6 +37,7 @@ __all__ = [
     "PaymentStatus",
     "PaymentStatusChange",
     "Permission",
+    "RateLimitWindow",
     "Receipt",
     "ReceiptDelivery",
     "ReceiptSequence",

@@ -1,0 +1,67 @@
+"""Fixed-window rate limits kept in the database, so every server process shares them.
+
+Used for citizen look-ups (account enumeration) and anything else a stranger can
+hammer. Counting happens in the caller's transaction with an upsert, so two
+processes never lose a count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import case, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.models.rate_limit import RateLimitWindow
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    attempts: int
+    window: dt.timedelta
+
+
+class RateLimited(Exception):
+    """Too many attempts; `retry_after` says how long until the window reopens."""
+
+    def __init__(self, retry_after: dt.timedelta) -> None:
+        super().__init__(f"rate limited for {retry_after}")
+        self.retry_after = retry_after
+
+    @property
+    def minutes(self) -> int:
+        return max(1, math.ceil(self.retry_after.total_seconds() / 60))
+
+
+def hit(session: Session, key: str, limit: Limit, now: dt.datetime | None = None) -> None:
+    """Count one attempt for `key`; raise RateLimited once the window's allowance is used."""
+    now = now or utcnow()
+    expired = RateLimitWindow.window_start <= now - limit.window
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(RateLimitWindow)
+        .values(key=key, window_start=now, count=1)
+        .on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                # A stale window starts again from this attempt.
+                "window_start": case((expired, now), else_=RateLimitWindow.window_start),
+                "count": case((expired, 1), else_=RateLimitWindow.count + 1),
+            },
+        )
+        .returning(RateLimitWindow.window_start, RateLimitWindow.count)
+    )
+    window_start, count = session.execute(statement).one()
+    if count > limit.attempts:
+        raise RateLimited(window_start + limit.window - now)
+
+
+def purge(session: Session, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Forget windows that closed long ago (the worker calls this now and then)."""
+    cutoff = (now or utcnow()) - older_than
+    result = session.execute(delete(RateLimitWindow).where(RateLimitWindow.window_start < cutoff))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.rate_limit import Limit, RateLimited, hit, purge
+
+FIVE_PER_15 = Limit(5, dt.timedelta(minutes=15))
+
+
+def test_the_sixth_attempt_in_the_window_is_refused_with_the_wait(db: Session) -> None:
+    now = utcnow()
+    for _ in range(5):
+        hit(db, "lookup:ip:198.51.100.7", FIVE_PER_15, now)
+    with pytest.raises(RateLimited) as limited:
+        hit(db, "lookup:ip:198.51.100.7", FIVE_PER_15, now + dt.timedelta(minutes=3))
+    assert limited.value.minutes == 12
+
+
+def test_keys_are_counted_apart(db: Session) -> None:
+    now = utcnow()
+    for _ in range(5):
+        hit(db, "lookup:account:TAX-1", FIVE_PER_15, now)
+    hit(db, "lookup:account:TAX-2", FIVE_PER_15, now)
+
+
+def test_the_window_reopens(db: Session) -> None:
+    now = utcnow()
+    for _ in range(5):
+        hit(db, "k", FIVE_PER_15, now)
+    later = now + dt.timedelta(minutes=15, seconds=1)
+    for _ in range(5):
+        hit(db, "k", FIVE_PER_15, later)
+    with pytest.raises(RateLimited):
+        hit(db, "k", FIVE_PER_15, later)
+
+
+def test_purge_forgets_old_windows(db: Session) -> None:
+    now = utcnow()
+    hit(db, "old", FIVE_PER_15, now - dt.timedelta(days=2))
+    hit(db, "new", FIVE_PER_15, now)
+    assert purge(db, dt.timedelta(days=1), now) == 1
