@@ -154,13 +154,16 @@ def cmd_settle(args: argparse.Namespace) -> int:
     from paydesk.runtime import build_runtime
     from shared import settlement
     from shared.actors import SYSTEM
-    from shared.config import VAR_DIR
     from shared.db import transaction, utcnow
 
     runtime = build_runtime(_settings())
     with transaction(runtime.factory) as session:
         batch = settlement.settle(
-            session, runtime.gateway, SYSTEM, until=utcnow(), report_dir=VAR_DIR / "settlements"
+            session,
+            runtime.gateway,
+            SYSTEM,
+            until=utcnow(),
+            report_dir=runtime.settings.var_dir / "settlements",
         )
     print(f"Batch {batch.batch_id}: {len(batch.lines)} lines, net {batch.net} minor units.")
     return 0

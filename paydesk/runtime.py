@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.config import VAR_DIR, Settings
+from shared.config import Settings
 from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import PaymentGateway
 from shared.gateway.sandbox.gateway import SandboxGateway
@@ -42,7 +42,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         engine=engine,
         factory=make_sessionmaker(engine),
         gateway=sandbox,
-        mailer=FileMailer(VAR_DIR / "mail")
+        mailer=FileMailer(settings.var_dir / "mail")
         if settings.mail_backend == "file"
         else SmtpMailer(settings),
         sandbox=sandbox,

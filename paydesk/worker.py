@@ -13,7 +13,6 @@ import threading
 from paydesk.runtime import Runtime
 from shared import outbox, rate_limit, recovery, settlement
 from shared.actors import SYSTEM
-from shared.config import VAR_DIR
 from shared.db import transaction, utcnow
 from shared.posting import RECEIPT_EMAIL
 from shared.receipt_email import receipt_email_handler
@@ -58,7 +57,11 @@ class Worker:
             midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
             with transaction(rt.factory) as session:
                 batch = settlement.settle(
-                    session, rt.gateway, SYSTEM, until=midnight, report_dir=VAR_DIR / "settlements"
+                    session,
+                    rt.gateway,
+                    SYSTEM,
+                    until=midnight,
+                    report_dir=rt.settings.var_dir / "settlements",
                 )
             done["settled"] = len(batch.lines)
             self.last_settled = today

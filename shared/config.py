@@ -35,6 +35,8 @@ def _secret_key() -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    # Where the demo keeps its databases, secret key, settlement reports and mail.
+    var_dir: Path = field(default_factory=lambda: VAR_DIR)
     database_url: str = field(
         default_factory=lambda: _env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'paydesk.db'}")
     )

@@ -47,9 +47,10 @@ def portal(
         secret_key="portal-tests",
         secure_cookies=False,
         mail_backend="file",
+        var_dir=tmp / "var",
     )
     runtime = build_runtime(settings)
-    yield Portal(runtime, runtime.factory, tmp / "mail")
+    yield Portal(runtime, runtime.factory, settings.var_dir / "mail")
     runtime.close()
     drop_schema(schema)
 

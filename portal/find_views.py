@@ -1,0 +1,181 @@
+"""Find what I owe and the basket: look bills up by the details printed on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal import basket
+from portal.basket import Holding
+from portal.payment_views import notice
+from portal.templating import templates
+from portal.web import (
+    NO_STORE,
+    client_address,
+    form_text,
+    redirect_to,
+    settings_of,
+    too_many_attempts,
+)
+from shared import lookup
+from shared.i18n import gettext_ as _
+from shared.money import MoneyError, parse_money
+from shared.rate_limit import Limit, RateLimited, hit
+from shared.web.endpoint import page
+from shared.web.sessions import rotate
+
+LOOKUPS_PER_ADDRESS = Limit(10, dt.timedelta(minutes=15))
+LOOKUPS_PER_NUMBER = Limit(5, dt.timedelta(minutes=15))
+
+
+# -- find what I owe -----------------------------------------------------------------
+
+
+def _find_page(
+    request: Request,
+    errors: dict[str, str] | None = None,
+    number: str = "",
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    context = {
+        "errors": errors or {},
+        "number": number,
+        "has_basket": bool(basket.accounts(request.session)),
+    }
+    return templates.TemplateResponse(
+        request, "portal/find.html", context, status_code=status_code, headers=headers
+    )
+
+
+@page
+def find(request: Request, db: Session) -> Response:
+    if request.method == "GET":
+        return _find_page(request)
+    number = form_text(request, "number")
+    factor = form_text(request, "factor")
+    errors = {}
+    if not number:
+        errors["find-number"] = _("Enter the account number or bill number from your bill.")
+    if not factor:
+        errors["find-factor"] = _("Enter the access code or the postal code from your bill.")
+    if errors:
+        return _find_page(request, errors, number=number, status_code=422)
+    address = client_address(request)
+    try:
+        hit(db, f"portal:find:address:{address}", LOOKUPS_PER_ADDRESS)
+        hit(db, f"portal:find:number:{lookup.normalise(number)}", LOOKUPS_PER_NUMBER)
+    except RateLimited as limited:
+        message, headers = too_many_attempts(limited)
+        return _find_page(request, {"find-number": message}, status_code=429, headers=headers)
+    account = lookup.find_account(db, number, factor)
+    if account is None:
+        # The same words whether the number or the code was wrong: no enumeration.
+        message = _(
+            "We could not find a bill with those details. Check the number and the code "
+            "printed on your bill, and try again."
+        )
+        return _find_page(request, {"find-number": message}, status_code=422)
+    basket.add_account(request.session, account.account_number)
+    # The session now reaches someone's account: give it a new id (session fixation).
+    rotate(request)
+    return redirect_to(request, "portal:basket")
+
+
+# -- the basket ----------------------------------------------------------------------
+
+
+def _basket_page(
+    request: Request, holdings: list[Holding], errors: dict[str, str], status_code: int = 200
+) -> Response:
+    context = {
+        "holdings": holdings,
+        "errors": errors,
+        "notice": notice(basket.pop_notice(request.session)),
+        "help_context": _help_context(holdings),
+    }
+    return templates.TemplateResponse(
+        request, "portal/basket.html", context, status_code=status_code, headers=NO_STORE
+    )
+
+
+def _help_context(holdings: list[Holding]) -> str:
+    for holding in holdings:
+        for line in holding.lines:
+            return f"invoice:{line.number}"
+    return ""
+
+
+def _read_amount(line: basket.Line, text: str, locale: str) -> tuple[int | None, str | None]:
+    """The amount typed for a bill that accepts part payments, or the error to show."""
+    try:
+        amount = parse_money(text, line.owing.currency, locale)
+    except MoneyError as exc:
+        if not text.strip():
+            return None, _("Enter the amount you want to pay.")
+        if "decimal" in str(exc):
+            return None, _("Enter the amount with no more than 2 decimal places.")
+        return None, _("Enter the amount as a number, like 125.50.")
+    if amount.minor <= 0:
+        return None, _("Enter an amount more than zero.")
+    if amount > line.owing:
+        return None, _("Enter no more than the %(owing)s owing.") % {
+            "owing": line.owing.format(locale)
+        }
+    return amount.minor, None
+
+
+@page
+def basket_view(request: Request, db: Session) -> Response:
+    session = request.session
+    locale = request.state.locale
+    numbers = basket.accounts(session)
+    if not numbers:
+        return redirect_to(request, "portal:find")
+    chosen = basket.choices(session) if request.method == "GET" else None
+    holdings = basket.load(db, numbers, settings_of(request).currency, locale, chosen)
+    if request.method == "GET":
+        return _basket_page(request, holdings, {})
+
+    form = request.state.form
+    selected = set(form.getlist("pay"))
+    errors: dict[str, str] = {}
+    picked: dict[str, int] = {}
+    first_box: str | None = None
+    for holding in holdings:
+        if not holding.payable:
+            continue
+        for line in holding.lines:
+            first_box = first_box or line.checkbox_id
+            line.checked = line.number in selected
+            if line.partial:
+                line.amount = form_text(request, f"amount-{line.number}")
+            if not line.checked:
+                continue
+            if not line.partial:
+                picked[line.number] = line.owing.minor
+                continue
+            amount, error = _read_amount(line, line.amount, locale)
+            if error:
+                line.error = errors[line.amount_id] = error
+            elif amount is not None:
+                picked[line.number] = amount
+    if not picked and not errors:
+        if first_box is None:
+            return _basket_page(request, holdings, {})
+        errors[first_box] = _("Choose at least one bill to pay.")
+    if errors:
+        return _basket_page(request, holdings, errors, status_code=422)
+    basket.set_choices(session, picked)
+    return redirect_to(request, "portal:check")
+
+
+@page
+def remove(request: Request, db: Session) -> Response:
+    basket.remove_account(request.session, form_text(request, "account"))
+    if basket.accounts(request.session):
+        return redirect_to(request, "portal:basket")
+    return redirect_to(request, "portal:find")

@@ -1,0 +1,234 @@
+"""'Did my payment go through?' through the whole stack: look-ups, proof, rate limits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from paydesk.app import asgi, create_app
+from shared import payment_states
+from shared.actors import SYSTEM, Actor, ActorType
+from shared.context_ref import read_ref
+from shared.identifiers import transaction_id
+from shared.models import Channel, Payment, PaymentStatus, Tender
+from shared.payments import Item, PaymentRequest, take_payment
+from tests import factories
+from tests.portal.conftest import BASE_URL, Portal, csrf_from
+from tests.shared.no_gateway import NoGateway
+
+CASHIER = Actor(ActorType.STAFF, "cashier1")
+
+
+@dataclass(frozen=True)
+class Paid:
+    receipt_number: str
+    transaction_id: str
+
+
+def pay_cash(portal: Portal, amount: int = 1_234, email: str = "Jane.Doe@Example.com") -> Paid:
+    """A real, posted cash payment with a receipt."""
+    with portal.factory() as db:
+        (bill,) = factories.bills(db, [amount])
+        outcome = take_payment(
+            db,
+            NoGateway(),
+            PaymentRequest(
+                items=(Item(bill.invoice_number),),
+                tender=Tender.CASH,
+                channel=Channel.COUNTER,
+                idempotency_key=str(uuid.uuid4()),
+                currency="CAD",
+                cash_tendered=amount,
+                payer_email=email,
+            ),
+            CASHIER,
+        )
+        assert outcome.receipt is not None
+        return Paid(outcome.receipt.receipt_number, outcome.payment.transaction_id)
+
+
+def card_payment(portal: Portal, status: PaymentStatus, amount: int = 5_000) -> str:
+    """A card payment left in `status` without a receipt (declined, unknown …)."""
+    with portal.factory() as db:
+        payment = Payment(
+            transaction_id=transaction_id(),
+            idempotency_key=str(uuid.uuid4()),
+            channel=Channel.PORTAL,
+            amount=amount,
+            currency="CAD",
+            tender=Tender.CARD,
+            status=PaymentStatus.PENDING,
+            payer_email="card@example.com",
+        )
+        db.add(payment)
+        db.flush()
+        if status is not PaymentStatus.PENDING:
+            payment_states.move(db, payment, status, SYSTEM)
+        db.commit()
+        return payment.transaction_id
+
+
+def settle(portal: Portal, tx: str) -> None:
+    with portal.factory() as db:
+        payment = db.scalars(select(Payment).where(Payment.transaction_id == tx)).one()
+        payment_states.move(db, payment, PaymentStatus.SETTLED, SYSTEM)
+        db.commit()
+
+
+def browser(portal: Portal) -> TestClient:
+    """A new browser from an address of its own, so per-client limits do not collide."""
+    address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+    app = asgi(create_app(portal.runtime))
+    return TestClient(app, base_url=BASE_URL, follow_redirects=False, client=(address, 50000))
+
+
+def look_up(client: TestClient, reference: str, factor: str, lang: str = "en") -> httpx.Response:
+    form = client.get("/status", params={"lang": lang})
+    assert form.status_code == 200
+    return client.post(
+        "/status",
+        data={"csrf_token": csrf_from(form.text), "reference": reference, "factor": factor},
+    )
+
+
+def prove(client: TestClient, reference: str, factor: str, lang: str = "en") -> str:
+    """Look a payment up successfully; returns the result page's HTML."""
+    response = look_up(client, reference, factor, lang)
+    assert response.status_code == 303, response.text
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200
+    return page.text
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+NOT_FOUND = "We could not find a payment with those details."
+
+
+def test_by_receipt_number_and_amount(portal: Portal) -> None:
+    paid = pay_cash(portal, 1_234)
+    client = browser(portal)
+    page = text_of(prove(client, paid.receipt_number.lower(), "12.34"))
+    assert "Your payment of $12.34 was received on" in page
+    assert "and applied to your account on" in page
+    assert "The funds reached the city" not in page
+    assert paid.transaction_id in page
+    assert (
+        f'href="{BASE_URL}/receipts/{paid.receipt_number}"'
+        in client.get(f"/status/{paid.transaction_id}").text
+    )
+
+
+def test_by_transaction_id_and_french_amount(portal: Portal) -> None:
+    paid = pay_cash(portal, 1_234)
+    page = text_of(prove(browser(portal), paid.transaction_id, "12,34 $", lang="fr"))
+    assert "Votre paiement de 12,34" in page
+    assert "a été reçu le" in page
+
+
+def test_by_transaction_id_and_email_in_any_case(portal: Portal) -> None:
+    paid = pay_cash(portal, 2_000, email="Jane.Doe@Example.com")
+    page = text_of(prove(browser(portal), paid.transaction_id, "  jane.doe@EXAMPLE.com "))
+    assert "Your payment of $20.00 was received" in page
+
+
+def test_wrong_reference_and_wrong_factor_look_the_same(portal: Portal) -> None:
+    paid = pay_cash(portal, 1_500)
+    client = browser(portal)
+    wrong_factor = look_up(client, paid.receipt_number, "15.01")
+    wrong_email = look_up(client, paid.receipt_number, "someone@example.com")
+    unknown = look_up(client, "R-2099-999999", "15.00")
+
+    def body(response: httpx.Response) -> str:
+        return re.sub(r'value="[^"]*"', "", response.text)
+
+    assert wrong_factor.status_code == wrong_email.status_code == unknown.status_code == 422
+    assert NOT_FOUND in wrong_factor.text
+    assert body(wrong_factor).replace(paid.receipt_number, "R-2099-999999") == body(unknown)
+    assert body(wrong_email) == body(wrong_factor)
+    # Nothing was proven: the receipt stays hidden.
+    assert client.get(f"/receipts/{paid.receipt_number}").status_code == 404
+
+
+def test_input_errors_are_summarised_and_linked(portal: Portal) -> None:
+    response = look_up(browser(portal), "hello", "")
+    assert response.status_code == 422
+    html = response.text
+    assert '<div class="error-summary" role="alert"' in html
+    assert 'href="#reference"' in html and 'href="#factor"' in html
+    assert 'aria-invalid="true"' in html
+    assert 'aria-describedby="reference-hint reference-error"' in html
+    assert "Enter the amount you paid or the email address you used." in html
+
+
+def test_rate_limited_per_reference(portal: Portal) -> None:
+    paid = pay_cash(portal, 1_000)
+    for attempt in range(5):
+        assert look_up(browser(portal), paid.transaction_id, f"1.0{attempt}").status_code == 422
+    limited = look_up(browser(portal), paid.transaction_id, "10.00")
+    assert limited.status_code == 429
+    assert "Too many attempts. Try again in 15 minutes." in limited.text
+    # The right answer is refused too while the window is closed.
+    assert paid.transaction_id not in limited.headers.get("location", "")
+
+
+def test_rate_limited_per_client(portal: Portal) -> None:
+    client = browser(portal)
+    for n in range(20):
+        assert look_up(client, f"R-2098-{n:06d}", "1.00").status_code == 422
+    limited = look_up(client, "R-2098-999999", "1.00")
+    assert limited.status_code == 429
+    assert "Try again in" in limited.text
+    # Another browser is not affected.
+    assert look_up(browser(portal), "R-2098-999999", "1.00").status_code == 422
+
+
+def test_settled_payment_says_the_funds_arrived(portal: Portal) -> None:
+    paid = pay_cash(portal, 7_500)
+    settle(portal, paid.transaction_id)
+    page = text_of(prove(browser(portal), paid.receipt_number, "75"))
+    assert "The funds reached the city on" in page
+    assert "Not yet" not in page
+
+
+@pytest.mark.parametrize("status", [PaymentStatus.UNKNOWN, PaymentStatus.PENDING])
+def test_unknown_is_never_failed(portal: Portal, status: PaymentStatus) -> None:
+    tx = card_payment(portal, status)
+    html = prove(browser(portal), tx, "card@example.com")
+    page = text_of(html).lower()
+    assert "we are still confirming this payment with the card processor" in page
+    assert "fail" not in page and "did not go through" not in page
+    assert 'hx-trigger="every 15s"' in html and "Check again" in html
+
+
+def test_declined_payment_did_not_go_through(portal: Portal) -> None:
+    tx = card_payment(portal, PaymentStatus.DECLINED, amount=4_200)
+    page = text_of(prove(browser(portal), tx, "42.00"))
+    assert "This payment did not go through. Nothing was charged." in page
+    assert "See your receipt" not in page
+
+
+def test_result_page_needs_proof(portal: Portal) -> None:
+    paid = pay_cash(portal, 3_000)
+    response = browser(portal).get(f"/status/{paid.transaction_id}")
+    assert response.status_code == 404
+    assert 'href="http://testserver/status"' in response.text
+    assert paid.receipt_number not in response.text
+
+
+def test_spanish_result_and_signed_help_context(portal: Portal) -> None:
+    paid = pay_cash(portal, 1_234)
+    html = prove(browser(portal), paid.receipt_number, "12,34", lang="es")
+    assert "Su pago de" in text_of(html)
+    context = re.search(r'data-context="([^"]+)"', html)
+    assert context is not None
+    assert read_ref("portal-tests", context.group(1)) == ("transaction", paid.transaction_id)
