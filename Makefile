@@ -23,8 +23,8 @@ lint: ## ruff check + format check
 typecheck: ## mypy --strict on the packages
 	$(VENV)/mypy
 
-pytest: ## The test suite (PostgreSQL too when PAYDESK_TEST_POSTGRES_URL is set)
-	$(VENV)/pytest
+pytest: ## The test suite and the browser journeys (PostgreSQL too when PAYDESK_TEST_POSTGRES_URL is set)
+	$(VENV)/pytest tests e2e
 
 migrate: ## Upgrade the database in PAYDESK_DATABASE_URL (default: SQLite under var/)
 	$(VENV)/paydesk migrate

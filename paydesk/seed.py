@@ -44,8 +44,19 @@ def _max_id(session: Session, column: Any) -> int:
 
 
 def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    if rows:
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(model), rows)
+        return
+    # COPY is several times faster than multi-row INSERT on PostgreSQL.
+    columns = list(rows[0])
+    statement = f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN"
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def _chunks(total: int, size: int = BATCH) -> Iterator[tuple[int, int]]:

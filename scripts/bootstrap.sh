@@ -11,6 +11,8 @@ debs=(python3-venv python3-dev gcc swig libpcsclite-dev)
 if [ "$profile" = test ]; then
   # Chromium for Playwright, pcscd + the virtual reader for the card-reader tests.
   debs+=(chromium pcscd vsmartcard-vpcd pcsc-tools)
+  # Node.js + npm install axe-core for the browser tests (e2e/package.json).
+  command -v node >/dev/null 2>&1 || debs+=(nodejs npm)
 fi
 
 missing=()
@@ -41,4 +43,13 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q -e '.[dev]'
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# axe-core for the e2e suite, reinstalled only when the lock file changed.
+if [ "$profile" = test ]; then
+  lock_stamp="e2e/node_modules/.installed-$(sha256sum e2e/package-lock.json | cut -c1-16)"
+  if [ ! -f e2e/node_modules/axe-core/axe.min.js ] || [ ! -f "$lock_stamp" ]; then
+    npm ci --prefix e2e --no-audit --no-fund --loglevel=error
+    touch "$lock_stamp"
+  fi
 fi

@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 from babel.dates import format_date, format_datetime
+from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from shared.i18n import LOCALE_NAMES, LOCALES, current_locale, gettext_, ngettext_
@@ -29,6 +30,12 @@ def _date(value: dt.date, style: str = "medium") -> str:
     return str(format_date(value, style, locale=current_locale.get()))
 
 
+def _lang_url(request: Request, code: str) -> str:
+    """This page in another language, keeping its query (a receipt's signature, say)."""
+    url = request.url.include_query_params(lang=code)
+    return f"{url.path}?{url.query}"
+
+
 def make_templates(*directories: Path, globals_: dict[str, Any] | None = None) -> Jinja2Templates:
     """Templates for a front: its own folder first, then the shared one."""
     env = jinja2.Environment(
@@ -44,6 +51,7 @@ def make_templates(*directories: Path, globals_: dict[str, Any] | None = None) -
         LOCALE_NAMES=LOCALE_NAMES,
         current_locale=current_locale.get,
         csrf_token=csrf_token,
+        lang_url=_lang_url,
         **(globals_ or {}),
     )
     return Jinja2Templates(env=env)
