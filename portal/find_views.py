@@ -21,6 +21,7 @@ from portal.web import (
     too_many_attempts,
 )
 from shared import lookup
+from shared.context_ref import sign_ref
 from shared.i18n import gettext_ as _
 from shared.money import MoneyError, parse_money
 from shared.rate_limit import Limit, RateLimited, hit
@@ -95,17 +96,17 @@ def _basket_page(
         "holdings": holdings,
         "errors": errors,
         "notice": notice(basket.pop_notice(request.session)),
-        "help_context": _help_context(holdings),
+        "help_context": _help_context(request, holdings),
     }
     return templates.TemplateResponse(
         request, "portal/basket.html", context, status_code=status_code, headers=NO_STORE
     )
 
 
-def _help_context(holdings: list[Holding]) -> str:
+def _help_context(request: Request, holdings: list[Holding]) -> str:
     for holding in holdings:
         for line in holding.lines:
-            return f"invoice:{line.number}"
+            return sign_ref(settings_of(request).secret_key, "invoice", line.number)
     return ""
 
 

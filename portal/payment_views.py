@@ -20,6 +20,7 @@ from portal import basket
 from portal.templating import templates
 from portal.web import NO_STORE, citizen, form_text, redirect_to, settings_of
 from shared import payments
+from shared.context_ref import sign_ref
 from shared.gateway.protocol import GatewayError, PaymentGateway
 from shared.i18n import gettext_ as _
 from shared.models import (
@@ -114,7 +115,11 @@ def _check_page(
         "errors": errors or {},
         "email": email,
         "notice": notice(basket.pop_notice(request.session)),
-        "help_context": f"invoice:{planned[0].invoice.invoice_number}" if planned else "",
+        "help_context": sign_ref(
+            settings_of(request).secret_key, "invoice", planned[0].invoice.invoice_number
+        )
+        if planned
+        else "",
     }
     return templates.TemplateResponse(
         request, "portal/check.html", context, status_code=status_code, headers=NO_STORE
@@ -297,7 +302,9 @@ def payment_view(request: Request, db: Session) -> Response:
         "declined": payment.status is PaymentStatus.DECLINED,
         "failed": payment.status is PaymentStatus.FAILED,
         "can_retry": bool(basket.choices(request.session)),
-        "help_context": f"transaction:{payment.transaction_id}",
+        "help_context": sign_ref(
+            settings_of(request).secret_key, "transaction", payment.transaction_id
+        ),
     }
     return fragment_or_page(
         request,

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from shared.context_ref import read_ref
 from shared.gateway.sandbox.cards import SANDBOX_CARDS, Behaviour
 from shared.models import Account, Invoice, InvoiceStatus, Payment, PaymentStatus
 from shared.recovery import recover
@@ -116,7 +117,13 @@ def test_full_card_journey(portal: Portal, client: TestClient) -> None:
     assert "Property tax" in html and "Water" in html
     assert "$1,000.00" in html and "$45.50" in html and "$1,045.50" in html
     assert "4242" in html and "4242424242424242" not in html
-    assert 'data-context="transaction:TX-' in html
+    context = re.search(r'data-context="([^"]+)"', html)
+    assert context is not None
+    secret = portal.runtime.settings.secret_key
+    assert read_ref(secret, context.group(1)) == (
+        "transaction",
+        back.headers["location"].rsplit("/", 1)[1],
+    )
     with portal.factory() as db:
         tax = db.scalars(select(Invoice).where(Invoice.invoice_number == tax_bill)).one()
         water = db.scalars(select(Invoice).where(Invoice.invoice_number == water_bill)).one()
