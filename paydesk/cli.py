@@ -37,7 +37,7 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
     import uvicorn
 
     from paydesk.app import asgi, create_app
-    from paydesk.demo_data import DEMO_PASSWORDS, is_seeded, seed_demo
+    from paydesk.demo_data import DEMO_PASSWORDS, is_seeded, sample_bills, seed_demo
     from paydesk.runtime import build_runtime
     from shared.db import transaction
     from shared.migrate import upgrade
@@ -68,6 +68,11 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
     print(f"  Sandbox gateway  {base}/sandbox-gateway/")
     print(f"  Health           {base}/healthz")
     if demo:
+        with transaction(runtime.factory) as session:
+            bills = sample_bills(session)
+        print("\nDemo bills to look up in the portal (account number / access code):")
+        for department, account, code, holder in bills:
+            print(f"  {account:<12} {code}   {department}, {holder}")
         print("\nDemo staff sign-ins (username / password):")
         for role, password in DEMO_PASSWORDS.items():
             print(f"  {role:<11} {password}")

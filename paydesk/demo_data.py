@@ -334,6 +334,22 @@ def _refund(
     move(session, payment, to, SYSTEM, "Refund: demo history")
 
 
+def sample_bills(session: Session, count: int = 3) -> list[tuple[str, str, str, str]]:
+    """(department, account number, access code, holder) of accounts with open bills,
+    for the demo's start-up message: what a resident would read off their bill."""
+    rows = session.execute(
+        select(Department.name, Account.account_number, Account.access_code, Customer.name)
+        .join(Account, Account.department_id == Department.id)
+        .join(Customer, Account.customer_id == Customer.id)
+        .join(Invoice, Invoice.account_id == Account.id)
+        .where(Account.status == AccountStatus.ACTIVE, Invoice.amount_paid == 0)
+        .distinct()
+        .order_by(Customer.name, Department.name)
+        .limit(count)
+    ).all()
+    return [(d, a, c, n) for d, a, c, n in rows]
+
+
 def seed_demo(
     session: Session, settings: Settings, gateway: PaymentGateway, sandbox: SandboxGateway | None
 ) -> DemoSummary:
