@@ -136,10 +136,6 @@ def test_every_link_shows_focus(page: Page, verify_path: str, name: str) -> None
 
 
 # Known defects, strict: when one is fixed the test XPASSes, fails, and the mark must go.
-STATUS_LINK_TOO_SMALL = pytest.mark.xfail(
-    strict=True,
-    reason="home page: the 'Check the status of a payment' link is a 19 px high target",
-)
 
 
 @pytest.mark.parametrize(
@@ -162,7 +158,7 @@ def test_no_sideways_scroll_at_360_px(
 @pytest.mark.parametrize(
     ("name", "locale"),
     [
-        *(pytest.param("home", locale, marks=STATUS_LINK_TOO_SMALL) for locale in LOCALES),
+        *(("home", locale) for locale in LOCALES),
         *(("verify", locale) for locale in LOCALES),
     ],
 )
