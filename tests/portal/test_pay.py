@@ -113,7 +113,7 @@ def test_full_card_journey(portal: Portal, client: TestClient) -> None:
     html = confirmation.text
     receipt = re.search(r"R-\d{4}-\d{6}", html)
     assert receipt
-    assert f'href="/receipts/{receipt.group(0)}"' in html
+    assert f'href="http://testserver/receipts/{receipt.group(0)}"' in html
     assert "Property tax" in html and "Water" in html
     assert "$1,000.00" in html and "$45.50" in html and "$1,045.50" in html
     assert "4242" in html and "4242424242424242" not in html
@@ -215,7 +215,7 @@ def test_another_browser_cannot_see_the_payment(portal: Portal, client: TestClie
     assert client.get(url).status_code == 200
     stranger = portal.client().get(url)
     assert stranger.status_code == 404
-    assert 'href="/status"' in stranger.text
+    assert 'href="http://testserver/status"' in stranger.text
     assert "R-" not in stranger.text
 
 
