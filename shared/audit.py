@@ -37,6 +37,19 @@ class AuditAction(StrEnum):
     INVOICE_PAID = "invoice:balance:applied"
     SETTLEMENT_IMPORTED = "settlement:batch:imported"
     STAFF_CREATED = "admin:user:created"
+    STAFF_PASSWORD_RESET = "admin:password:reset"  # noqa: S105 - an event name
+    STAFF_UNLOCKED = "admin:user:unlocked"
+    STAFF_DEACTIVATED = "admin:user:deactivated"
+    STAFF_REACTIVATED = "admin:user:reactivated"
+    STAFF_MFA_RESET = "admin:mfa:reset"
+    ROLE_ASSIGNED = "admin:role:assigned"
+    ROLE_REMOVED = "admin:role:removed"
+    LOGIN_SUCCEEDED = "auth:login:succeeded"
+    LOGIN_FAILED = "auth:login:failed"
+    ACCOUNT_LOCKED = "auth:account:locked"
+    MFA_ENROLLED = "auth:mfa:enrolled"
+    LOGOUT = "auth:session:ended"
+    LOGOUT_EVERYWHERE = "auth:sessions:ended"
     DEMO_SEEDED = "system:demo:seeded"
 
 

@@ -85,6 +85,14 @@ class Settings:
             )
         )
     )
+    # Staff holding any of these roles must use a TOTP code to sign in.
+    mfa_required_roles: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            r.strip()
+            for r in _env("MFA_REQUIRED_ROLES", "supervisor,admin").split(",")
+            if r.strip()
+        )
+    )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
 
     def with_(self, **changes: object) -> Settings:

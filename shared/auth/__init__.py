@@ -1,0 +1,1 @@
+"""Staff authentication and access: passwords, TOTP, sign-in with lockout, permissions."""

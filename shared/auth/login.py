@@ -1,0 +1,208 @@
+"""Signing staff in: password and TOTP checks, throttling, lockout, and their audit trail.
+
+Five wrong answers in a row (password or code) lock the account for fifteen minutes;
+an administrator can unlock it sooner. An unknown username gets the same answers and
+the same timing as a real one, lockout included, so the form tells nobody who works
+here. Failures from one address are also capped, against spraying many usernames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared import audit
+from shared.actors import Actor, ActorType
+from shared.audit import AuditAction
+from shared.auth import mfa, passwords
+from shared.db import utcnow
+from shared.models import RateLimitWindow, StaffUser
+from shared.rate_limit import Limit, RateLimited, hit
+from shared.web.sessions import end_all_for_user
+
+MAX_FAILURES = 5
+LOCK_FOR = dt.timedelta(minutes=15)
+FAILURES_PER_ADDRESS = Limit(100, dt.timedelta(minutes=15))
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    INVALID = "invalid"
+    LOCKED = "locked"
+    INACTIVE = "inactive"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    outcome: Outcome
+    user: StaffUser | None = None
+    # For LOCKED and THROTTLED: when trying again can work.
+    until: dt.datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+def staff_actor(user: StaffUser, source_ip: str | None = None) -> Actor:
+    return Actor(ActorType.STAFF, user.username, source_ip, staff_user_id=user.id)
+
+
+def normalise(username: str) -> str:
+    return username.strip().lower()
+
+
+def locked_until(user: StaffUser, now: dt.datetime | None = None) -> dt.datetime | None:
+    now = now or utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        return user.locked_until
+    return None
+
+
+def check_password(
+    db: Session, username: str, password: str, source_ip: str, now: dt.datetime | None = None
+) -> Attempt:
+    """The first step of signing in. Every answer but OK is audited here."""
+    now = now or utcnow()
+    username = normalise(username)
+    throttled = _address_blocked(db, source_ip, now)
+    user = db.scalars(select(StaffUser).where(StaffUser.username == username)).first()
+    # Always verify, even when the answer is already known, so every path costs the same.
+    right = passwords.verify(user, password)
+    actor = Actor(ActorType.STAFF, username[:64] or "-", source_ip)
+    if throttled is not None:
+        _failed(db, actor, username, "throttled")
+        return Attempt(Outcome.THROTTLED, until=throttled)
+    if user is None:
+        return _unknown_user_failed(db, actor, username, source_ip, now)
+    if (until := locked_until(user, now)) is not None:
+        _failed(db, actor, username, "locked")
+        return Attempt(Outcome.LOCKED, user, until)
+    if not right:
+        return _count_failure(db, user, actor, source_ip, "password", now)
+    if not user.active:
+        _failed(db, actor, username, "inactive")
+        return Attempt(Outcome.INACTIVE, user)
+    return Attempt(Outcome.OK, user)
+
+
+def check_code(
+    db: Session,
+    user: StaffUser,
+    secret: str,
+    code: str,
+    source_ip: str,
+    now: dt.datetime | None = None,
+) -> Attempt:
+    """The second step (or the enrolment confirmation): a wrong code counts as a failure."""
+    now = now or utcnow()
+    actor = staff_actor(user, source_ip)
+    if (until := locked_until(user, now)) is not None:
+        _failed(db, actor, user.username, "locked")
+        return Attempt(Outcome.LOCKED, user, until)
+    if not user.active:
+        _failed(db, actor, user.username, "inactive")
+        return Attempt(Outcome.INACTIVE, user)
+    if not mfa.verify(secret, code):
+        return _count_failure(db, user, actor, source_ip, "code", now)
+    return Attempt(Outcome.OK, user)
+
+
+def enrol(db: Session, user: StaffUser, secret: str, source_ip: str) -> None:
+    user.mfa_secret = secret
+    audit.record(db, staff_actor(user, source_ip), AuditAction.MFA_ENROLLED, "staff_user", user.id)
+
+
+def record_login(db: Session, user: StaffUser, source_ip: str, factors: list[str]) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(
+        db,
+        staff_actor(user, source_ip),
+        AuditAction.LOGIN_SUCCEEDED,
+        "staff_user",
+        user.id,
+        {"factors": factors},
+    )
+
+
+def record_logout(db: Session, user: StaffUser, source_ip: str, *, everywhere: bool) -> int:
+    """Audit a sign-out; with `everywhere`, end every session of the user. Returns how many."""
+    ended = end_all_for_user(db, user.id) if everywhere else 1
+    action = AuditAction.LOGOUT_EVERYWHERE if everywhere else AuditAction.LOGOUT
+    audit.record(
+        db, staff_actor(user, source_ip), action, "staff_user", user.id, {"sessions": ended}
+    )
+    return ended
+
+
+def _failed(db: Session, actor: Actor, username: str, reason: str) -> None:
+    audit.record(
+        db, actor, AuditAction.LOGIN_FAILED, "staff_user", username or "-", {"reason": reason}
+    )
+
+
+def _count_failure(
+    db: Session, user: StaffUser, actor: Actor, source_ip: str, reason: str, now: dt.datetime
+) -> Attempt:
+    _failed(db, actor, user.username, reason)
+    _note_address_failure(db, source_ip, now)
+    # In SQL, so two wrong passwords at the same moment both count.
+    failures = db.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(failed_logins=StaffUser.failed_logins + 1)
+        .returning(StaffUser.failed_logins)
+    ).scalar_one()
+    if failures < MAX_FAILURES:
+        return Attempt(Outcome.INVALID, user)
+    user.failed_logins = 0
+    user.locked_until = now + LOCK_FOR
+    audit.record(
+        db,
+        actor,
+        AuditAction.ACCOUNT_LOCKED,
+        "staff_user",
+        user.id,
+        {"failures": failures, "until": user.locked_until.isoformat()},
+    )
+    return Attempt(Outcome.LOCKED, user, user.locked_until)
+
+
+def _unknown_user_failed(
+    db: Session, actor: Actor, username: str, source_ip: str, now: dt.datetime
+) -> Attempt:
+    _failed(db, actor, username, "unknown user")
+    _note_address_failure(db, source_ip, now)
+    # An unknown name "locks" after as many tries as a real one would.
+    key = "staff:login:unknown:" + hashlib.sha256(username.encode()).hexdigest()[:40]
+    try:
+        hit(db, key, Limit(MAX_FAILURES - 1, LOCK_FOR), now)
+    except RateLimited as limited:
+        return Attempt(Outcome.LOCKED, until=now + limited.retry_after)
+    return Attempt(Outcome.INVALID)
+
+
+def _address_key(source_ip: str) -> str:
+    return f"staff:login:address:{source_ip}"[:200]
+
+
+def _note_address_failure(db: Session, source_ip: str, now: dt.datetime) -> None:
+    # Past the limit, the next attempt is refused before it is checked.
+    with contextlib.suppress(RateLimited):
+        hit(db, _address_key(source_ip), FAILURES_PER_ADDRESS, now)
+
+
+def _address_blocked(db: Session, source_ip: str, now: dt.datetime) -> dt.datetime | None:
+    row = db.get(RateLimitWindow, _address_key(source_ip))
+    if row is None or row.count <= FAILURES_PER_ADDRESS.attempts:
+        return None
+    until = row.window_start + FAILURES_PER_ADDRESS.window
+    return until if until > now else None

@@ -1,0 +1,96 @@
+"""Every staff route declares what it needs, next to its view.
+
+    @page
+    @requires("admin:users")
+    def users(request, db): ...
+
+`requires` records the permission on the view (`required_permission`; `page` copies it
+to the endpoint) so a test can list every route and what it needs. Not signed in: a 303
+to the sign-in page, which comes back here afterwards. Signed in without the permission:
+a 403 page. `public` marks the few pages anyone may open (sign-in, the code steps).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from shared.actors import Actor
+from shared.auth import access
+from shared.auth.access import SIGNED_IN, UserPermissions
+from shared.auth.login import staff_actor
+from shared.models import SessionKind, StaffUser
+from shared.web.endpoint import View
+from shared.web.sessions import session_of
+from staff.templating import render
+from staff.web import client_address
+
+__all__ = ["SIGNED_IN", "StaffContext", "public", "requires", "signed_in_user"]
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    """The signed-in staff member of a request (`request.state.staff`)."""
+
+    user: StaffUser
+    permissions: UserPermissions
+    actor: Actor
+
+    def can(self, permission: str, department_id: int | None = None) -> bool:
+        return access.can(self.permissions, permission, department_id)
+
+
+def signed_in_user(request: Request, db: Session) -> StaffUser | None:
+    """The staff user this session is signed in as, if it fully is (password and code)."""
+    session = session_of(request)
+    if session.kind != SessionKind.STAFF or session.staff_user_id is None:
+        return None
+    user = db.get(StaffUser, session.staff_user_id)
+    if user is None or not user.active:
+        session.clear()
+        return None
+    return user
+
+
+def _to_sign_in(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = f"{request.url_for('staff:login').path}?{urlencode({'next': target})}"
+    headers = {"Cache-Control": "no-store"}
+    if request.headers.get("HX-Request") == "true":
+        # htmx would swap the sign-in page into a fragment; have it load the page instead.
+        headers["HX-Redirect"] = location
+    return RedirectResponse(location, status_code=303, headers=headers)
+
+
+def requires(permission: str) -> Callable[[View], View]:
+    """Only staff holding `permission` (in any department) may use the view."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(request: Request, db: Session) -> Response:
+            user = signed_in_user(request, db)
+            if user is None:
+                return _to_sign_in(request)
+            perms = access.permissions_of(db, user)
+            staff = StaffContext(user, perms, staff_actor(user, client_address(request)))
+            request.state.staff = staff
+            if not staff.can(permission):
+                return render(request, "staff/forbidden.html", {}, status_code=403)
+            return view(request, db)
+
+        guarded.required_permission = permission  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+def public(view: View) -> View:
+    """Open to anyone: the sign-in steps. Said out loud so the route test can tell."""
+    view.public_route = True  # type: ignore[attr-defined]
+    return view

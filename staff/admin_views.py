@@ -1,0 +1,248 @@
+"""Administration: staff users, their roles (optionally limited to a department), roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shared.auth import admin, login, passwords
+from shared.i18n import gettext_ as _
+from shared.models import Department, Role, RoleAssignment, StaffUser
+from shared.staff_accounts import StaffError, create_staff
+from shared.web.endpoint import page
+from staff.access import StaffContext, requires
+from staff.templating import render
+from staff.web import form_text, form_values, local_time, redirect_to
+
+NOTICE = "staff_admin_notice"
+USERNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+
+
+def _staff(request: Request) -> StaffContext:
+    staff: StaffContext = request.state.staff
+    return staff
+
+
+def _roles(db: Session) -> list[Role]:
+    return list(db.scalars(select(Role).order_by(Role.name)))
+
+
+def _departments(db: Session) -> list[Department]:
+    return list(db.scalars(select(Department).order_by(Department.name)))
+
+
+def _user(db: Session, request: Request) -> StaffUser:
+    user = db.get(StaffUser, request.path_params["user_id"])
+    if user is None:
+        raise HTTPException(404)
+    return user
+
+
+def _notice(request: Request, message: str) -> None:
+    request.session[NOTICE] = message
+
+
+# -- the list ---------------------------------------------------------------------------
+
+
+@page
+@requires("admin:users")
+def users(request: Request, db: Session) -> Response:
+    found = db.scalars(select(StaffUser).order_by(StaffUser.username)).all()
+    rows = [
+        {
+            "user": user,
+            "roles": admin.grants_of(db, user.id),
+            "locked": login.locked_until(user) is not None,
+        }
+        for user in found
+    ]
+    return render(request, "staff/admin/users.html", {"rows": rows})
+
+
+# -- a new user -------------------------------------------------------------------------
+
+
+def _new_user_errors(db: Session, form: dict[str, Any], known_roles: set[str]) -> dict[str, str]:
+    errors = {}
+    username = form["username"]
+    if not username:
+        errors["user-username"] = _("Enter a username.")
+    elif not set(username) <= USERNAME_CHARACTERS:
+        errors["user-username"] = _("Usernames use lowercase letters, digits, dots and dashes.")
+    elif db.scalars(select(StaffUser.id).where(StaffUser.username == username)).first():
+        errors["user-username"] = _("There is already a user with that username.")
+    if not form["display_name"]:
+        errors["user-name"] = _("Enter the person's name.")
+    if form["email"] and "@" not in form["email"]:
+        errors["user-email"] = _("Enter an email address like name@example.org, or leave it empty.")
+    if not form["roles"]:
+        errors["user-roles"] = _("Choose at least one role.")
+    elif not set(form["roles"]) <= known_roles:
+        errors["user-roles"] = _("Choose roles from the list.")
+    if passwords.too_short(form["password"]):
+        errors["user-password"] = _("The password needs at least 12 characters.")
+    return errors
+
+
+@page
+@requires("admin:users")
+def user_new(request: Request, db: Session) -> Response:
+    roles = _roles(db)
+    form: dict[str, Any] = {"username": "", "display_name": "", "email": "", "roles": []}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        password = request.state.form.get("password")
+        form = {
+            "username": form_text(request, "username").lower(),
+            "display_name": form_text(request, "display_name"),
+            "email": form_text(request, "email"),
+            "roles": form_values(request, "roles"),
+            "password": password if isinstance(password, str) else "",
+        }
+        errors = _new_user_errors(db, form, {r.name for r in roles})
+        if not errors:
+            try:
+                user = create_staff(
+                    db,
+                    _staff(request).actor,
+                    username=form["username"],
+                    password=form["password"],
+                    display_name=form["display_name"],
+                    roles=form["roles"],
+                    email=form["email"] or None,
+                )
+            except StaffError as exc:  # a rule of create_staff the checks above missed
+                errors["user-username"] = str(exc)
+            else:
+                _notice(request, _("User %(name)s created.") % {"name": user.username})
+                return redirect_to(request, "staff:admin_user", user_id=user.id)
+    context = {"roles": roles, "form": form, "errors": errors}
+    return render(request, "staff/admin/user_new.html", context, 422 if errors else 200)
+
+
+# -- one user ---------------------------------------------------------------------------
+
+
+def _user_page(
+    request: Request, db: Session, user: StaffUser, errors: dict[str, str] | None = None
+) -> Response:
+    locked = login.locked_until(user)
+    context = {
+        "user": user,
+        "grants": admin.grants_of(db, user.id),
+        "locked_until": local_time(request, locked) if locked else None,
+        "roles": _roles(db),
+        "departments": _departments(db),
+        "errors": errors or {},
+        "notice": request.session.pop(NOTICE, None),
+        "is_self": user.id == _staff(request).user.id,
+    }
+    return render(request, "staff/admin/user.html", context, 422 if errors else 200)
+
+
+@page
+@requires("admin:users")
+def user_detail(request: Request, db: Session) -> Response:
+    return _user_page(request, db, _user(db, request))
+
+
+@page
+@requires("admin:users")
+def user_password(request: Request, db: Session) -> Response:
+    user = _user(db, request)
+    password = request.state.form.get("password")
+    password = password if isinstance(password, str) else ""
+    if passwords.too_short(password):
+        errors = {"reset-password": _("The password needs at least 12 characters.")}
+        return _user_page(request, db, user, errors)
+    admin.reset_password(db, _staff(request).actor, user, password)
+    _notice(request, _("Password changed. Give the new password to the user in person."))
+    return redirect_to(request, "staff:admin_user", user_id=user.id)
+
+
+@page
+@requires("admin:users")
+def user_unlock(request: Request, db: Session) -> Response:
+    user = _user(db, request)
+    admin.unlock(db, _staff(request).actor, user)
+    _notice(request, _("Account unlocked."))
+    return redirect_to(request, "staff:admin_user", user_id=user.id)
+
+
+@page
+@requires("admin:users")
+def user_mfa_reset(request: Request, db: Session) -> Response:
+    user = _user(db, request)
+    admin.reset_mfa(db, _staff(request).actor, user)
+    _notice(request, _("Authenticator removed. The user sets up a new one at next sign-in."))
+    return redirect_to(request, "staff:admin_user", user_id=user.id)
+
+
+@page
+@requires("admin:users")
+def user_active(request: Request, db: Session) -> Response:
+    user = _user(db, request)
+    active = form_text(request, "active") == "yes"
+    if user.id == _staff(request).user.id:
+        message = _("You cannot change your own account. Ask another administrator.")
+        errors = {"status-action": message}
+        return _user_page(request, db, user, errors)
+    admin.set_active(db, _staff(request).actor, user, active)
+    _notice(request, _("Account reactivated.") if active else _("Account deactivated."))
+    return redirect_to(request, "staff:admin_user", user_id=user.id)
+
+
+@page
+@requires("admin:users")
+def user_role_add(request: Request, db: Session) -> Response:
+    user = _user(db, request)
+    role = db.scalars(select(Role).where(Role.name == form_text(request, "role"))).first()
+    department_id = form_text(request, "department")
+    department = db.get(Department, int(department_id)) if department_id.isdigit() else None
+    errors = {}
+    if role is None:
+        errors["grant-role"] = _("Choose a role.")
+    elif department_id and department is None:
+        errors["grant-department"] = _("Choose a department from the list.")
+    elif user.id == _staff(request).user.id:
+        errors["grant-role"] = _("You cannot change your own roles. Ask another administrator.")
+    if errors or role is None:
+        return _user_page(request, db, user, errors)
+    if admin.assign_role(db, _staff(request).actor, user, role, department):
+        _notice(request, _("Role %(role)s given.") % {"role": role.name})
+    else:
+        _notice(request, _("The user already has that role."))
+    return redirect_to(request, "staff:admin_user", user_id=user.id)
+
+
+@page
+@requires("admin:users")
+def user_role_remove(request: Request, db: Session) -> Response:
+    user = _user(db, request)
+    assignment = db.get(RoleAssignment, request.path_params["assignment_id"])
+    if assignment is None or assignment.user_id != user.id:
+        raise HTTPException(404)
+    if user.id == _staff(request).user.id:
+        errors = {"grant-role": _("You cannot change your own roles. Ask another administrator.")}
+        return _user_page(request, db, user, errors)
+    admin.remove_role(db, _staff(request).actor, assignment)
+    _notice(request, _("Role %(role)s removed.") % {"role": assignment.role.name})
+    return redirect_to(request, "staff:admin_user", user_id=user.id)
+
+
+# -- roles ------------------------------------------------------------------------------
+
+
+@page
+@requires("admin:roles")
+def roles(request: Request, db: Session) -> Response:
+    found = db.scalars(
+        select(Role).order_by(Role.name).options(selectinload(Role.permissions))
+    ).all()
+    return render(request, "staff/admin/roles.html", {"roles": found})

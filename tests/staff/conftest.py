@@ -1,0 +1,190 @@
+"""The staff console through the real app: middleware, server-side sessions, CSRF.
+
+`console` is one app per backend per module, on a database of its own. Tests make their
+own users (`console.user(...)`, unique usernames) and sign in with `sign_in`, which also
+enrols or answers the TOTP step when the account needs one."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pyotp
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from paydesk.app import asgi, create_app
+from paydesk.runtime import Runtime, build_runtime
+from shared.actors import SYSTEM
+from shared.config import Settings
+from shared.db import transaction
+from shared.models import Department, Role, RoleAssignment
+from shared.staff_accounts import create_staff
+from shared.web.sessions import COOKIE_NAME
+from tests.support.databases import create_database, drop_schema
+
+BASE_URL = "http://testserver"
+_counter = itertools.count(1)
+
+
+@dataclass
+class Account:
+    id: int
+    username: str
+    password: str
+    roles: list[str]
+    mfa_secret: str | None = None
+
+
+@dataclass
+class Console:
+    runtime: Runtime
+    factory: sessionmaker[Session]
+
+    def client(self) -> TestClient:
+        """A new browser: its own cookies."""
+        return TestClient(asgi(create_app(self.runtime)), base_url=BASE_URL, follow_redirects=False)
+
+    def user(
+        self,
+        roles: list[str],
+        *,
+        departments: dict[str, int] | None = None,
+        active: bool = True,
+    ) -> Account:
+        """A new staff user; `departments` limits some of its roles to one department each."""
+        username = f"staff-{next(_counter)}-{secrets.token_hex(2)}"
+        password = f"pw-{secrets.token_hex(8)}"
+        departments = departments or {}
+        with transaction(self.factory) as db:
+            user = create_staff(
+                db,
+                SYSTEM,
+                username=username,
+                password=password,
+                display_name=username.title(),
+                roles=[r for r in roles if r not in departments],
+            )
+            for role_name, department_id in departments.items():
+                role = db.scalars(select(Role).where(Role.name == role_name)).one()
+                db.add(
+                    RoleAssignment(user_id=user.id, role_id=role.id, department_id=department_id)
+                )
+            user.active = active
+            return Account(user.id, username, password, roles)
+
+    def department(self, name: str) -> int:
+        with transaction(self.factory) as db:
+            dept = Department(code=f"d{next(_counter)}{secrets.token_hex(2)}", name=name)
+            db.add(dept)
+            db.flush()
+            return dept.id
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def console(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    tmp = tmp_path_factory.mktemp("staff")
+    url, schema = create_database(request.param, tmp)
+    settings = Settings(
+        database_url=url,
+        sandbox_gateway_url=f"sqlite:///{tmp / 'sandbox.db'}",
+        base_url=BASE_URL,
+        secret_key="staff-tests",
+        secure_cookies=False,
+        mail_backend="file",
+        var_dir=tmp / "var",
+        timezone="UTC",
+    )
+    runtime = build_runtime(settings)
+    yield Console(runtime, runtime.factory)
+    runtime.close()
+    drop_schema(schema)
+
+
+@pytest.fixture
+def client(console: Console) -> TestClient:
+    return console.client()
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_SECRET = re.compile(r'<code class="mfa-secret">([A-Z2-7 ]+)</code>')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def csrf(client: TestClient) -> str:
+    """The session's CSRF token, from the sign-in page (it has a form whatever the state)."""
+    page = client.get("/staff/login")
+    if page.status_code == 303:  # signed in already: the home page has forms too
+        page = client.get("/staff/")
+    return csrf_from(page.text)
+
+
+def post_login(client: TestClient, username: str, password: str, next_: str = "") -> httpx.Response:
+    return client.post(
+        "/staff/login",
+        data={
+            "username": username,
+            "password": password,
+            "next": next_,
+            "csrf_token": csrf(client),
+        },
+    )
+
+
+def post(client: TestClient, url: str, data: dict[str, str] | None = None) -> httpx.Response:
+    """POST a form the way a browser would: with the session's CSRF token."""
+    return client.post(url, data={**(data or {}), "csrf_token": csrf(client)})
+
+
+def secret_from(html: str) -> str:
+    match = _SECRET.search(html)
+    assert match, "no TOTP key on the page"
+    return match.group(1).replace(" ", "")
+
+
+def totp(account: Account) -> str:
+    assert account.mfa_secret
+    return str(pyotp.TOTP(account.mfa_secret).now())
+
+
+def answer_code_step(client: TestClient, account: Account, location: str) -> httpx.Response:
+    """Enrol (learning the secret from the page) or give the code, as the page asks."""
+    page = client.get(location)
+    if location.endswith("/staff/login/setup"):
+        account.mfa_secret = secret_from(page.text)
+    return client.post(location, data={"code": totp(account), "csrf_token": csrf_from(page.text)})
+
+
+def sign_in(client: TestClient, account: Account) -> None:
+    """Sign in all the way: the password, then the code step if the account has one."""
+    response = post_login(client, account.username, account.password)
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    if location.endswith(("/staff/login/setup", "/staff/login/code")):
+        done = answer_code_step(client, account, location)
+        assert done.status_code == 303, done.text
+    assert client.get("/staff/").status_code == 200
+
+
+def signed_in(console: Console, roles: list[str], **kwargs: object) -> tuple[TestClient, Account]:
+    client = console.client()
+    account = console.user(roles, **kwargs)  # type: ignore[arg-type]
+    sign_in(client, account)
+    return client, account
+
+
+def session_cookie(client: TestClient) -> str | None:
+    return client.cookies.get(COOKIE_NAME)

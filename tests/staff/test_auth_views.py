@@ -1,0 +1,293 @@
+"""Signing in and out of the staff console: passwords, lockout, TOTP, sessions, audit."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from shared import audit
+from shared.audit import AuditAction
+from shared.auth.login import MAX_FAILURES
+from shared.db import transaction
+from shared.models import AuditEvent, StaffUser
+from tests.staff.conftest import (
+    Account,
+    Console,
+    answer_code_step,
+    csrf_from,
+    post,
+    post_login,
+    secret_from,
+    session_cookie,
+    sign_in,
+    signed_in,
+    totp,
+)
+
+WRONG = "The username or password is not right."
+LOCKED = "Too many failed sign-ins. This account is locked until"
+
+
+def actions(console: Console, object_id: object) -> list[str]:
+    with transaction(console.factory) as db:
+        found = db.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.object_id == str(object_id))
+            .order_by(AuditEvent.seq)
+        )
+        return list(found)
+
+
+def chain_ok(console: Console) -> bool:
+    with transaction(console.factory) as db:
+        return audit.verify(db).ok
+
+
+def test_agent_signs_in_with_a_password_alone(console: Console, client: TestClient) -> None:
+    account = console.user(["agent"])
+    response = post_login(client, account.username.upper() + " ", account.password)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/"
+    home = client.get("/staff/")
+    assert home.status_code == 200
+    assert "Signed in as" in home.text and account.username in home.text
+    assert "No follow-ups due" in home.text
+    assert home.headers["cache-control"] == "no-store"
+    assert actions(console, account.id)[-1] == AuditAction.LOGIN_SUCCEEDED
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(
+    console: Console, client: TestClient
+) -> None:
+    account = console.user(["agent"])
+    wrong = post_login(client, account.username, "not-the-password")
+    unknown = post_login(client, "nobody-" + account.username, "not-the-password")
+    assert wrong.status_code == unknown.status_code == 422
+    assert WRONG in wrong.text and WRONG in unknown.text
+    assert 'aria-invalid="true"' in wrong.text and 'href="#login-username"' in wrong.text
+    assert client.get("/staff/").status_code == 303
+    assert actions(console, account.username)[-1] == AuditAction.LOGIN_FAILED
+    assert actions(console, "nobody-" + account.username) == [AuditAction.LOGIN_FAILED]
+
+
+def test_empty_fields_are_named(client: TestClient) -> None:
+    response = post_login(client, "", "")
+    assert response.status_code == 422
+    assert "Enter your username." in response.text and "Enter your password." in response.text
+
+
+def test_five_failures_lock_the_account_until_an_admin_unlocks_it(
+    console: Console, client: TestClient
+) -> None:
+    account = console.user(["agent"])
+    for _ in range(MAX_FAILURES - 1):
+        assert post_login(client, account.username, "wrong-password").status_code == 422
+    locked = post_login(client, account.username, "wrong-password")
+    assert locked.status_code == 429
+    assert LOCKED in locked.text and "An administrator can unlock it." in locked.text
+    # Even the right password is refused while locked.
+    again = post_login(client, account.username, account.password)
+    assert again.status_code == 429 and LOCKED in again.text
+    assert AuditAction.ACCOUNT_LOCKED in actions(console, account.id)
+
+    admin, _ = signed_in(console, ["admin"])
+    assert post(admin, f"/staff/admin/users/{account.id}/unlock").status_code == 303
+    assert actions(console, account.id)[-1] == AuditAction.STAFF_UNLOCKED
+    sign_in(client, account)
+    assert chain_ok(console)
+
+
+def test_an_unknown_username_locks_like_a_real_one(client: TestClient) -> None:
+    statuses = [post_login(client, "ghost-user", "wrong-password").status_code for _ in range(5)]
+    assert statuses == [422, 422, 422, 422, 429]
+
+
+def test_a_success_resets_the_failure_count(console: Console, client: TestClient) -> None:
+    account = console.user(["agent"])
+    for _ in range(MAX_FAILURES - 1):
+        post_login(client, account.username, "wrong-password")
+    sign_in(client, account)
+    other = console.client()
+    assert post_login(other, account.username, "wrong-password").status_code == 422
+
+
+def test_inactive_users_are_refused(console: Console, client: TestClient) -> None:
+    account = console.user(["agent"], active=False)
+    response = post_login(client, account.username, account.password)
+    assert response.status_code == 422
+    assert "This account is not active." in response.text
+    assert client.get("/staff/").status_code == 303
+    with transaction(console.factory) as db:
+        reasons = db.scalars(
+            select(AuditEvent.details).where(
+                AuditEvent.object_id == account.username,
+                AuditEvent.action == AuditAction.LOGIN_FAILED,
+            )
+        ).all()
+    assert reasons == [{"reason": "inactive"}]
+
+
+def test_the_session_id_changes_at_sign_in(console: Console, client: TestClient) -> None:
+    account = console.user(["agent"])
+    client.get("/staff/login")
+    before = session_cookie(client)
+    assert before
+    sign_in(client, account)
+    assert session_cookie(client) not in {None, before}
+
+
+def test_not_signed_in_goes_to_sign_in_and_comes_back(console: Console, client: TestClient) -> None:
+    response = client.get("/staff/admin/roles?x=1")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/login?next=%2Fstaff%2Fadmin%2Froles%3Fx%3D1"
+    account = console.user(["auditor"])
+    page = client.get(response.headers["location"])
+    back = client.post(
+        "/staff/login",
+        data={
+            "username": account.username,
+            "password": account.password,
+            "next": "/staff/admin/roles?x=1",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert back.headers["location"] == "/staff/admin/roles?x=1"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/staff/", "/elsewhere"])
+def test_next_never_leaves_the_staff_console(
+    console: Console, client: TestClient, target: str
+) -> None:
+    account = console.user(["agent"])
+    response = post_login(client, account.username, account.password, next_=target)
+    assert response.headers["location"] == "/staff/"
+
+
+def test_sign_out_ends_the_session(console: Console) -> None:
+    client, account = signed_in(console, ["agent"])
+    old = session_cookie(client)
+    response = post(client, "/staff/logout")
+    assert response.status_code == 303
+    assert client.get("/staff/").status_code == 303
+    # The old cookie no longer works, even if someone kept it.
+    stale = console.client()
+    stale.cookies.set("paydesk_session", old or "")
+    assert stale.get("/staff/").status_code == 303
+    assert actions(console, account.id)[-1] == AuditAction.LOGOUT
+
+
+def test_sign_out_everywhere_ends_other_sessions(console: Console) -> None:
+    first, account = signed_in(console, ["agent"])
+    second = console.client()
+    sign_in(second, account)
+    assert second.get("/staff/").status_code == 200
+    assert post(first, "/staff/logout/everywhere").status_code == 303
+    assert first.get("/staff/").status_code == 303
+    assert second.get("/staff/").status_code == 303
+    assert actions(console, account.id)[-1] == AuditAction.LOGOUT_EVERYWHERE
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+def test_mfa_is_required_for_supervisors_and_admins(console: Console, role: str) -> None:
+    client = console.client()
+    account = console.user([role])
+    response = post_login(client, account.username, account.password)
+    assert response.headers["location"].endswith("/staff/login/setup")
+    # Half signed in is not signed in.
+    assert client.get("/staff/").status_code == 303
+    setup = client.get("/staff/login/setup")
+    assert (
+        "<svg" in setup.text and "style=" not in setup.text.split("<svg", 1)[1].split("</svg>")[0]
+    )
+    done = answer_code_step(client, account, "/staff/login/setup")
+    assert done.status_code == 303
+    assert client.get("/staff/").status_code == 200
+    assert AuditAction.MFA_ENROLLED in actions(console, account.id)
+    with transaction(console.factory) as db:
+        user = db.get(StaffUser, account.id)
+        assert user is not None and user.mfa_secret == account.mfa_secret
+
+    # From now on every sign-in asks for the code.
+    later = console.client()
+    response = post_login(later, account.username, account.password)
+    assert response.headers["location"].endswith("/staff/login/code")
+    assert later.get("/staff/").status_code == 303
+    assert answer_code_step(later, account, "/staff/login/code").status_code == 303
+    assert later.get("/staff/").status_code == 200
+
+
+def test_a_code_one_step_old_still_works(console: Console) -> None:
+    client = console.client()
+    account = console.user(["supervisor"])
+    sign_in(client, account)
+    assert account.mfa_secret
+    again = console.client()
+    post_login(again, account.username, account.password)
+    page = again.get("/staff/login/code")
+    totp_ = pyotp.TOTP(account.mfa_secret)
+    previous = totp_.at(time.time() - 30)
+    response = again.post(
+        "/staff/login/code", data={"code": previous, "csrf_token": csrf_from(page.text)}
+    )
+    assert response.status_code == 303
+
+
+def test_wrong_codes_count_toward_lockout(console: Console) -> None:
+    client = console.client()
+    account = console.user(["supervisor"])
+    sign_in(client, account)
+    other = console.client()
+    post_login(other, account.username, account.password)
+    page = other.get("/staff/login/code")
+    token = csrf_from(page.text)
+    statuses = []
+    for _ in range(MAX_FAILURES):
+        response = other.post("/staff/login/code", data={"code": "000000", "csrf_token": token})
+        statuses.append(response.status_code)
+    assert statuses[:-1] == [422] * (MAX_FAILURES - 1)
+    assert statuses[-1] == 429 and LOCKED in response.text
+    assert post_login(other, account.username, account.password).status_code == 429
+    assert AuditAction.ACCOUNT_LOCKED in actions(console, account.id)
+
+
+def test_mfa_is_optional_for_agents_but_asked_once_set_up(console: Console) -> None:
+    client, account = signed_in(console, ["agent"])
+    assert account.mfa_secret is None
+    page = client.get("/staff/account/mfa")
+    account.mfa_secret = secret_from(page.text)
+    wrong = client.post(
+        "/staff/account/mfa", data={"code": "123", "csrf_token": csrf_from(page.text)}
+    )
+    assert wrong.status_code == 422
+    done = client.post(
+        "/staff/account/mfa", data={"code": totp(account), "csrf_token": csrf_from(page.text)}
+    )
+    assert done.status_code == 200 and "set up" in done.text
+    later = console.client()
+    response = post_login(later, account.username, account.password)
+    assert response.headers["location"].endswith("/staff/login/code")
+
+
+def test_the_code_step_without_a_password_goes_back_to_sign_in(client: TestClient) -> None:
+    for url in ("/staff/login/code", "/staff/login/setup"):
+        response = client.get(url)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/staff/login?expired=1"
+
+
+def test_forms_need_the_csrf_token(console: Console) -> None:
+    client, _ = signed_in(console, ["agent"])
+    assert client.post("/staff/logout").status_code == 403
+    assert client.get("/staff/").status_code == 200
+
+
+def test_the_audit_chain_holds(console: Console, client: TestClient) -> None:
+    account: Account = console.user(["agent"])
+    post_login(client, account.username, "wrong-password")
+    sign_in(client, account)
+    post(client, "/staff/logout")
+    assert chain_ok(console)

@@ -1,0 +1,85 @@
+"""Every staff route declares a permission (or says it is public), and every default role
+gets exactly what its permissions allow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.testclient import TestClient
+
+from paydesk.app import create_app
+from shared.auth.access import SIGNED_IN, UserPermissions, can
+from shared.permissions import DEFAULT_ROLES
+from tests.staff.conftest import Account, Console, signed_in
+
+
+def _walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from _walk(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            yield prefix + route.path, route
+
+
+def staff_routes(console: Console) -> list[tuple[str, Route]]:
+    app = create_app(console.runtime)
+    mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/staff")
+    return list(_walk(mount.routes, "/staff"))
+
+
+def test_every_staff_route_declares_a_permission_or_is_public(console: Console) -> None:
+    routes = staff_routes(console)
+    assert len(routes) > 10
+    undeclared = [
+        path
+        for path, route in routes
+        if not getattr(route.endpoint, "required_permission", None)
+        and not getattr(route.endpoint, "public_route", False)
+    ]
+    assert undeclared == []
+    public = sorted(p for p, r in routes if getattr(r.endpoint, "public_route", False))
+    assert public == ["/staff/login", "/staff/login/code", "/staff/login/setup"]
+
+
+@pytest.fixture(scope="module")
+def by_role(console: Console) -> dict[str, tuple[TestClient, Account]]:
+    return {role: signed_in(console, [role]) for role in DEFAULT_ROLES}
+
+
+@pytest.mark.parametrize("role", sorted(DEFAULT_ROLES))
+def test_permission_matrix(
+    console: Console, by_role: dict[str, tuple[TestClient, Account]], role: str
+) -> None:
+    client, account = by_role[role]
+    perms = UserPermissions(DEFAULT_ROLES[role][1])
+    checked = []
+    for path, route in staff_routes(console):
+        if "GET" not in (route.methods or set()):
+            continue
+        url = path.replace("{user_id:int}", str(account.id))
+        response = client.get(url)
+        permission = getattr(route.endpoint, "required_permission", None)
+        if permission is None:  # public: a signed-in user is sent on
+            assert response.status_code in {200, 303}, url
+        elif can(perms, permission):
+            assert response.status_code == 200, (role, url)
+        else:
+            assert response.status_code == 403, (role, url)
+            assert "You cannot do that here" in response.text
+        checked.append(url)
+    assert "/staff/admin/users" in checked and "/staff/" in checked
+
+
+def test_signed_in_is_held_by_everyone() -> None:
+    assert can(UserPermissions(frozenset()), SIGNED_IN)
+
+
+def test_a_role_limited_to_a_department(console: Console) -> None:
+    tax = console.department("Tax")
+    water = console.department("Water")
+    client, _ = signed_in(console, ["agent", "admin"], departments={"agent": tax, "admin": water})
+    # Signed in, and the home page works; but administration is never department-limited.
+    assert client.get("/staff/").status_code == 200
+    assert client.get("/staff/admin/users").status_code == 403
