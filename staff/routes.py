@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from staff import admin_views, auth_views, home_views
+from staff import admin_views, auth_views, counter_routes, customer_routes, home_views
 
 GET_POST = ["GET", "POST"]
 
@@ -64,4 +64,8 @@ routes: list[BaseRoute] = [
         name="admin_user_role_remove",
     ),
     Route("/admin/roles", admin_views.roles, name="admin_roles"),
+    # Find anything, the customer view, payment detail
+    *customer_routes.routes,
+    # Counter payments, interactions and notes
+    *counter_routes.routes,
 ]
