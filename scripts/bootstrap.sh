@@ -52,4 +52,11 @@ if [ "$profile" = test ]; then
     npm ci --prefix e2e --no-audit --no-fund --loglevel=error
     touch "$lock_stamp"
   fi
+  # The OpenID Connect provider the SSO tests sign in against (tests/support/oidc).
+  oidc=tests/support/oidc
+  oidc_stamp="$oidc/node_modules/.installed-$(sha256sum "$oidc/package-lock.json" | cut -c1-16)"
+  if [ ! -d "$oidc/node_modules/oidc-provider" ] || [ ! -f "$oidc_stamp" ]; then
+    npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error
+    touch "$oidc_stamp"
+  fi
 fi

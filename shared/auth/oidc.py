@@ -1,0 +1,525 @@
+"""Staff single sign-on with OpenID Connect: the authorization-code flow with PKCE.
+
+Settings come from PAYDESK_OIDC_* (see `OidcSettings.from_env`). The IdP's groups become
+Paydesk roles through the role map, at every sign-in: the IdP is the source of truth
+for an SSO user's roles, and a user none of whose groups maps to a role is refused.
+Users created here have no password, so they can only sign in through the IdP.
+
+Wiring the two staff routes (one `OidcClient` per process: it caches discovery and keys).
+The callback is a GET, and `page` rolls a GET's session back, so the sign-in is written
+in a unit of work of its own::
+
+    SSO = "staff_sso"
+    sso = OidcClient(OidcSettings.from_env())   # e.g. on app.state, built in create_app
+
+    @page
+    @public
+    def sso_start(request: Request, db: Session) -> Response:      # /staff/login/sso
+        try:
+            url, blob = sso.start(safe_next(request, request.query_params.get("next")))
+        except OidcError as error:   # the IdP is not answering
+            return _login_page(request, {"login-username": str(error)}, status_code=503)
+        request.session[SSO] = blob
+        return RedirectResponse(url, 303)
+
+    @page
+    @public
+    def sso_callback(request: Request, db: Session) -> Response:   # /staff/login/sso/callback
+        blob = request.session.pop(SSO, None)
+        address = client_address(request)
+        try:
+            identity = sso.finish(dict(request.query_params), blob)
+            with transaction(request.app.state.db) as tx:
+                actor = Actor(ActorType.STAFF, identity.username, address)
+                user = oidc.provision_staff(tx, identity, actor)
+                login.record_login(tx, user, address, ["sso"])
+        except OidcError as error:
+            with transaction(request.app.state.db) as tx:
+                oidc.record_refusal(tx, error, address)
+            return _login_page(request, {"login-username": str(error)}, status_code=403)
+        session = session_of(request)
+        session.kind, session.staff_user_id = SessionKind.STAFF, user.id
+        rotate(request)
+        return RedirectResponse(oidc.return_to(blob), 303)
+
+Errors are `OidcError`s whose text can be shown as it is; `reason` is for the audit log.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet, KeySetSerialization
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import audit
+from shared.actors import Actor, ActorType
+from shared.audit import AuditAction
+from shared.models import RoleAssignment, StaffUser
+from shared.staff_accounts import ensure_default_roles
+
+# Event names of their own until they join `AuditAction`.
+SSO_LOGIN = "auth:sso:login"
+# How long a started sign-in may take at the IdP.
+START_VALID_FOR = 10 * 60
+# Clock difference tolerated between us and the IdP when checking the ID token's times.
+LEEWAY = 60
+NO_ROLE = "Your account has no Paydesk role. Ask an administrator."
+_BLOB_KEYS = ("state", "nonce", "code_verifier", "return_to", "started")
+
+
+class OidcError(Exception):
+    """A sign-in that cannot go on; `str()` is a plain message for the person signing in."""
+
+    reason = "sso"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class OidcStateError(OidcError):
+    """The callback is not the answer to this browser's sign-in (or it expired)."""
+
+    reason = "state"
+
+
+class OidcProviderError(OidcError):
+    """The IdP answered with an error, e.g. `access_denied`, or could not be reached."""
+
+    reason = "provider"
+
+
+class OidcTokenError(OidcError):
+    """The code exchange failed or the ID token did not check out."""
+
+    reason = "token"
+
+
+class OidcRoleError(OidcError):
+    """No role for this user, or the role map names roles that do not exist."""
+
+    reason = "role"
+
+
+def _pairs(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in raw.split(","):
+        group, sep, role = item.partition("=")
+        if sep and group.strip() and role.strip():
+            pairs.append((group.strip(), role.strip()))
+    return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    redirect_uri: str = ""
+    scopes: tuple[str, ...] = ("openid", "profile", "email", "groups")
+    groups_claim: str = "groups"
+    # (IdP group, Paydesk role) pairs; a group may give several roles.
+    role_map: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OidcSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            issuer=env.get("PAYDESK_OIDC_ISSUER", "").rstrip("/"),
+            client_id=env.get("PAYDESK_OIDC_CLIENT_ID", ""),
+            client_secret=env.get("PAYDESK_OIDC_CLIENT_SECRET", ""),
+            redirect_uri=env.get("PAYDESK_OIDC_REDIRECT_URI", ""),
+            scopes=tuple(
+                env.get("PAYDESK_OIDC_SCOPES", "openid profile email groups")
+                .replace(",", " ")
+                .split()
+            ),
+            groups_claim=env.get("PAYDESK_OIDC_GROUPS_CLAIM", "groups"),
+            role_map=_pairs(env.get("PAYDESK_OIDC_ROLE_MAP", "")),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.client_id)
+
+    def roles_for(self, groups: tuple[str, ...]) -> tuple[str, ...]:
+        held = set(groups)
+        return tuple(sorted({role for group, role in self.role_map if group in held}))
+
+
+@dataclass(frozen=True)
+class OidcIdentity:
+    """Who the IdP says signed in, and the Paydesk roles their groups map to."""
+
+    subject: str
+    username: str
+    email: str | None
+    name: str
+    groups: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+def return_to(blob: Mapping[str, Any] | None) -> str:
+    """Where the person wanted to go when they started signing in."""
+    return str((blob or {}).get("return_to") or "/staff/")
+
+
+class OidcClient:
+    """The relying party: builds the authorization request and checks the IdP's answer."""
+
+    def __init__(self, settings: OidcSettings, http: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self.http = http or httpx.Client(timeout=10.0)
+        self._metadata: dict[str, Any] | None = None
+        self._keys: KeySet | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """The IdP's discovery document, fetched once."""
+        if self._metadata is None:
+            url = f"{self.settings.issuer}/.well-known/openid-configuration"
+            document = self._get_json(url)
+            if document.get("issuer") != self.settings.issuer:
+                raise OidcProviderError(
+                    "The identity provider is not set up correctly. Ask an administrator.",
+                    "discovery issuer mismatch",
+                )
+            self._metadata = document
+        return self._metadata
+
+    def start(self, return_to: str) -> tuple[str, dict[str, str]]:
+        """The IdP's authorization URL, and what the caller keeps in the server-side session."""
+        blob = {
+            "state": generate_token(32),
+            "nonce": generate_token(32),
+            "code_verifier": secrets.token_urlsafe(48),
+            "return_to": return_to,
+            "started": str(int(time.time())),
+        }
+        url = prepare_grant_uri(
+            self.metadata()["authorization_endpoint"],
+            client_id=self.settings.client_id,
+            response_type="code",
+            redirect_uri=self.settings.redirect_uri,
+            scope=" ".join(self.settings.scopes),
+            state=blob["state"],
+            nonce=blob["nonce"],
+            code_challenge=create_s256_code_challenge(blob["code_verifier"]),
+            code_challenge_method="S256",
+        )
+        return str(url), blob
+
+    def finish(
+        self, callback: str | Mapping[str, str], blob: Mapping[str, Any] | None
+    ) -> OidcIdentity:
+        """Check the callback (its URL or query parameters) against `blob`, from `start`."""
+        params = (
+            dict(parse_qsl(urlsplit(callback).query)) if isinstance(callback, str) else callback
+        )
+        pending = self._pending(blob)
+        if "error" in params:
+            raise _provider_refused(params["error"])
+        if not hmac.compare_digest(str(params.get("state", "")), pending["state"]):
+            raise OidcStateError(
+                "This sign-in answer is not for this browser. Start signing in again.",
+                "state mismatch",
+            )
+        metadata = self.metadata()
+        # RFC 9207: an answer from another IdP (a mix-up attack) names that IdP.
+        if "iss" in params and params["iss"] != metadata["issuer"]:
+            raise OidcStateError(
+                "This sign-in answer came from another identity provider.", "issuer mismatch"
+            )
+        code = params.get("code")
+        if not code:
+            raise OidcProviderError("The identity provider sent no sign-in code.", "no code")
+        token = self._exchange(metadata, str(code), pending["code_verifier"])
+        claims = self._verified_claims(metadata, token, pending["nonce"])
+        return self._identity(claims)
+
+    # -- the steps ----------------------------------------------------------------------
+
+    def _pending(self, blob: Mapping[str, Any] | None) -> dict[str, str]:
+        if not blob or any(not isinstance(blob.get(k), str) for k in _BLOB_KEYS):
+            raise OidcStateError(
+                "This sign-in has expired or was started elsewhere. Start signing in again.",
+                "no pending sign-in",
+            )
+        pending = {k: str(blob[k]) for k in _BLOB_KEYS}
+        if time.time() - int(pending["started"]) > START_VALID_FOR:
+            raise OidcStateError(
+                "This sign-in took too long. Start signing in again.", "sign-in expired"
+            )
+        return pending
+
+    def _exchange(self, metadata: Mapping[str, Any], code: str, verifier: str) -> dict[str, Any]:
+        body = prepare_token_request(
+            "authorization_code",
+            code=code,
+            redirect_uri=self.settings.redirect_uri,
+            code_verifier=verifier,
+        )
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        auth = ClientAuth(
+            self.settings.client_id, self.settings.client_secret, _auth_method(metadata)
+        )
+        url, headers, body = auth.prepare("POST", metadata["token_endpoint"], headers, body)
+        try:
+            response = self.http.post(url, content=body, headers=headers)
+            token = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise _unreachable(error) from error
+        if response.status_code != 200 or not isinstance(token, dict) or "error" in token:
+            error_code = token.get("error", response.status_code) if isinstance(token, dict) else ""
+            raise OidcTokenError(
+                "The identity provider did not accept this sign-in. Start signing in again.",
+                f"token endpoint: {error_code}",
+            )
+        if not isinstance(token.get("id_token"), str):
+            raise OidcTokenError(
+                "The identity provider sent no ID token. Ask an administrator.", "no id_token"
+            )
+        return token
+
+    def _verified_claims(
+        self, metadata: Mapping[str, Any], token: Mapping[str, Any], nonce: str
+    ) -> dict[str, Any]:
+        algorithms = [
+            a
+            for a in metadata.get("id_token_signing_alg_values_supported", ["RS256"])
+            if a != "none"
+        ]
+        try:
+            try:
+                decoded = jwt.decode(token["id_token"], self._key_set(), algorithms=algorithms)
+            except InvalidKeyIdError:
+                # The IdP may have rotated its keys since we fetched them.
+                decoded = jwt.decode(
+                    token["id_token"], self._key_set(refresh=True), algorithms=algorithms
+                )
+            claims = CodeIDToken(
+                decoded.claims,
+                decoded.header,
+                {
+                    "iss": {"essential": True, "value": metadata["issuer"]},
+                    "aud": {"essential": True, "value": self.settings.client_id},
+                },
+                {
+                    "nonce": nonce,
+                    "client_id": self.settings.client_id,
+                    "access_token": token.get("access_token"),
+                },
+            )
+            claims.validate(leeway=LEEWAY)
+        except JoseError as error:
+            raise OidcTokenError(
+                "The identity provider's answer could not be verified. Start signing in again.",
+                f"id_token: {error.error}: {error.description or ''}".strip(": "),
+            ) from error
+        return dict(claims)
+
+    def _identity(self, claims: Mapping[str, Any]) -> OidcIdentity:
+        email = claims.get("email")
+        email = (
+            email if isinstance(email, str) and claims.get("email_verified") is not False else None
+        )
+        username = claims.get("preferred_username") or email
+        if not isinstance(username, str) or not username.strip():
+            raise OidcTokenError(
+                "The identity provider did not say who you are. Ask an administrator.",
+                "no preferred_username or email",
+            )
+        raw_groups = claims.get(self.settings.groups_claim) or []
+        groups = (raw_groups,) if isinstance(raw_groups, str) else tuple(map(str, raw_groups))
+        name = claims.get("name")
+        username = username.strip().lower()
+        return OidcIdentity(
+            subject=str(claims["sub"]),
+            username=username,
+            email=email,
+            name=name if isinstance(name, str) and name else username,
+            groups=groups,
+            roles=self.settings.roles_for(groups),
+        )
+
+    def _key_set(self, refresh: bool = False) -> KeySet:
+        if self._keys is None or refresh:
+            document = self._get_json(self.metadata()["jwks_uri"])
+            if not isinstance(document.get("keys"), list):
+                raise OidcProviderError(
+                    "The identity provider is not set up correctly. Ask an administrator.",
+                    "jwks without keys",
+                )
+            self._keys = KeySet.import_key_set(cast(KeySetSerialization, document))
+        return self._keys
+
+    def _get_json(self, url: str) -> dict[str, Any]:
+        try:
+            response = self.http.get(url, headers={"Accept": "application/json"})
+            response.raise_for_status()
+            document = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise _unreachable(error) from error
+        if not isinstance(document, dict):
+            raise _unreachable(ValueError(f"{url} is not a JSON object"))
+        return document
+
+
+def _auth_method(metadata: Mapping[str, Any]) -> str:
+    # The spec's default when the IdP does not say is client_secret_basic.
+    supported = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+    return "client_secret_basic" if "client_secret_basic" in supported else "client_secret_post"
+
+
+def _provider_refused(error: str) -> OidcProviderError:
+    if error in {"access_denied", "login_required", "consent_required", "interaction_required"}:
+        message = "Signing in was cancelled or refused at the identity provider."
+    else:
+        message = "The identity provider could not sign you in. Try again, or ask an administrator."
+    return OidcProviderError(message, f"provider: {error}"[:100])
+
+
+def _unreachable(error: Exception) -> OidcProviderError:
+    return OidcProviderError(
+        "The identity provider is not answering. Try again in a few minutes.",
+        f"unreachable: {type(error).__name__}",
+    )
+
+
+# -- provisioning ---------------------------------------------------------------------
+
+
+def provision_staff(session: Session, identity: OidcIdentity, actor: Actor) -> StaffUser:
+    """The staff user for this identity, created if new, with exactly the mapped roles.
+
+    Raises `OidcRoleError` when no group maps to a role or a mapped role does not exist,
+    and `OidcError` for a deactivated account.
+    """
+    if not identity.roles:
+        raise OidcRoleError(NO_ROLE, "no mapped role")
+    known = ensure_default_roles(session)
+    unknown = [r for r in identity.roles if r not in known]
+    if unknown:
+        raise OidcRoleError(
+            "Single sign-on is set up with a role Paydesk does not have. Ask an administrator.",
+            f"unknown role(s): {', '.join(unknown)}",
+        )
+    user = session.scalars(select(StaffUser).where(StaffUser.username == identity.username)).first()
+    if user is None:
+        user = StaffUser(
+            username=identity.username,
+            display_name=identity.name,
+            email=identity.email,
+            password_hash=None,
+        )
+        session.add(user)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            AuditAction.STAFF_CREATED,
+            "staff_user",
+            user.username,
+            {"roles": list(identity.roles), "source": "sso"},
+        )
+    elif not user.active:
+        raise OidcError(
+            "This account is not active. Ask an administrator to reactivate it.", "inactive"
+        )
+    else:
+        user.display_name = identity.name
+        user.email = identity.email or user.email
+    _set_roles(session, actor, user, identity, known)
+    audit.record(
+        session,
+        actor,
+        SSO_LOGIN,
+        "staff_user",
+        user.id,
+        {
+            "subject": identity.subject,
+            "groups": list(identity.groups),
+            "roles": list(identity.roles),
+        },
+    )
+    session.flush()
+    return user
+
+
+def _set_roles(
+    session: Session,
+    actor: Actor,
+    user: StaffUser,
+    identity: OidcIdentity,
+    known: Mapping[str, Any],
+) -> None:
+    # The IdP decides: global assignments of the mapped roles, nothing else.
+    wanted = {known[name].id: name for name in identity.roles}
+    assignments = session.scalars(
+        select(RoleAssignment).where(RoleAssignment.user_id == user.id)
+    ).all()
+    kept: set[int] = set()
+    for assignment in assignments:
+        if assignment.department_id is None and assignment.role_id in wanted:
+            kept.add(assignment.role_id)
+            continue
+        audit.record(
+            session,
+            actor,
+            AuditAction.ROLE_REMOVED,
+            "staff_user",
+            user.id,
+            {
+                "role": assignment.role.name,
+                "department_id": assignment.department_id,
+                "source": "sso",
+            },
+        )
+        session.delete(assignment)
+    for role_id, name in sorted(wanted.items(), key=lambda item: item[1]):
+        if role_id in kept:
+            continue
+        session.add(RoleAssignment(user_id=user.id, role_id=role_id))
+        audit.record(
+            session,
+            actor,
+            AuditAction.ROLE_ASSIGNED,
+            "staff_user",
+            user.id,
+            {"role": name, "department": None, "source": "sso"},
+        )
+    session.flush()
+
+
+def record_refusal(
+    session: Session, error: OidcError, source_ip: str | None = None, username: str = "-"
+) -> None:
+    """Audit a refused single sign-on as a failed login (`username` when the IdP said it)."""
+    audit.record(
+        session,
+        Actor(ActorType.STAFF, username[:64], source_ip),
+        AuditAction.LOGIN_FAILED,
+        "staff_user",
+        username,
+        {"method": "sso", "reason": error.reason},
+    )
