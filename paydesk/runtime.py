@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.auth.oidc import OidcClient, OidcSettings
 from shared.config import Settings
 from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import PaymentGateway
@@ -24,11 +25,15 @@ class Runtime:
     gateway: PaymentGateway
     mailer: Mailer
     sandbox: SandboxGateway | None = field(default=None)
+    # Staff single sign-on, when PAYDESK_OIDC_ISSUER and _CLIENT_ID are set.
+    oidc: OidcClient | None = field(default=None)
 
     def close(self) -> None:
         self.engine.dispose()
         if self.sandbox is not None:
             self.sandbox.close()
+        if self.oidc is not None:
+            self.oidc.close()
 
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
@@ -37,6 +42,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     sandbox = SandboxGateway(
         settings.sandbox_gateway_url, settings.base_url.rstrip("/") + SANDBOX_MOUNT
     )
+    oidc_settings = OidcSettings.from_env()
     return Runtime(
         settings=settings,
         engine=engine,
@@ -46,4 +52,5 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         if settings.mail_backend == "file"
         else SmtpMailer(settings),
         sandbox=sandbox,
+        oidc=OidcClient(oidc_settings) if oidc_settings.enabled else None,
     )

@@ -74,6 +74,7 @@ def _login_page(
         "next": safe_next(request, request.query_params.get("next") or _form_next(request)),
         "signed_out": request.query_params.get("signed_out") == "1",
         "expired": request.query_params.get("expired") == "1",
+        "sso": request.app.state.runtime.oidc is not None,
     }
     return render(request, "staff/login.html", context, status_code)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from staff import admin_views, auth_views, counter_routes, customer_routes, home_views
+from staff import (
+    admin_views,
+    auth_views,
+    counter_routes,
+    customer_routes,
+    home_views,
+    sso_views,
+)
 
 GET_POST = ["GET", "POST"]
 
@@ -15,6 +22,8 @@ routes: list[BaseRoute] = [
     Route("/login", auth_views.sign_in, methods=GET_POST, name="login"),
     Route("/login/code", auth_views.code, methods=GET_POST, name="login_code"),
     Route("/login/setup", auth_views.enrol, methods=GET_POST, name="login_enrol"),
+    Route("/login/sso", sso_views.sso_start, name="login_sso"),
+    Route("/login/sso/callback", sso_views.sso_callback, name="login_sso_callback"),
     Route("/logout", auth_views.sign_out, methods=["POST"], name="logout"),
     Route(
         "/logout/everywhere",

@@ -1,0 +1,84 @@
+"""Staff single sign-on through the whole app against a real OpenID Connect provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from shared import audit
+from shared.auth.oidc import OidcClient
+from shared.models import AuditEvent, StaffUser
+from tests.shared.auth.oidc_fixtures import Provider, browse, idp, oidc_provider  # noqa: F401
+from tests.staff.conftest import Console
+
+ROLE_OF = {"alice": "agent", "sam": "supervisor"}
+
+
+@pytest.fixture
+def sso(console: Console, idp: Provider) -> Iterator[Console]:  # noqa: F811
+    client = OidcClient(idp.settings())
+    console.runtime.oidc = client
+    yield console
+    console.runtime.oidc = None
+    client.close()
+
+
+def sign_in_with_sso(client: TestClient, login: str) -> str:
+    """Start at the console, sign in at the IdP, come back; returns where we land."""
+    start = client.get("/staff/login/sso?next=/staff/")
+    assert start.status_code == 303
+    callback = browse(start.headers["location"], login)
+    parts = urlsplit(callback)
+    back = client.get(f"{parts.path}?{parts.query}")
+    assert back.status_code == 303, back.text
+    return back.headers["location"]
+
+
+@pytest.mark.parametrize("login", ["alice", "sam"])
+def test_sso_signs_in_with_the_role_from_the_idp_groups(sso: Console, login: str) -> None:
+    client = sso.client()
+    assert "Sign in with single sign-on" in client.get("/staff/login").text
+    assert sign_in_with_sso(client, login) == "/staff/"
+    home = client.get("/staff/")
+    assert home.status_code == 200
+    assert ROLE_OF[login] in home.text
+    with sso.factory() as db:
+        user = db.scalars(select(StaffUser).where(StaffUser.username == login)).one()
+        assert user.password_hash is None  # an SSO-only account
+        actions = set(db.scalars(select(AuditEvent.action)))
+        assert {"auth:sso:login", "auth:login:succeeded"} <= actions
+        assert audit.verify(db).ok
+
+
+def test_a_person_without_a_mapped_group_is_refused_and_it_is_audited(
+    sso: Console, idp: Provider  # noqa: F811
+) -> None:
+    idp.set_groups("alice", ["everyone"])
+    client = sso.client()
+    start = client.get("/staff/login/sso")
+    callback = browse(start.headers["location"], "alice")
+    parts = urlsplit(callback)
+    refused = client.get(f"{parts.path}?{parts.query}")
+    assert refused.status_code == 403
+    assert "no Paydesk role" in refused.text
+    assert client.get("/staff/").status_code == 303  # still signed out
+
+
+def test_a_replayed_callback_is_refused(sso: Console) -> None:
+    client = sso.client()
+    start = client.get("/staff/login/sso")
+    callback = browse(start.headers["location"], "alice")
+    parts = urlsplit(callback)
+    assert client.get(f"{parts.path}?{parts.query}").status_code == 303
+    again = sso.client().get(f"{parts.path}?{parts.query}")
+    assert again.status_code == 403
+
+
+def test_without_sso_settings_there_is_no_sso_button(console: Console) -> None:
+    client = console.client()
+    assert "single sign-on" not in client.get("/staff/login").text
+    assert client.get("/staff/login/sso").status_code == 404
