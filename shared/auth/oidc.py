@@ -191,10 +191,10 @@ class OidcClient:
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
 
-
     def close(self) -> None:
         """Release the HTTP connections (the runtime calls this on shutdown)."""
         self.http.close()
+
     def metadata(self) -> dict[str, Any]:
         """The IdP's discovery document, fetched once."""
         if self._metadata is None:

@@ -55,7 +55,8 @@ def test_sso_signs_in_with_the_role_from_the_idp_groups(sso: Console, login: str
 
 
 def test_a_person_without_a_mapped_group_is_refused_and_it_is_audited(
-    sso: Console, idp: Provider  # noqa: F811
+    sso: Console,
+    idp: Provider,  # noqa: F811
 ) -> None:
     idp.set_groups("alice", ["everyone"])
     client = sso.client()
