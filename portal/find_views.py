@@ -21,9 +21,9 @@ from portal.web import (
     too_many_attempts,
 )
 from shared import lookup
+from shared.amount_input import read_part_payment
 from shared.context_ref import sign_ref
 from shared.i18n import gettext_ as _
-from shared.money import MoneyError, parse_money
 from shared.rate_limit import Limit, RateLimited, hit
 from shared.web.endpoint import page
 from shared.web.sessions import rotate
@@ -110,25 +110,6 @@ def _help_context(request: Request, holdings: list[Holding]) -> str:
     return ""
 
 
-def _read_amount(line: basket.Line, text: str, locale: str) -> tuple[int | None, str | None]:
-    """The amount typed for a bill that accepts part payments, or the error to show."""
-    try:
-        amount = parse_money(text, line.owing.currency, locale)
-    except MoneyError as exc:
-        if not text.strip():
-            return None, _("Enter the amount you want to pay.")
-        if "decimal" in str(exc):
-            return None, _("Enter the amount with no more than 2 decimal places.")
-        return None, _("Enter the amount as a number, like 125.50.")
-    if amount.minor <= 0:
-        return None, _("Enter an amount more than zero.")
-    if amount > line.owing:
-        return None, _("Enter no more than the %(owing)s owing.") % {
-            "owing": line.owing.format(locale)
-        }
-    return amount.minor, None
-
-
 @page
 def basket_view(request: Request, db: Session) -> Response:
     session = request.session
@@ -159,7 +140,7 @@ def basket_view(request: Request, db: Session) -> Response:
             if not line.partial:
                 picked[line.number] = line.owing.minor
                 continue
-            amount, error = _read_amount(line, line.amount, locale)
+            amount, error = read_part_payment(line.amount, line.owing, locale)
             if error:
                 line.error = errors[line.amount_id] = error
             elif amount is not None:

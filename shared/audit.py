@@ -51,6 +51,15 @@ class AuditAction(StrEnum):
     LOGOUT = "auth:session:ended"
     LOGOUT_EVERYWHERE = "auth:sessions:ended"
     DEMO_SEEDED = "system:demo:seeded"
+    COUNTER_TERMINAL_CREATED = "counter:terminal:created"
+    INTERACTION_STARTED = "interaction:interaction:started"
+    INTERACTION_ENDED = "interaction:interaction:ended"
+    INTERACTION_NOTE_ADDED = "interaction:note:added"
+    INTERACTION_NOTE_MASKED = "interaction:note:masked"
+    INTERACTION_LINK_ADDED = "interaction:link:added"
+    INTERACTION_OUTCOME_SET = "interaction:outcome:set"
+    INTERACTION_FOLLOW_UP_SCHEDULED = "interaction:follow_up:scheduled"
+    INTERACTION_FOLLOW_UP_DONE = "interaction:follow_up:done"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,64 @@
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
+
+from staff import counter_views, interaction_views
+
+POST = ["POST"]
 
 # Counter payments, interactions, notes and follow-ups (staff console issue).
-routes: list[BaseRoute] = []
+routes: list[BaseRoute] = [
+    # Take a payment at the counter (payments:take)
+    Route("/customers/{customer_id:int}/pay", counter_views.pay_page, name="counter_pay"),
+    Route(
+        "/customers/{customer_id:int}/pay",
+        counter_views.pay,
+        methods=POST,
+        name="counter_pay_take",
+    ),
+    Route("/counter/return", counter_views.card_return, name="counter_return"),
+    # Interactions (read: customers:view; change: notes:write)
+    Route(
+        "/customers/{customer_id:int}/interactions",
+        interaction_views.start,
+        methods=POST,
+        name="interaction_start",
+    ),
+    Route("/interactions/{interaction_id:int}", interaction_views.detail, name="interaction"),
+    Route(
+        "/interactions/{interaction_id:int}/notes",
+        interaction_views.add_note,
+        methods=POST,
+        name="interaction_note",
+    ),
+    Route(
+        "/interactions/{interaction_id:int}/links",
+        interaction_views.attach,
+        methods=POST,
+        name="interaction_link",
+    ),
+    Route(
+        "/interactions/{interaction_id:int}/outcome",
+        interaction_views.set_outcome,
+        methods=POST,
+        name="interaction_outcome",
+    ),
+    Route(
+        "/interactions/{interaction_id:int}/follow-up",
+        interaction_views.follow_up,
+        methods=POST,
+        name="interaction_follow_up",
+    ),
+    Route(
+        "/interactions/{interaction_id:int}/follow-up/done",
+        interaction_views.follow_up_done,
+        methods=POST,
+        name="interaction_follow_up_done",
+    ),
+    Route(
+        "/interactions/{interaction_id:int}/end",
+        interaction_views.end,
+        methods=POST,
+        name="interaction_end",
+    ),
+]

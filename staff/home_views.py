@@ -6,8 +6,10 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared import interactions
 from shared.web.endpoint import page
 from staff.access import SIGNED_IN, StaffContext, requires
+from staff.interaction_views import today
 from staff.templating import render
 
 
@@ -15,6 +17,6 @@ from staff.templating import render
 @requires(SIGNED_IN)
 def home(request: Request, db: Session) -> Response:
     staff: StaffContext = request.state.staff
-    # Follow-ups come with the interactions work; until then the list is always empty.
-    context = {"roles": staff.permissions.roles, "follow_ups": []}
+    follow_ups = interactions.follow_ups_for(db, staff.user.id)
+    context = {"roles": staff.permissions.roles, "follow_ups": follow_ups, "today": today(request)}
     return render(request, "staff/home.html", context)

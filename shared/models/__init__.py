@@ -3,6 +3,14 @@
 from shared.models.audit import AuditChainHead, AuditEvent
 from shared.models.catalog import Department, FeeType
 from shared.models.customers import Account, AccountStatus, Customer, Invoice, InvoiceStatus
+from shared.models.interactions import (
+    Interaction,
+    InteractionChannel,
+    InteractionLink,
+    InteractionNote,
+    LinkKind,
+    Outcome,
+)
 from shared.models.outbox import OutboxMessage, OutboxStatus
 from shared.models.payments import (
     Allocation,
@@ -29,10 +37,16 @@ __all__ = [
     "Department",
     "FeeType",
     "IdempotencyRecord",
+    "Interaction",
+    "InteractionChannel",
+    "InteractionLink",
+    "InteractionNote",
     "Invoice",
     "InvoiceStatus",
+    "LinkKind",
     "OutboxMessage",
     "OutboxStatus",
+    "Outcome",
     "Payment",
     "PaymentStatus",
     "PaymentStatusChange",

@@ -3,6 +3,8 @@ gets exactly what its permissions allow."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -10,9 +12,19 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 
 from paydesk.app import create_app
+from shared import interactions
+from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
+from shared.models import Customer, Tender
+from shared.models.interactions import InteractionChannel
+from shared.payments import Item, PaymentRequest, take_payment
 from shared.permissions import DEFAULT_ROLES
+from tests import factories
+from tests.shared.no_gateway import NoGateway
 from tests.staff.conftest import Account, Console, signed_in
+
+# Single sign-on is off unless configured: its pages then answer 404 to everyone.
+SSO_PATHS = {"/staff/login/sso", "/staff/login/sso/callback"}
 
 
 def _walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:
@@ -40,7 +52,47 @@ def test_every_staff_route_declares_a_permission_or_is_public(console: Console) 
     ]
     assert undeclared == []
     public = sorted(p for p, r in routes if getattr(r.endpoint, "public_route", False))
-    assert public == ["/staff/login", "/staff/login/code", "/staff/login/setup"]
+    assert public == [
+        "/staff/login",
+        "/staff/login/code",
+        "/staff/login/setup",
+        "/staff/login/sso",
+        "/staff/login/sso/callback",
+    ]
+
+
+@pytest.fixture(scope="module")
+def records(console: Console) -> dict[str, str]:
+    """Real records for every path parameter: a customer who paid, and an interaction."""
+    staff = console.user(["agent"])
+    with console.factory() as db:
+        (bill,) = factories.bills(db, [2_500])
+        request = PaymentRequest(
+            items=(Item(bill.invoice_number),),
+            tender=Tender.CASH,
+            channel="counter",  # type: ignore[arg-type]
+            idempotency_key=str(uuid.uuid4()),
+            currency="CAD",
+            cash_tendered=2_500,
+        )
+        outcome = take_payment(db, NoGateway(), request, Actor(ActorType.SYSTEM, "test"))
+        customer = db.get(Customer, outcome.payment.customer_id)
+        assert customer is not None
+        actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
+        interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+        db.commit()
+        return {
+            "customer_id": str(customer.id),
+            "interaction_id": str(interaction.id),
+            "transaction_id": outcome.payment.transaction_id,
+        }
+
+
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def concrete(path: str, values: dict[str, str]) -> str:
+    return _PARAM.sub(lambda m: values[m.group(1)], path)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +102,10 @@ def by_role(console: Console) -> dict[str, tuple[TestClient, Account]]:
 
 @pytest.mark.parametrize("role", sorted(DEFAULT_ROLES))
 def test_permission_matrix(
-    console: Console, by_role: dict[str, tuple[TestClient, Account]], role: str
+    console: Console,
+    by_role: dict[str, tuple[TestClient, Account]],
+    records: dict[str, str],
+    role: str,
 ) -> None:
     client, account = by_role[role]
     perms = UserPermissions(DEFAULT_ROLES[role][1])
@@ -58,10 +113,12 @@ def test_permission_matrix(
     for path, route in staff_routes(console):
         if "GET" not in (route.methods or set()):
             continue
-        url = path.replace("{user_id:int}", str(account.id))
+        url = concrete(path, {**records, "user_id": str(account.id)})
         response = client.get(url)
         permission = getattr(route.endpoint, "required_permission", None)
-        if permission is None:  # public: a signed-in user is sent on
+        if path in SSO_PATHS:
+            assert response.status_code == 404, url
+        elif permission is None:  # public: a signed-in user is sent on
             assert response.status_code in {200, 303}, url
         elif can(perms, permission):
             assert response.status_code == 200, (role, url)

@@ -1,0 +1,288 @@
+"""Interactions: one contact with a customer, its notes, what it was about, its outcome
+and the follow-up it needs.
+
+Every change writes an audit event. Notes are append-only, and any card number typed
+into one is masked before it is saved (the masking is audited, the number never is).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from shared import audit
+from shared.actors import Actor
+from shared.db import utcnow
+from shared.i18n import gettext_ as _
+from shared.models import (
+    Account,
+    Customer,
+    Interaction,
+    InteractionChannel,
+    InteractionLink,
+    InteractionNote,
+    Invoice,
+    LinkKind,
+    Outcome,
+    Payment,
+    Receipt,
+)
+from shared.web.logging import scrub
+
+NOTE_MAX_LENGTH = 4000
+REFERENCE_MAX_LENGTH = 64
+RECENT = 10
+
+
+class InteractionRefused(Exception):
+    """The change cannot be made; `field` names the input at fault, `message` says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _staff_id(actor: Actor) -> int:
+    if actor.staff_user_id is None:
+        raise ValueError("interactions are made by staff")
+    return actor.staff_user_id
+
+
+def _still_open(interaction: Interaction) -> None:
+    if not interaction.open:
+        raise InteractionRefused("form", _("This interaction has ended; it cannot be changed."))
+
+
+def get(session: Session, interaction_id: int) -> Interaction | None:
+    return session.get(
+        Interaction,
+        interaction_id,
+        options=[
+            joinedload(Interaction.customer),
+            joinedload(Interaction.staff_user),
+            selectinload(Interaction.notes).joinedload(InteractionNote.staff_user),
+            selectinload(Interaction.links),
+        ],
+    )
+
+
+def start(
+    session: Session, actor: Actor, customer: Customer, channel: InteractionChannel
+) -> Interaction:
+    """Open an interaction with `customer`, owned by the staff member acting."""
+    interaction = Interaction(
+        customer_id=customer.id, staff_user_id=_staff_id(actor), channel=channel
+    )
+    session.add(interaction)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.INTERACTION_STARTED,
+        "interaction",
+        interaction.id,
+        {"customer": customer.customer_number, "channel": str(channel)},
+    )
+    return interaction
+
+
+def add_note(
+    session: Session, actor: Actor, interaction: Interaction, text: str
+) -> InteractionNote:
+    """Append a note. Card numbers in `text` are masked before it is saved."""
+    _still_open(interaction)
+    text = text.strip()
+    if not text:
+        raise InteractionRefused("note-text", _("Write the note."))
+    if len(text) > NOTE_MAX_LENGTH:
+        raise InteractionRefused(
+            "note-text",
+            _("The note is too long: keep it under %(max)s characters.") % {"max": NOTE_MAX_LENGTH},
+        )
+    masked = scrub(text)
+    note = InteractionNote(
+        interaction_id=interaction.id, staff_user_id=_staff_id(actor), text=masked
+    )
+    session.add(note)
+    session.flush()
+    if masked != text:
+        # What was masked stays out of the trail too: only that it happened, and where.
+        audit.record(
+            session,
+            actor,
+            audit.AuditAction.INTERACTION_NOTE_MASKED,
+            "interaction",
+            interaction.id,
+            {"interaction": interaction.id, "note": note.id},
+        )
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.INTERACTION_NOTE_ADDED,
+        "interaction",
+        interaction.id,
+        {"note": note.id, "length": len(masked)},
+    )
+    return note
+
+
+def _belongs(session: Session, customer_id: int, kind: LinkKind, reference: str) -> str | None:
+    """The record's number as stored, if it exists and is this customer's."""
+    # As typed, or in capitals as we print them: an exact match uses the unique index.
+    spellings = {reference, reference.upper()}
+    if kind is LinkKind.PAYMENT:
+        return session.scalars(
+            select(Payment.transaction_id).where(
+                Payment.transaction_id.in_(spellings),
+                Payment.customer_id == customer_id,
+            )
+        ).first()
+    if kind is LinkKind.RECEIPT:
+        return session.scalars(
+            select(Receipt.receipt_number)
+            .join(Payment, Payment.id == Receipt.payment_id)
+            .where(Receipt.receipt_number.in_(spellings), Payment.customer_id == customer_id)
+        ).first()
+    return session.scalars(
+        select(Invoice.invoice_number)
+        .join(Account, Account.id == Invoice.account_id)
+        .where(Invoice.invoice_number.in_(spellings), Account.customer_id == customer_id)
+    ).first()
+
+
+def attach(
+    session: Session, actor: Actor, interaction: Interaction, kind: LinkKind, reference: str
+) -> InteractionLink:
+    """Link a payment, receipt or invoice of this interaction's customer, by its number."""
+    _still_open(interaction)
+    wanted = reference.strip()
+    if not wanted:
+        raise InteractionRefused("link-reference", _("Enter the number to attach."))
+    found = None
+    if len(wanted) <= REFERENCE_MAX_LENGTH:
+        found = _belongs(session, interaction.customer_id, kind, wanted)
+    if found is None:
+        messages = {
+            LinkKind.PAYMENT: _("This customer has no payment with that transaction ID."),
+            LinkKind.RECEIPT: _("This customer has no receipt with that number."),
+            LinkKind.INVOICE: _("This customer has no invoice with that number."),
+        }
+        raise InteractionRefused("link-reference", messages[kind])
+    if any(ln.kind is kind and ln.reference == found for ln in interaction.links):
+        raise InteractionRefused("link-reference", _("That is already attached."))
+    link = InteractionLink(
+        interaction_id=interaction.id, kind=kind, reference=found, staff_user_id=_staff_id(actor)
+    )
+    session.add(link)
+    interaction.links.append(link)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.INTERACTION_LINK_ADDED,
+        "interaction",
+        interaction.id,
+        {"kind": str(kind), "reference": found},
+    )
+    return link
+
+
+def set_outcome(session: Session, actor: Actor, interaction: Interaction, outcome: Outcome) -> None:
+    _still_open(interaction)
+    previous = interaction.outcome
+    interaction.outcome = outcome
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.INTERACTION_OUTCOME_SET,
+        "interaction",
+        interaction.id,
+        {"outcome": str(outcome), "previous": None if previous is None else str(previous)},
+    )
+
+
+def schedule_follow_up(
+    session: Session, actor: Actor, interaction: Interaction, due: dt.date, today: dt.date
+) -> None:
+    """Due on `due` (today or later); it is listed on the owner's home page until done."""
+    _still_open(interaction)
+    if due < today:
+        raise InteractionRefused("follow-up-due", _("The follow-up date must be today or later."))
+    interaction.follow_up_due = due
+    interaction.follow_up_done = False
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.INTERACTION_FOLLOW_UP_SCHEDULED,
+        "interaction",
+        interaction.id,
+        {"due": due.isoformat()},
+    )
+
+
+def complete_follow_up(session: Session, actor: Actor, interaction: Interaction) -> None:
+    if interaction.follow_up_due is None or interaction.follow_up_done:
+        raise InteractionRefused("form", _("There is no follow-up to mark as done."))
+    interaction.follow_up_done = True
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.INTERACTION_FOLLOW_UP_DONE,
+        "interaction",
+        interaction.id,
+        {"due": interaction.follow_up_due.isoformat()},
+    )
+
+
+def end(session: Session, actor: Actor, interaction: Interaction) -> None:
+    """Close the interaction; it needs an outcome first. A follow-up stays listed."""
+    _still_open(interaction)
+    if interaction.outcome is None:
+        raise InteractionRefused("outcome", _("Choose an outcome before ending the interaction."))
+    interaction.ended_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.INTERACTION_ENDED,
+        "interaction",
+        interaction.id,
+        {"outcome": str(interaction.outcome)},
+    )
+
+
+def recent_for_customer(
+    session: Session, customer_id: int, limit: int = RECENT
+) -> list[Interaction]:
+    return list(
+        session.scalars(
+            select(Interaction)
+            .where(Interaction.customer_id == customer_id)
+            .options(joinedload(Interaction.staff_user))
+            .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def follow_ups_for(session: Session, staff_user_id: int, limit: int = 50) -> list[Interaction]:
+    """The staff member's follow-ups not done yet, the most overdue first."""
+    return list(
+        session.scalars(
+            select(Interaction)
+            .where(
+                Interaction.staff_user_id == staff_user_id,
+                Interaction.follow_up_done.is_(False),
+                Interaction.follow_up_due.is_not(None),
+            )
+            .options(joinedload(Interaction.customer))
+            .order_by(Interaction.follow_up_due, Interaction.id)
+            .limit(limit)
+        )
+    )

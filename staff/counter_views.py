@@ -1,0 +1,457 @@
+"""Take a payment at the counter: the customer's open bills across departments, one
+payment and one receipt, paid in cash, by cheque or by card.
+
+Cash and cheque are taken on the POST. A card is typed by the customer on the gateway's
+hosted page (the cashier opens it for them), which comes back to `/staff/counter/return`.
+Every form carries an idempotency key, so a double submit or a refreshed page finds the
+payment already made instead of making another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from shared import audit, payments, receipts
+from shared.amount_input import read_part_payment
+from shared.db import utcnow
+from shared.gateway.protocol import GatewayError, PaymentGateway
+from shared.i18n import gettext_ as _
+from shared.models import (
+    Account,
+    Channel,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Tender,
+    Terminal,
+)
+from shared.money import Money, MoneyError, parse_money
+from shared.receipt_render.html import receipt_html
+from shared.web.endpoint import fragment_or_page, page
+from staff.access import StaffContext, requires
+from staff.templating import NO_STORE, render, templates
+from staff.web import form_text, form_values, local_time, settings_of
+
+DEFAULT_TERMINAL = "COUNTER-1"
+COUNTER = "counter"
+# Card payments this browser sent to the gateway: {our_key: {"customer": id, "items": ...}}.
+CARD_STARTED = "counter_card"
+NOTICE = "counter_notice"
+MAX_BILLS = 200
+CONFIRMED = (PaymentStatus.AUTHORIZED, PaymentStatus.POSTED, PaymentStatus.SETTLED)
+
+
+@dataclass
+class Bill:
+    invoice: Invoice
+    owing: Money
+    allowed: bool
+    chosen: bool = False
+    amount_text: str = ""
+    error: str | None = None
+
+    @property
+    def number(self) -> str:
+        return self.invoice.invoice_number
+
+    @property
+    def partial(self) -> bool:
+        return self.invoice.fee_type.allows_partial
+
+
+@dataclass
+class Form:
+    key: str
+    tender: str = "cash"
+    cash_tendered: str = ""
+    cheque_number: str = ""
+    terminal_id: int | None = None
+
+
+def _staff(request: Request) -> StaffContext:
+    staff: StaffContext = request.state.staff
+    return staff
+
+
+def _gateway(request: Request) -> PaymentGateway:
+    gateway: PaymentGateway = request.app.state.runtime.gateway
+    return gateway
+
+
+def _customer(db: Session, customer_id: int) -> Customer:
+    customer = db.get(Customer, customer_id)
+    if customer is None:
+        raise HTTPException(404)
+    return customer
+
+
+def open_bills(db: Session, request: Request, customer_id: int) -> list[Bill]:
+    """The customer's bills with something owing, as they stand now, by department."""
+    currency = settings_of(request).currency
+    staff = _staff(request)
+    invoices = db.scalars(
+        select(Invoice)
+        .join(Account, Account.id == Invoice.account_id)
+        .where(
+            Account.customer_id == customer_id,
+            Invoice.status == InvoiceStatus.OPEN,
+            Invoice.amount_due > Invoice.amount_paid,
+        )
+        .options(
+            joinedload(Invoice.account).joinedload(Account.department),
+            joinedload(Invoice.fee_type),
+        )
+        .order_by(Account.department_id, Invoice.due_date, Invoice.id)
+        .limit(MAX_BILLS)
+    ).all()
+    return [
+        Bill(
+            invoice=inv,
+            owing=Money(inv.owing, currency),
+            allowed=staff.can("payments:take", inv.account.department_id),
+        )
+        for inv in invoices
+    ]
+
+
+def counter_terminals(db: Session, request: Request) -> list[Terminal]:
+    """The active counter terminals; the first use of the counter creates COUNTER-1."""
+    query = (
+        select(Terminal)
+        .where(Terminal.kind == COUNTER, Terminal.status == "active")
+        .order_by(Terminal.code)
+    )
+    found = list(db.scalars(query))
+    if found:
+        return found
+    try:
+        db.add(Terminal(code=DEFAULT_TERMINAL, kind=COUNTER, location=_("Counter")))
+        audit.record(
+            db,
+            _staff(request).actor,
+            audit.AuditAction.COUNTER_TERMINAL_CREATED,
+            "terminal",
+            DEFAULT_TERMINAL,
+            {"kind": COUNTER},
+        )
+        # Kept even on a GET: the counter cannot work without it.
+        db.commit()
+    except IntegrityError:  # another cashier's first use won the race
+        db.rollback()
+    return list(db.scalars(query))
+
+
+def _page(
+    request: Request,
+    db: Session,
+    customer: Customer,
+    bills: list[Bill],
+    form: Form,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    terminals = counter_terminals(db, request)
+    if form.terminal_id is None:
+        remembered = request.session.get("counter_terminal")
+        form.terminal_id = remembered if isinstance(remembered, int) else None
+    context: dict[str, Any] = {
+        "customer": customer,
+        "bills": bills,
+        "form": form,
+        "terminals": terminals,
+        "errors": errors or {},
+        "as_of": local_time(request, utcnow()),
+        "tenders": [
+            ("cash", _("Cash")),
+            ("cheque", _("Cheque")),
+            ("card", _("Card (the customer types it on the card page)")),
+        ],
+    }
+    return fragment_or_page(
+        request,
+        templates,
+        "staff/counter/pay.html",
+        "staff/counter/_bills.html",
+        context,
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+
+
+def _pop_notice(request: Request, customer_id: int) -> dict[str, Any] | None:
+    notice = request.session.pop(NOTICE, None)
+    if isinstance(notice, dict) and notice.get("customer") == customer_id:
+        return notice
+    return None
+
+
+@page
+@requires("payments:take")
+def pay_page(request: Request, db: Session) -> Response:
+    customer = _customer(db, request.path_params["customer_id"])
+    bills = open_bills(db, request, customer.id)
+    errors: dict[str, str] = {}
+    notice = _pop_notice(request, customer.id)
+    if notice is not None:
+        errors["form"] = _message(str(notice.get("code")))
+        chosen = notice.get("items") or {}
+        for bill in bills:
+            if bill.number in chosen:
+                bill.chosen = True
+                bill.amount_text = bill.owing.plain()
+    elif request.query_params.get("session"):
+        # Back from the card page's cancel button.
+        errors["form"] = _message("cancelled")
+    return _page(request, db, customer, bills, Form(key=str(uuid.uuid4()), tender="cash"), errors)
+
+
+def _message(code: str) -> str:
+    messages = {
+        "card_declined": _("The card was declined. No money was taken. Try another card."),
+        "insufficient_funds": _(
+            "The card was declined because there are not enough funds. No money was taken."
+        ),
+        "cancelled": _("The card payment was cancelled. Nothing was charged."),
+        "gateway": _("The card payment service is not answering. Nothing was charged."),
+        "conflict": _(
+            "This payment form was already used for a different payment. "
+            "Check the bills and the tender, then take the payment again."
+        ),
+    }
+    return messages.get(code, _("The card payment did not go through. Nothing was charged."))
+
+
+def _read_form(
+    request: Request, db: Session, bills: list[Bill]
+) -> tuple[Form, dict[str, int | None], dict[str, str]]:
+    """The submitted choices, checked; `items` maps invoice number to amount (None: all)."""
+    locale = request.state.locale
+    form = Form(
+        key=form_text(request, "idempotency_key") or str(uuid.uuid4()),
+        tender=form_text(request, "tender"),
+        cash_tendered=form_text(request, "cash_tendered"),
+        cheque_number=form_text(request, "cheque_number"),
+    )
+    errors: dict[str, str] = {}
+    chosen = set(form_values(request, "pay"))
+    items: dict[str, int | None] = {}
+    for bill in bills:
+        if bill.number not in chosen:
+            continue
+        bill.chosen = True
+        bill.amount_text = form_text(request, f"amount-{bill.number}")
+        if not bill.allowed:
+            bill.error = errors[f"bill-{bill.number}"] = _(
+                "You cannot take payments for %(department)s bills."
+            ) % {"department": bill.invoice.account.department.name}
+            continue
+        if bill.partial:
+            amount, error = read_part_payment(bill.amount_text, bill.owing, locale)
+            if error:
+                bill.error = errors[f"amount-{bill.number}"] = error
+            items[bill.number] = amount
+        else:
+            items[bill.number] = None
+    if chosen - {bill.number for bill in bills}:
+        errors["form"] = _("Some bills are no longer open. Check the list again.")
+    elif not chosen:
+        errors["bills"] = _("Choose at least one bill to pay.")
+    if form.tender not in {"cash", "cheque", "card"}:
+        errors["tender-cash"] = _("Choose how the customer pays.")
+    elif form.tender == "cash":
+        try:
+            parse_money(form.cash_tendered, settings_of(request).currency, locale)
+        except MoneyError:
+            errors["counter-cash"] = _("Enter the cash tendered, like 50.00.")
+    elif form.tender == "cheque" and not form.cheque_number:
+        errors["counter-cheque"] = _("Enter the cheque number.")
+    elif form.tender == "cheque" and len(form.cheque_number) > 40:
+        errors["counter-cheque"] = _("The cheque number is too long.")
+    terminals = {t.id for t in counter_terminals(db, request)}
+    terminal = form_text(request, "terminal")
+    if terminal.isdigit() and int(terminal) in terminals:
+        form.terminal_id = int(terminal)
+    else:
+        errors["counter-terminal"] = _("Choose the counter you are working at.")
+    return form, items, errors
+
+
+def _request_of(
+    request: Request, form: Form, items: dict[str, int | None], card_token: str | None = None
+) -> payments.PaymentRequest:
+    currency = settings_of(request).currency
+    locale = request.state.locale
+    cash = None
+    if form.tender == "cash":
+        cash = parse_money(form.cash_tendered, currency, locale).minor
+    return payments.PaymentRequest(
+        items=tuple(payments.Item(number, amount) for number, amount in items.items()),
+        tender=Tender(form.tender),
+        channel=Channel.COUNTER,
+        idempotency_key=form.key,
+        currency=currency,
+        card_token=card_token,
+        cash_tendered=cash,
+        cheque_number=form.cheque_number or None,
+        locale=locale,
+    )
+
+
+@page
+@requires("payments:take")
+def pay(request: Request, db: Session) -> Response:
+    customer = _customer(db, request.path_params["customer_id"])
+    key = form_text(request, "idempotency_key")
+    found = payments.find_by_key(db, key) if key else None
+    if found is not None and found[1].customer_id == customer.id:
+        # A double submit (the bills are paid by now): show what the first one did.
+        return _result(request, db, found[1])
+    bills = open_bills(db, request, customer.id)
+    form, items, errors = _read_form(request, db, bills)
+    if errors:
+        return _page(request, db, customer, bills, form, errors, status_code=422)
+    request.session["counter_terminal"] = form.terminal_id
+    actor = dataclasses.replace(_staff(request).actor, terminal_id=form.terminal_id)
+    payment_request = _request_of(request, form, items)
+    if form.tender == "card":
+        return _to_card_page(request, db, customer, bills, form, payment_request)
+    try:
+        outcome = payments.take_payment(db, _gateway(request), payment_request, actor)
+    except payments.PaymentRefused as refused:
+        return _page(request, db, customer, bills, form, {"form": refused.message}, 422)
+    except payments.IdempotencyConflict:
+        form.key = str(uuid.uuid4())
+        return _page(request, db, customer, bills, form, {"form": _message("conflict")}, 409)
+    return _result(request, db, outcome.payment, first=not outcome.replayed)
+
+
+def _to_card_page(
+    request: Request,
+    db: Session,
+    customer: Customer,
+    bills: list[Bill],
+    form: Form,
+    payment_request: payments.PaymentRequest,
+) -> Response:
+    """Check the bills can be paid, then open the gateway's card page for the customer."""
+    probe = dataclasses.replace(payment_request, card_token="check")  # noqa: S106 - not a secret, a placeholder
+    try:
+        plan = payments.plan_allocations(db, probe)
+    except payments.PaymentRefused as refused:
+        return _page(request, db, customer, bills, form, {"form": refused.message}, 422)
+    description = "; ".join(
+        f"{inv.account.department.name} {inv.invoice_number}" for inv, _amount in plan
+    )
+    try:
+        hosted = _gateway(request).create_hosted_session(
+            amount=sum(amount for _inv, amount in plan),
+            currency=payment_request.currency,
+            our_key=form.key,
+            return_url=str(request.url_for("staff:counter_return")),
+            cancel_url=str(request.url_for("staff:counter_pay", customer_id=customer.id)),
+            locale=request.state.locale,
+            description=description[:500],
+        )
+    except GatewayError:
+        return _page(request, db, customer, bills, form, {"form": _message("gateway")}, 503)
+    started = request.session.get(CARD_STARTED)
+    started = dict(started) if isinstance(started, dict) else {}
+    started[form.key] = {
+        "customer": customer.id,
+        "terminal": form.terminal_id,
+        "items": {item.invoice_number: item.amount for item in payment_request.items},
+    }
+    # A few at most: one per card attempt still open in this browser.
+    request.session[CARD_STARTED] = dict(list(started.items())[-10:])
+    return RedirectResponse(hosted.url, status_code=303, headers=NO_STORE)
+
+
+@page
+@requires("payments:take")
+def card_return(request: Request, db: Session) -> Response:
+    """The gateway's card page sends the browser here with its session id."""
+    session_id = request.query_params.get("session", "")
+    try:
+        result = _gateway(request).hosted_result(session_id) if session_id else None
+    except GatewayError:
+        result = None
+    started = request.session.get(CARD_STARTED)
+    attempt = started.get(result.our_key) if result and isinstance(started, dict) else None
+    if result is None or not isinstance(attempt, dict):
+        # Not a card page this browser opened (or an old bookmark).
+        return render(request, "staff/counter/no_card_payment.html", {})
+    customer_id = int(attempt["customer"])
+    found = payments.find_by_key(db, result.our_key)
+    if found is not None:
+        return _after_card(request, db, found[1], customer_id)
+    if not result.completed or not result.token:
+        request.session[NOTICE] = {"customer": customer_id, "code": "cancelled"}
+        return _back_to_pay(request, customer_id)
+    items: dict[str, int | None] = dict(attempt["items"])
+    payment_request = _request_of(
+        request, Form(key=result.our_key, tender="card"), items, card_token=result.token
+    )
+    actor = dataclasses.replace(_staff(request).actor, terminal_id=attempt.get("terminal"))
+    try:
+        outcome = payments.take_payment(db, _gateway(request), payment_request, actor)
+    except payments.PaymentRefused as refused:
+        customer = _customer(db, customer_id)
+        bills = open_bills(db, request, customer_id)
+        form = Form(key=str(uuid.uuid4()), tender="card")
+        return _page(request, db, customer, bills, form, {"form": refused.message}, 422)
+    return _after_card(request, db, outcome.payment, customer_id, first=not outcome.replayed)
+
+
+def _back_to_pay(request: Request, customer_id: int) -> Response:
+    url = request.url_for("staff:counter_pay", customer_id=customer_id)
+    return RedirectResponse(str(url), status_code=303, headers=NO_STORE)
+
+
+def _after_card(
+    request: Request, db: Session, payment: Payment, customer_id: int, first: bool = False
+) -> Response:
+    if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
+        code = payment.decline_code if payment.status is PaymentStatus.DECLINED else "failed"
+        items = {alloc.invoice_id: alloc.amount for alloc in payment.allocations}
+        numbers = db.scalars(select(Invoice.invoice_number).where(Invoice.id.in_(items))).all()
+        request.session[NOTICE] = {
+            "customer": customer_id,
+            "code": code or "card_declined",
+            "items": {number: None for number in numbers},
+        }
+        return _back_to_pay(request, customer_id)
+    return _result(request, db, payment, first=first)
+
+
+def _result(request: Request, db: Session, payment: Payment, first: bool = False) -> Response:
+    """The payment as it stands, with its printable receipt once there is one."""
+    receipt = payments.receipt_for(db, payment)
+    doc = None
+    if receipt is not None:
+        doc = receipts.document(db, receipt, settings_of(request), request.state.locale)
+        if first:
+            receipts.record_delivery(db, receipt, "shown", _staff(request).actor)
+            db.commit()
+    context = {
+        "payment": payment,
+        "customer": payment.customer,
+        "receipt_fragment": receipt_html(doc) if doc else None,
+        "change_due": None
+        if payment.change_due is None
+        else Money(payment.change_due, payment.currency),
+        "total": Money(payment.amount, payment.currency),
+        "confirmed": payment.status in CONFIRMED,
+    }
+    return render(request, "staff/counter/result.html", context)

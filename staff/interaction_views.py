@@ -1,0 +1,220 @@
+"""Interactions: start one from the customer view, write notes, attach what it was about,
+set the outcome, schedule a follow-up, end it. Reading needs `customers:view`; every
+change needs `notes:write` and is audited by `shared.interactions`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, object_session
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shared import interactions
+from shared.i18n import gettext_ as _
+from shared.interactions import InteractionRefused
+from shared.models import Customer, Interaction, InteractionChannel, LinkKind, Outcome
+from shared.web.endpoint import page
+from staff.access import StaffContext, requires
+from staff.templating import render, templates
+from staff.web import form_text, redirect_to, settings_of
+
+READ = "customers:view"
+WRITE = "notes:write"
+
+
+def channel_names() -> dict[str, str]:
+    return {
+        InteractionChannel.CALL: _("Phone call"),
+        InteractionChannel.COUNTER: _("At the counter"),
+        InteractionChannel.EMAIL: _("Email"),
+    }
+
+
+def outcome_names() -> dict[str, str]:
+    return {
+        Outcome.RESOLVED: _("Resolved"),
+        Outcome.CALLBACK: _("Call back"),
+        Outcome.ESCALATED: _("Escalated"),
+        Outcome.NO_ACTION: _("No action needed"),
+    }
+
+
+def link_names() -> dict[str, str]:
+    return {
+        LinkKind.PAYMENT: _("Payment (transaction ID)"),
+        LinkKind.RECEIPT: _("Receipt"),
+        LinkKind.INVOICE: _("Invoice"),
+    }
+
+
+# The customer view includes staff/customer/_counter_panel.html with the customer in
+# context; the panel reads the recent interactions through the customer's own session.
+templates.env.globals.update(
+    recent_interactions=lambda customer: interactions.recent_for_customer(
+        _session_of(customer), customer.id
+    ),
+    interaction_channel_names=channel_names,
+    interaction_outcome_names=outcome_names,
+)
+
+
+def _session_of(customer: Customer) -> Session:
+    session = object_session(customer)
+    if session is None:
+        raise RuntimeError("the customer given to the counter panel must be loaded from the db")
+    return session
+
+
+def _staff(request: Request) -> StaffContext:
+    staff: StaffContext = request.state.staff
+    return staff
+
+
+def today(request: Request) -> dt.date:
+    """Today in the organisation's time zone (follow-ups are due on its dates)."""
+    return dt.datetime.now(ZoneInfo(settings_of(request).timezone)).date()
+
+
+def _interaction(db: Session, request: Request) -> Interaction:
+    found = interactions.get(db, request.path_params["interaction_id"])
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
+def _page(
+    request: Request,
+    interaction: Interaction,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context: dict[str, Any] = {
+        "interaction": interaction,
+        "errors": errors or {},
+        "form": form or {},
+        "channels": channel_names(),
+        "outcomes": outcome_names(),
+        "link_kinds": link_names(),
+        "today": today(request),
+    }
+    return render(request, "staff/interactions/interaction.html", context, status_code=status_code)
+
+
+@page
+@requires(WRITE)
+def start(request: Request, db: Session) -> Response:
+    customer = db.get(Customer, request.path_params["customer_id"])
+    if customer is None:
+        raise HTTPException(404)
+    try:
+        channel = InteractionChannel(form_text(request, "channel") or InteractionChannel.CALL)
+    except ValueError:
+        raise HTTPException(400, "Unknown channel") from None
+    interaction = interactions.start(db, _staff(request).actor, customer, channel)
+    return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
+
+
+@page
+@requires(READ)
+def detail(request: Request, db: Session) -> Response:
+    return _page(request, _interaction(db, request))
+
+
+def _change(
+    request: Request, db: Session, act: Callable[[Interaction], None], form: dict[str, str]
+) -> Response:
+    """Make one change; back to the page, or the page again with what went wrong."""
+    interaction = _interaction(db, request)
+    try:
+        act(interaction)
+    except InteractionRefused as refused:
+        db.rollback()
+        interaction = _interaction(db, request)
+        return _page(request, interaction, {refused.field: refused.message}, form, 422)
+    return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
+
+
+@page
+@requires(WRITE)
+def add_note(request: Request, db: Session) -> Response:
+    # Not kept for the form on an error: it may hold the card number being refused.
+    text = request.state.form.get("text")
+    text = text if isinstance(text, str) else ""
+    actor = _staff(request).actor
+
+    def act(interaction: Interaction) -> None:
+        interactions.add_note(db, actor, interaction, text)
+
+    return _change(request, db, act, {})
+
+
+@page
+@requires(WRITE)
+def attach(request: Request, db: Session) -> Response:
+    kind_text = form_text(request, "kind")
+    reference = form_text(request, "reference")
+    actor = _staff(request).actor
+
+    def act(interaction: Interaction) -> None:
+        try:
+            kind = LinkKind(kind_text)
+        except ValueError:
+            raise InteractionRefused("link-kind", _("Choose what to attach.")) from None
+        interactions.attach(db, actor, interaction, kind, reference)
+
+    return _change(request, db, act, {"kind": kind_text, "reference": reference})
+
+
+@page
+@requires(WRITE)
+def set_outcome(request: Request, db: Session) -> Response:
+    chosen = form_text(request, "outcome")
+    actor = _staff(request).actor
+
+    def act(interaction: Interaction) -> None:
+        try:
+            outcome = Outcome(chosen)
+        except ValueError:
+            raise InteractionRefused("outcome", _("Choose an outcome from the list.")) from None
+        interactions.set_outcome(db, actor, interaction, outcome)
+
+    return _change(request, db, act, {"outcome": chosen})
+
+
+@page
+@requires(WRITE)
+def follow_up(request: Request, db: Session) -> Response:
+    due_text = form_text(request, "due")
+    actor = _staff(request).actor
+    due_by = today(request)
+
+    def act(interaction: Interaction) -> None:
+        try:
+            due = dt.date.fromisoformat(due_text)
+        except ValueError:
+            raise InteractionRefused(
+                "follow-up-due", _("Enter the follow-up date, like 2030-01-31.")
+            ) from None
+        interactions.schedule_follow_up(db, actor, interaction, due, due_by)
+
+    return _change(request, db, act, {"due": due_text})
+
+
+@page
+@requires(WRITE)
+def follow_up_done(request: Request, db: Session) -> Response:
+    actor = _staff(request).actor
+    return _change(request, db, lambda i: interactions.complete_follow_up(db, actor, i), {})
+
+
+@page
+@requires(WRITE)
+def end(request: Request, db: Session) -> Response:
+    actor = _staff(request).actor
+    return _change(request, db, lambda i: interactions.end(db, actor, i), {})

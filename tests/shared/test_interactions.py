@@ -1,0 +1,172 @@
+"""Interactions: notes masked and append-only, links checked against the customer, every
+change audited, follow-ups listed for their owner."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import interactions
+from shared.actors import Actor, ActorType
+from shared.interactions import InteractionRefused
+from shared.models import (
+    AuditEvent,
+    Customer,
+    InteractionChannel,
+    InteractionNote,
+    LinkKind,
+    Outcome,
+    StaffUser,
+    Tender,
+)
+from shared.payments import Item, PaymentRequest, take_payment
+from tests import factories
+from tests.shared.no_gateway import NoGateway
+
+TODAY = dt.date(2030, 5, 15)
+
+
+def agent(db: Session) -> Actor:
+    user = StaffUser(username=f"agent-{uuid.uuid4().hex[:8]}", display_name="Agent")
+    db.add(user)
+    db.flush()
+    return Actor(ActorType.STAFF, user.username, staff_user_id=user.id)
+
+
+def events(db: Session, action: str, interaction_id: int) -> list[AuditEvent]:
+    return list(
+        db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == action, AuditEvent.object_id == str(interaction_id)
+            )
+        )
+    )
+
+
+@pytest.fixture
+def customer(db: Session) -> Customer:
+    return factories.customer(db, name="Grace Caller")
+
+
+def test_a_card_number_in_a_note_is_masked_and_the_masking_audited(
+    db: Session, customer: Customer
+) -> None:
+    actor = agent(db)
+    interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+    note = interactions.add_note(
+        db, actor, interaction, "Caller read out 4242 4242 4242 4242 by mistake; order 12345"
+    )
+    db.commit()
+    assert note.text == "Caller read out ************4242 by mistake; order 12345"
+    stored = db.scalars(select(InteractionNote.text).where(InteractionNote.id == note.id)).one()
+    assert "4242 4242" not in stored
+    (masked,) = events(db, "interaction:note:masked", interaction.id)
+    assert masked.details == {"interaction": interaction.id, "note": note.id}
+    assert "4242424242424242" not in str(masked.details) and "4242 4242" not in str(masked.details)
+    assert events(db, "interaction:note:added", interaction.id)
+    assert events(db, "interaction:interaction:started", interaction.id)
+
+
+def test_a_note_without_a_card_number_is_kept_as_typed(db: Session, customer: Customer) -> None:
+    actor = agent(db)
+    interaction = interactions.start(db, actor, customer, InteractionChannel.EMAIL)
+    note = interactions.add_note(db, actor, interaction, "  Reference 1234567890123  ")
+    db.commit()
+    assert note.text == "Reference 1234567890123"
+    assert events(db, "interaction:note:masked", interaction.id) == []
+
+
+def test_empty_and_overlong_notes_are_refused(db: Session, customer: Customer) -> None:
+    actor = agent(db)
+    interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+    with pytest.raises(InteractionRefused):
+        interactions.add_note(db, actor, interaction, "   ")
+    with pytest.raises(InteractionRefused):
+        interactions.add_note(db, actor, interaction, "x" * (interactions.NOTE_MAX_LENGTH + 1))
+
+
+def test_links_must_exist_and_belong_to_the_customer(db: Session) -> None:
+    (mine,) = factories.bills(db, [5000])
+    (other,) = factories.bills(db, [7000])
+    customer = mine.account.customer
+    actor = agent(db)
+    outcome = take_payment(
+        db,
+        NoGateway(),
+        PaymentRequest(
+            items=(Item(mine.invoice_number),),
+            tender=Tender.CASH,
+            channel="counter",  # type: ignore[arg-type]
+            idempotency_key=str(uuid.uuid4()),
+            currency="CAD",
+            cash_tendered=5000,
+        ),
+        actor,
+    )
+    assert outcome.receipt is not None
+    interaction = interactions.start(db, actor, customer, InteractionChannel.COUNTER)
+    interactions.attach(db, actor, interaction, LinkKind.INVOICE, mine.invoice_number.lower())
+    interactions.attach(db, actor, interaction, LinkKind.RECEIPT, outcome.receipt.receipt_number)
+    interactions.attach(db, actor, interaction, LinkKind.PAYMENT, outcome.payment.transaction_id)
+    db.commit()
+    assert [(ln.kind, ln.reference) for ln in interaction.links] == [
+        (LinkKind.INVOICE, mine.invoice_number),
+        (LinkKind.RECEIPT, outcome.receipt.receipt_number),
+        (LinkKind.PAYMENT, outcome.payment.transaction_id),
+    ]
+    with pytest.raises(InteractionRefused, match="no invoice"):
+        interactions.attach(db, actor, interaction, LinkKind.INVOICE, other.invoice_number)
+    with pytest.raises(InteractionRefused, match="no receipt"):
+        interactions.attach(db, actor, interaction, LinkKind.RECEIPT, "R-1999-000001")
+    with pytest.raises(InteractionRefused, match="already attached"):
+        interactions.attach(db, actor, interaction, LinkKind.INVOICE, mine.invoice_number)
+    assert len(events(db, "interaction:link:added", interaction.id)) == 3
+
+
+def test_outcome_follow_up_and_end(db: Session, customer: Customer) -> None:
+    actor = agent(db)
+    interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+    with pytest.raises(InteractionRefused, match="outcome"):
+        interactions.end(db, actor, interaction)
+    with pytest.raises(InteractionRefused):
+        interactions.schedule_follow_up(db, actor, interaction, TODAY - dt.timedelta(days=1), TODAY)
+    interactions.set_outcome(db, actor, interaction, Outcome.CALLBACK)
+    interactions.schedule_follow_up(db, actor, interaction, TODAY, TODAY)
+    interactions.end(db, actor, interaction)
+    db.commit()
+    assert interaction.ended_at is not None and interaction.outcome is Outcome.CALLBACK
+    # Ended: no more changes, but the follow-up is still listed until done.
+    with pytest.raises(InteractionRefused, match="ended"):
+        interactions.add_note(db, actor, interaction, "too late")
+    assert actor.staff_user_id is not None
+    assert interactions.follow_ups_for(db, actor.staff_user_id) == [interaction]
+    interactions.complete_follow_up(db, actor, interaction)
+    db.commit()
+    assert interactions.follow_ups_for(db, actor.staff_user_id) == []
+    for action in (
+        "interaction:outcome:set",
+        "interaction:follow_up:scheduled",
+        "interaction:interaction:ended",
+        "interaction:follow_up:done",
+    ):
+        assert events(db, action, interaction.id), action
+
+
+def test_follow_ups_are_listed_soonest_first_for_their_owner_only(
+    db: Session, customer: Customer
+) -> None:
+    me, someone_else = agent(db), agent(db)
+    later = interactions.start(db, me, customer, InteractionChannel.CALL)
+    sooner = interactions.start(db, me, customer, InteractionChannel.CALL)
+    theirs = interactions.start(db, someone_else, customer, InteractionChannel.CALL)
+    interactions.schedule_follow_up(db, me, later, TODAY + dt.timedelta(days=3), TODAY)
+    interactions.schedule_follow_up(db, me, sooner, TODAY, TODAY)
+    interactions.schedule_follow_up(db, someone_else, theirs, TODAY, TODAY)
+    db.commit()
+    assert me.staff_user_id is not None
+    assert interactions.follow_ups_for(db, me.staff_user_id) == [sooner, later]
+    assert interactions.recent_for_customer(db, customer.id)[0] is theirs

@@ -1,0 +1,393 @@
+"""Taking a payment at the counter, through the whole app: cash, cheque and card (the
+sandbox's hosted page, opened by the cashier), one payment whatever the browser does."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from shared.auth.access import UserPermissions, can
+from shared.gateway.sandbox.cards import Behaviour
+from shared.models import (
+    AccountStatus,
+    AuditEvent,
+    Channel,
+    Invoice,
+    Payment,
+    PaymentStatus,
+    Receipt,
+    Tender,
+    Terminal,
+)
+from shared.money import Money
+from shared.permissions import DEFAULT_ROLES
+from staff import counter_routes
+from tests import factories
+from tests.portal.test_pay import card, hosted
+from tests.staff.conftest import Console, csrf_from, signed_in
+from tests.staff.test_routes import staff_routes
+
+OURS = {getattr(route, "name", None) for route in counter_routes.routes}
+
+
+@dataclass
+class Bills:
+    customer_id: int
+    numbers: list[str]
+    departments: list[int]
+
+
+def make_bills(
+    console: Console,
+    amounts: list[int],
+    *,
+    partial: tuple[bool, ...] = (),
+    status: AccountStatus = AccountStatus.ACTIVE,
+) -> Bills:
+    """One customer, one account per amount, each in a department of its own."""
+    with console.factory() as db:
+        customer = factories.customer(db, name="Ada Counter")
+        numbers, departments = [], []
+        for index, amount in enumerate(amounts):
+            dept = factories.department(db, name=f"Department {index + 1}")
+            allows = partial[index] if index < len(partial) else True
+            fee = factories.fee_type(db, dept, allows_partial=allows)
+            account = factories.account(db, customer, dept, status)
+            numbers.append(factories.invoice(db, account, fee, amount).invoice_number)
+            departments.append(dept.id)
+        db.commit()
+        return Bills(customer.id, numbers, departments)
+
+
+def field(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, name
+    return found.group(1)
+
+
+def terminal_of(html: str) -> str:
+    found = re.search(r'<option value="(\d+)"', html)
+    assert found
+    return found.group(1)
+
+
+def pay_form(client: TestClient, customer_id: int) -> tuple[str, dict[str, str]]:
+    page = client.get(f"/staff/customers/{customer_id}/pay")
+    assert page.status_code == 200, page.text
+    base = {
+        "csrf_token": csrf_from(page.text),
+        "idempotency_key": field(page.text, "idempotency_key"),
+        "terminal": terminal_of(page.text),
+    }
+    return page.text, base
+
+
+def submit(
+    client: TestClient, customer_id: int, data: dict[str, str | list[str]]
+) -> httpx.Response:
+    return client.post(f"/staff/customers/{customer_id}/pay", data=data)
+
+
+def payments_for(console: Console, invoice_number: str) -> list[Payment]:
+    with console.factory() as db:
+        invoice = db.scalars(select(Invoice).where(Invoice.invoice_number == invoice_number)).one()
+        return list(
+            db.scalars(select(Payment).where(Payment.allocations.any(invoice_id=invoice.id)))
+        )
+
+
+@pytest.fixture(scope="module")
+def cashier(console: Console) -> tuple[TestClient, int]:
+    client, account = signed_in(console, ["cashier"])
+    return client, account.id
+
+
+def test_cash_for_two_departments_makes_one_payment_and_one_receipt(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, cashier_id = cashier
+    bills = make_bills(console, [150000, 4550], partial=(True, False))
+    tax, water = bills.numbers
+    page, base = pay_form(client, bills.customer_id)
+    assert "Department 1" in page and "Department 2" in page and "Balances as of" in page
+    done = submit(
+        client,
+        bills.customer_id,
+        {
+            **base,
+            "pay": [tax, water],
+            f"amount-{tax}": "1000.00",
+            "tender": "cash",
+            "cash_tendered": "1100.00",
+        },
+    )
+    assert done.status_code == 200, done.text
+    change = Money(1100_00 - 1000_00 - 4550, "CAD").format("en")
+    assert f"Change due: {change}" in done.text
+    assert "Official receipt" in done.text
+    (payment,) = payments_for(console, tax)
+    assert [p.id for p in payments_for(console, water)] == [payment.id]
+    assert payment.status is PaymentStatus.POSTED
+    assert payment.channel is Channel.COUNTER and payment.tender is Tender.CASH
+    assert payment.amount == 1000_00 + 4550 and payment.change_due == 1100_00 - 1045_50
+    assert payment.staff_user_id == cashier_id
+    with console.factory() as db:
+        terminal = db.get(Terminal, payment.terminal_id)
+        assert terminal is not None and terminal.kind == "counter"
+        assert terminal.id == int(base["terminal"])
+        assert db.scalar(select(func.count()).where(Receipt.payment_id == payment.id)) == 1
+        owing = {
+            inv.invoice_number: inv.owing
+            for inv in db.scalars(select(Invoice).where(Invoice.invoice_number.in_([tax, water])))
+        }
+        assert owing == {tax: 500_00, water: 0}
+    # The balances shown are re-read: only what is still owing is offered.
+    again, _ = pay_form(client, bills.customer_id)
+    assert tax in again and water not in again
+    # "Refresh balances" with htmx re-reads the bills alone.
+    fragment = client.get(
+        f"/staff/customers/{bills.customer_id}/pay", headers={"HX-Request": "true"}
+    )
+    assert 'id="counter-bills"' in fragment.text and "<html" not in fragment.text
+    assert tax in fragment.text and water not in fragment.text
+
+
+def test_the_first_counter_terminal_is_created_on_first_use(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [1000])
+    page, _ = pay_form(client, bills.customer_id)
+    assert "COUNTER-1" in page
+    with console.factory() as db:
+        codes = db.scalars(select(Terminal.code).where(Terminal.kind == "counter")).all()
+        assert "COUNTER-1" in codes
+
+
+def test_cheque_needs_a_number(console: Console, cashier: tuple[TestClient, int]) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [2500])
+    _, base = pay_form(client, bills.customer_id)
+    data: dict[str, str | list[str]] = {
+        **base,
+        "pay": bills.numbers,
+        f"amount-{bills.numbers[0]}": "25.00",
+        "tender": "cheque",
+    }
+    refused = submit(client, bills.customer_id, data)
+    assert refused.status_code == 422
+    assert "Enter the cheque number." in refused.text and "There is a problem" in refused.text
+    assert payments_for(console, bills.numbers[0]) == []
+    done = submit(client, bills.customer_id, {**data, "cheque_number": "000123"})
+    assert done.status_code == 200
+    (payment,) = payments_for(console, bills.numbers[0])
+    assert payment.tender is Tender.CHEQUE and payment.cheque_number == "000123"
+
+
+def test_cash_short_and_bad_amounts_are_refused(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [2500])
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    data: dict[str, str | list[str]] = {**base, "pay": [number], "tender": "cash"}
+    too_much = submit(
+        client, bills.customer_id, {**data, f"amount-{number}": "30", "cash_tendered": "40"}
+    )
+    assert too_much.status_code == 422 and "Enter no more than" in too_much.text
+    short = submit(
+        client, bills.customer_id, {**data, f"amount-{number}": "25", "cash_tendered": "20"}
+    )
+    assert short.status_code == 422 and "less than the amount due" in short.text
+    nothing = submit(client, bills.customer_id, {**base, "tender": "cash", "cash_tendered": "5"})
+    assert nothing.status_code == 422 and "Choose at least one bill" in nothing.text
+    assert payments_for(console, number) == []
+
+
+def test_double_submit_makes_one_payment(console: Console, cashier: tuple[TestClient, int]) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [7000])
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    data: dict[str, str | list[str]] = {
+        **base,
+        "pay": [number],
+        f"amount-{number}": "70.00",
+        "tender": "cash",
+        "cash_tendered": "100",
+    }
+    first = submit(client, bills.customer_id, data)
+    second = submit(client, bills.customer_id, data)
+    assert first.status_code == second.status_code == 200
+    (payment,) = payments_for(console, number)
+    assert payment.transaction_id in first.text and payment.transaction_id in second.text
+
+
+def test_card_through_the_hosted_page(console: Console, cashier: tuple[TestClient, int]) -> None:
+    client, cashier_id = cashier
+    bills = make_bills(console, [12000, 3000])
+    _, base = pay_form(client, bills.customer_id)
+    started = submit(
+        client,
+        bills.customer_id,
+        {
+            **base,
+            "pay": bills.numbers,
+            f"amount-{bills.numbers[0]}": "120.00",
+            f"amount-{bills.numbers[1]}": "30.00",
+            "tender": "card",
+        },
+    )
+    assert started.status_code == 303, started.text
+    back = hosted(client, started.headers["location"], card(Behaviour.APPROVE))
+    assert back.startswith("http://testserver/staff/counter/return")
+    done = client.get(back)
+    assert done.status_code == 200, done.text
+    assert "Payment taken" in done.text and "Official receipt" in done.text
+    (payment,) = payments_for(console, bills.numbers[0])
+    assert payment.status is PaymentStatus.POSTED and payment.tender is Tender.CARD
+    assert payment.card_last4 == "4242" and payment.staff_user_id == cashier_id
+    assert payment.terminal_id == int(base["terminal"]) and payment.amount == 15000
+    # The return again (a refresh): the same payment, not another.
+    assert client.get(back).status_code == 200
+    assert len(payments_for(console, bills.numbers[1])) == 1
+
+
+def test_declined_card_is_shown_and_nothing_is_posted(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [5000], partial=(False,))
+    _, base = pay_form(client, bills.customer_id)
+    started = submit(client, bills.customer_id, {**base, "pay": bills.numbers, "tender": "card"})
+    assert started.status_code == 303
+    back = client.get(hosted(client, started.headers["location"], card(Behaviour.DECLINE)))
+    assert back.status_code == 303
+    page = client.get(back.headers["location"])
+    assert "The card was declined. No money was taken." in page.text
+    # The bill is chosen again, with a new key for the next try.
+    assert "checked" in page.text and field(page.text, "idempotency_key") != base["idempotency_key"]
+    (payment,) = payments_for(console, bills.numbers[0])
+    assert payment.status is PaymentStatus.DECLINED
+
+
+def test_a_return_nobody_started_is_a_plain_page(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    page = client.get("/staff/counter/return?session=nope")
+    assert page.status_code == 200 and "No card payment to finish" in page.text
+
+
+def test_an_account_on_hold_is_refused(console: Console, cashier: tuple[TestClient, int]) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [9000], status=AccountStatus.HOLD)
+    page, base = pay_form(client, bills.customer_id)
+    assert "Account status: hold" in page
+    refused = submit(
+        client,
+        bills.customer_id,
+        {
+            **base,
+            "pay": bills.numbers,
+            f"amount-{bills.numbers[0]}": "90",
+            "tender": "cash",
+            "cash_tendered": "90",
+        },
+    )
+    assert refused.status_code == 422
+    assert "is on hold" in refused.text and "There is a problem" in refused.text
+    assert payments_for(console, bills.numbers[0]) == []
+    with console.factory() as db:
+        assert db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "payment:payment:refused",
+                AuditEvent.object_id == base["idempotency_key"],
+            )
+        ).one()
+
+
+def test_a_department_limited_cashier_takes_only_their_departments(console: Console) -> None:
+    bills = make_bills(console, [1000, 2000])
+    mine, theirs = bills.numbers
+    client, _ = signed_in(
+        console, ["agent", "cashier"], departments={"cashier": bills.departments[0]}
+    )
+    page, base = pay_form(client, bills.customer_id)
+    assert "You cannot take payments for this department." in page
+    refused = submit(
+        client,
+        bills.customer_id,
+        {
+            **base,
+            "pay": [mine, theirs],
+            f"amount-{mine}": "10",
+            f"amount-{theirs}": "20",
+            "tender": "cash",
+            "cash_tendered": "30",
+        },
+    )
+    assert refused.status_code == 422
+    assert "You cannot take payments for Department 2 bills." in refused.text
+    assert payments_for(console, mine) == [] and payments_for(console, theirs) == []
+    done = submit(
+        client,
+        bills.customer_id,
+        {**base, "pay": [mine], f"amount-{mine}": "10", "tender": "cash", "cash_tendered": "10"},
+    )
+    assert done.status_code == 200
+    assert len(payments_for(console, mine)) == 1
+
+
+def test_an_agent_cannot_take_payments(console: Console) -> None:
+    bills = make_bills(console, [1000])
+    client, _ = signed_in(console, ["agent"])
+    assert client.get(f"/staff/customers/{bills.customer_id}/pay").status_code == 403
+    page = client.get("/staff/")
+    refused = client.post(
+        f"/staff/customers/{bills.customer_id}/pay",
+        data={"csrf_token": csrf_from(page.text), "pay": bills.numbers, "tender": "cash"},
+    )
+    assert refused.status_code == 403
+    assert payments_for(console, bills.numbers[0]) == []
+
+
+def test_an_unknown_customer_is_not_found(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    assert client.get("/staff/customers/999999999/pay").status_code == 404
+
+
+@pytest.mark.parametrize("role", sorted(DEFAULT_ROLES))
+def test_every_role_gets_what_its_permissions_allow_here(console: Console, role: str) -> None:
+    """The route matrix of tests/staff/test_routes.py, over this work's GET routes, with
+    real ids in their paths."""
+    bills = make_bills(console, [1000])
+    client, _ = signed_in(console, [role])
+    owner, _ = signed_in(console, ["agent"])
+    started = owner.post(
+        f"/staff/customers/{bills.customer_id}/interactions",
+        data={"channel": "call", "csrf_token": csrf_from(owner.get("/staff/").text)},
+    )
+    ids = {
+        "{customer_id:int}": str(bills.customer_id),
+        "{interaction_id:int}": started.headers["location"].rsplit("/", 1)[1],
+    }
+    perms = UserPermissions(DEFAULT_ROLES[role][1])
+    checked = []
+    for path, route in staff_routes(console):
+        if route.name not in OURS or "GET" not in (route.methods or set()):
+            continue
+        for placeholder, value in ids.items():
+            path = path.replace(placeholder, value)
+        expected = 200 if can(perms, route.endpoint.required_permission) else 403  # type: ignore[attr-defined]
+        assert client.get(path).status_code == expected, (role, path)
+        checked.append(route.name)
+    assert sorted(checked) == ["counter_pay", "counter_return", "interaction"]

@@ -1,0 +1,231 @@
+"""Interactions through the whole app: start one from the customer, write notes (escaped,
+card numbers masked), attach a receipt, set the outcome, schedule a follow-up that shows
+on the agent's home page, end it. Auditors read; they do not write."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.testclient import TestClient
+
+from paydesk.app import create_app
+from shared.auth import access
+from shared.auth.login import staff_actor
+from shared.models import AuditEvent, Customer, Interaction, InteractionNote, Outcome, StaffUser
+from shared.web.sessions import SessionData
+from staff.access import StaffContext
+from staff.templating import templates
+from tests import factories
+from tests.staff.conftest import Account, Console, csrf_from, signed_in
+from tests.staff.test_counter import make_bills, pay_form, submit
+
+
+@pytest.fixture(scope="module")
+def agent(console: Console) -> tuple[TestClient, Account]:
+    return signed_in(console, ["agent"])
+
+
+def new_customer(console: Console, name: str = "Grace Caller") -> int:
+    with console.factory() as db:
+        customer = factories.customer(db, name=name)
+        db.commit()
+        return customer.id
+
+
+def form_post(client: TestClient, url: str, data: dict[str, str] | None = None) -> httpx.Response:
+    page = client.get("/staff/")
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_from(page.text)})
+
+
+def start(client: TestClient, customer_id: int, channel: str = "call") -> str:
+    started = form_post(
+        client, f"/staff/customers/{customer_id}/interactions", {"channel": channel}
+    )
+    assert started.status_code == 303, started.text
+    location = str(started.headers["location"])
+    assert re.search(r"/staff/interactions/\d+$", location)
+    return location
+
+
+def interaction_id(url: str) -> int:
+    return int(url.rsplit("/", 1)[1])
+
+
+def test_a_whole_interaction(console: Console, agent: tuple[TestClient, Account]) -> None:
+    client, account = agent
+    url = start(client, new_customer(console))
+    page = client.get(url)
+    assert page.status_code == 200 and "Grace Caller" in page.text and "Phone call" in page.text
+
+    noted = form_post(client, f"{url}/notes", {"text": "Paid with 4242 4242 4242 4242 yesterday"})
+    assert noted.status_code == 303
+    page = client.get(url)
+    assert "Paid with ************4242 yesterday" in page.text
+    assert "4242 4242 4242 4242" not in page.text
+
+    assert form_post(client, f"{url}/outcome", {"outcome": "callback"}).status_code == 303
+    assert form_post(client, f"{url}/follow-up", {"due": "2020-01-01"}).status_code == 422
+    today = client.get(url).text
+    due = re.search(r'min="(\d{4}-\d\d-\d\d)"', today)
+    assert due
+    assert form_post(client, f"{url}/follow-up", {"due": due.group(1)}).status_code == 303
+    home = client.get("/staff/")
+    assert "Grace Caller" in home.text and "due today" in home.text
+    assert f'href="{url}"' in home.text
+
+    assert form_post(client, f"{url}/end").status_code == 303
+    ended = client.get(url)
+    assert "Still open" not in ended.text and "Save the note" not in ended.text
+    assert form_post(client, f"{url}/notes", {"text": "after the end"}).status_code == 422
+    assert form_post(client, f"{url}/follow-up/done").status_code == 303
+    assert "No follow-ups due." in client.get("/staff/").text
+
+    with console.factory() as db:
+        interaction = db.get(Interaction, interaction_id(url))
+        assert interaction is not None
+        assert interaction.staff_user_id == account.id
+        assert interaction.outcome is Outcome.CALLBACK and interaction.ended_at is not None
+        assert interaction.follow_up_done
+        (note,) = db.scalars(
+            select(InteractionNote).where(InteractionNote.interaction_id == interaction.id)
+        ).all()
+        assert note.text == "Paid with ************4242 yesterday"
+        actions = set(
+            db.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.object_type == "interaction",
+                    AuditEvent.object_id == str(interaction.id),
+                )
+            )
+        )
+        assert {
+            "interaction:interaction:started",
+            "interaction:note:added",
+            "interaction:note:masked",
+            "interaction:outcome:set",
+            "interaction:follow_up:scheduled",
+            "interaction:interaction:ended",
+            "interaction:follow_up:done",
+        } <= actions
+
+
+def test_notes_are_escaped(console: Console, agent: tuple[TestClient, Account]) -> None:
+    client, _ = agent
+    url = start(client, new_customer(console))
+    form_post(client, f"{url}/notes", {"text": "<script>alert(1)</script> & <b>bold</b>"})
+    page = client.get(url).text
+    assert "<script>alert(1)</script>" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_attach_a_receipt_of_the_customer(console: Console) -> None:
+    bills = make_bills(console, [2500])
+    number = bills.numbers[0]
+    cashier, _ = signed_in(console, ["cashier"])
+    _, base = pay_form(cashier, bills.customer_id)
+    paid = submit(
+        cashier,
+        bills.customer_id,
+        {
+            **base,
+            "pay": [number],
+            f"amount-{number}": "25",
+            "tender": "cash",
+            "cash_tendered": "25",
+        },
+    )
+    receipt = re.search(r"R-\d{4}-\d{6}", paid.text)
+    assert receipt
+    url = start(cashier, bills.customer_id, "counter")
+    wrong = form_post(cashier, f"{url}/links", {"kind": "receipt", "reference": "R-1999-000001"})
+    assert wrong.status_code == 422
+    assert "This customer has no receipt with that number." in wrong.text
+    done = form_post(cashier, f"{url}/links", {"kind": "receipt", "reference": receipt.group(0)})
+    assert done.status_code == 303
+    page = cashier.get(url).text
+    assert f"Receipt: {receipt.group(0)}" in page
+
+
+def test_an_auditor_reads_but_does_not_write(
+    console: Console, agent: tuple[TestClient, Account]
+) -> None:
+    client, _ = agent
+    customer_id = new_customer(console)
+    url = start(client, customer_id)
+    form_post(client, f"{url}/notes", {"text": "called about the water bill"})
+    auditor, _ = signed_in(console, ["auditor"])
+    page = auditor.get(url)
+    assert page.status_code == 200 and "called about the water bill" in page.text
+    assert "Save the note" not in page.text and "End the interaction" not in page.text
+    for path, data in [
+        (f"{url}/notes", {"text": "auditor note"}),
+        (f"{url}/outcome", {"outcome": "resolved"}),
+        (f"{url}/end", {}),
+        (f"/staff/customers/{customer_id}/interactions", {"channel": "call"}),
+    ]:
+        assert form_post(auditor, path, data).status_code == 403, path
+    with console.factory() as db:
+        notes = db.scalars(
+            select(InteractionNote.text).where(
+                InteractionNote.interaction_id == interaction_id(url)
+            )
+        ).all()
+        assert notes == ["called about the water bill"]
+
+
+def test_unknown_interaction_and_bad_input(
+    console: Console, agent: tuple[TestClient, Account]
+) -> None:
+    client, _ = agent
+    assert client.get("/staff/interactions/999999999").status_code == 404
+    url = start(client, new_customer(console))
+    empty = form_post(client, f"{url}/notes", {"text": "   "})
+    assert empty.status_code == 422 and "Write the note." in empty.text
+    odd = form_post(client, f"{url}/outcome", {"outcome": "maybe"})
+    assert odd.status_code == 422 and "Choose an outcome from the list." in odd.text
+    early = form_post(client, f"{url}/end")
+    assert early.status_code == 422 and "Choose an outcome before ending" in early.text
+
+
+def render_panel(console: Console, account: Account, customer_id: int) -> str:
+    """The partial as the customer view includes it: customer, customer_id and request."""
+    app = create_app(console.runtime)
+    scope = {
+        "type": "http",
+        "app": app,
+        "router": app.router,
+        "method": "GET",
+        "path": f"/staff/customers/{customer_id}",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "headers": [],
+        "query_string": b"",
+        "session": SessionData(),
+    }
+    with console.factory() as db:
+        user = db.get(StaffUser, account.id)
+        customer = db.get(Customer, customer_id)
+        assert user is not None and customer is not None
+        staff = StaffContext(user, access.permissions_of(db, user), staff_actor(user))
+        return templates.get_template("staff/customer/_counter_panel.html").render(
+            request=Request(scope), customer=customer, customer_id=customer_id, staff=staff
+        )
+
+
+def test_the_customer_view_panel(console: Console, agent: tuple[TestClient, Account]) -> None:
+    client, account = agent
+    customer_id = new_customer(console, "Panel Person")
+    assert "No interactions yet." in render_panel(console, account, customer_id)
+    url = start(client, customer_id)
+    form_post(client, f"{url}/outcome", {"outcome": "escalated"})
+    panel = render_panel(console, account, customer_id)
+    assert "Start an interaction" in panel and url in panel and "Escalated" in panel
+    # An agent cannot take payments: no button. A cashier gets one.
+    assert f"/staff/customers/{customer_id}/pay" not in panel
+    cashier = console.user(["cashier"])
+    assert f"/staff/customers/{customer_id}/pay" in render_panel(console, cashier, customer_id)
