@@ -34,6 +34,7 @@ class AuditAction(StrEnum):
     PAYMENT_REQUEST_REFUSED = "payment:payment:refused"
     RECEIPT_ISSUED = "receipt:receipt:issued"
     RECEIPT_DELIVERED = "receipt:delivery:recorded"
+    RECEIPT_EMAIL_REQUESTED = "receipt:email:requested"
     INVOICE_PAID = "invoice:balance:applied"
     SETTLEMENT_IMPORTED = "settlement:batch:imported"
     STAFF_CREATED = "admin:user:created"

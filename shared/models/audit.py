@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, UTCDateTime
@@ -13,6 +13,8 @@ class AuditEvent(Base):
     """Append-only and hash-chained: `hash` covers every field and `prev_hash`."""
 
     __tablename__ = "audit_events"
+    # A payment's page lists the events about it.
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -40,8 +40,12 @@ class Tender(StrEnum):
 class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
+        # Staff search and its filters page newest first with (created_at, id) keysets.
         Index("ix_payments_status_created", "status", "created_at"),
-        Index("ix_payments_customer_created", "customer_id", "created_at"),
+        Index("ix_payments_created_id", "created_at", "id"),
+        Index("ix_payments_customer_created_id", "customer_id", "created_at", "id"),
+        Index("ix_payments_card_last4_amount", "card_last4", "amount"),
+        Index("ix_payments_terminal_created", "terminal_id", "created_at"),
     )
 
     id: Mapped[IntPk]
@@ -89,6 +93,8 @@ class Allocation(Base):
     """The part of a payment applied to one invoice; a payment's allocations sum to it."""
 
     __tablename__ = "allocations"
+    # The department filter and department-limited staff go from department to payments.
+    __table_args__ = (Index("ix_allocations_department_payment", "department_id", "payment_id"),)
 
     id: Mapped[IntPk]
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)

@@ -1,0 +1,233 @@
+"""The customer view (360°): profile, accounts and balances per department, open invoices,
+payments (paged), receipts and flags. Department-limited staff see only their departments.
+
+Interactions, notes and the counter payment button belong to the counter work: the page
+includes `staff/customer/_counter_panel.html` when it exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
+from sqlalchemy.orm import Session
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shared.models import (
+    Account,
+    AccountStatus,
+    Allocation,
+    Customer,
+    Department,
+    FeeType,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Receipt,
+)
+from shared.search import Cursor
+from shared.web.endpoint import fragment_or_page, page
+from staff.access import StaffContext, requires
+from staff.payment_views import display
+from staff.templating import NO_STORE, templates
+from staff.web import settings_of
+
+PAYMENTS_PAGE = 20
+RECEIPTS_SHOWN = 20
+INVOICES_SHOWN = 50
+# How far back the duplicate check looks: bounded, so a long history is never read whole.
+DUPLICATE_WINDOW_PAYMENTS = 200
+DUPLICATE_WITHIN = dt.timedelta(minutes=10)
+# A declined or voided attempt followed by a retry of the same amount is not a duplicate.
+_NOT_TAKEN = {PaymentStatus.DECLINED, PaymentStatus.FAILED, PaymentStatus.VOIDED}
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentBalance:
+    department: Department
+    accounts: list[Account]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    first: Payment
+    second: Payment
+    account: Account
+
+
+def _visible(departments: frozenset[int] | None, column: Any) -> list[ColumnElement[bool]]:
+    return [] if departments is None else [column.in_(departments)]
+
+
+def _payments_of(customer_id: int, departments: frozenset[int] | None) -> Select[Any]:
+    statement = select(Payment).where(Payment.customer_id == customer_id)
+    if departments is not None:
+        statement = statement.where(
+            exists(
+                select(literal(1)).where(
+                    Allocation.payment_id == Payment.id, Allocation.department_id.in_(departments)
+                )
+            )
+        )
+    return statement.order_by(Payment.created_at.desc(), Payment.id.desc())
+
+
+def _payment_page(
+    db: Session, customer_id: int, departments: frozenset[int] | None, cursor: Cursor | None
+) -> tuple[list[tuple[Payment, str | None]], Cursor | None]:
+    statement = _payments_of(customer_id, departments)
+    if cursor is not None:
+        statement = statement.where(
+            or_(
+                Payment.created_at < cursor.created_at,
+                and_(Payment.created_at == cursor.created_at, Payment.id < cursor.id),
+            )
+        )
+    found = list(db.scalars(statement.limit(PAYMENTS_PAGE + 1)))
+    shown = found[:PAYMENTS_PAGE]
+    numbers: dict[int, str] = {
+        payment_id: number
+        for payment_id, number in db.execute(
+            select(Receipt.payment_id, Receipt.receipt_number).where(
+                Receipt.payment_id.in_([p.id for p in shown])
+            )
+        )
+    }
+    rows = [(p, numbers.get(p.id)) for p in shown]
+    more = len(found) > PAYMENTS_PAGE and shown
+    return rows, Cursor(shown[-1].created_at, shown[-1].id) if more else None
+
+
+def duplicates(
+    db: Session, customer_id: int, departments: frozenset[int] | None
+) -> list[Duplicate]:
+    """Two payments of the same amount to the same account within ten minutes, among the
+    customer's latest payments."""
+    recent = _payments_of(customer_id, departments).limit(DUPLICATE_WINDOW_PAYMENTS).subquery()
+    rows = db.execute(
+        select(Payment, Account)
+        .join(recent, recent.c.id == Payment.id)
+        .join(Allocation, Allocation.payment_id == Payment.id)
+        .join(Account, Allocation.account_id == Account.id)
+        .where(Payment.status.not_in(_NOT_TAKEN))
+        .order_by(Payment.created_at, Payment.id)
+    ).all()
+    last: dict[tuple[int, int], Payment] = {}
+    found: list[Duplicate] = []
+    for payment, account in rows:
+        key = (account.id, payment.amount)
+        before = last.get(key)
+        if (
+            before is not None
+            and before.id != payment.id
+            and payment.created_at - before.created_at <= DUPLICATE_WITHIN
+        ):
+            found.append(Duplicate(before, payment, account))
+        last[key] = payment
+    return found
+
+
+def _balances(accounts: list[Account]) -> list[DepartmentBalance]:
+    by_department: dict[int, list[Account]] = defaultdict(list)
+    for account in accounts:
+        by_department[account.department_id].append(account)
+    return [
+        DepartmentBalance(group[0].department, group, sum(a.balance for a in group))
+        for group in sorted(by_department.values(), key=lambda g: g[0].department.name)
+    ]
+
+
+@page
+@requires("customers:view")
+def customer_view(request: Request, db: Session) -> Response:
+    customer = db.get(Customer, request.path_params["customer_id"])
+    if customer is None:
+        raise HTTPException(404)
+    staff: StaffContext = request.state.staff
+    departments = staff.permissions.departments_for("customers:view")
+    accounts = list(
+        db.scalars(
+            select(Account)
+            .join(Department, Account.department_id == Department.id)
+            .where(
+                Account.customer_id == customer.id, *_visible(departments, Account.department_id)
+            )
+            .order_by(Department.name, Account.account_number)
+        )
+    )
+    invoices = db.execute(
+        select(Invoice, Account, FeeType)
+        .join(Account, Invoice.account_id == Account.id)
+        .join(FeeType, Invoice.fee_type_id == FeeType.id)
+        .where(
+            Account.customer_id == customer.id,
+            Invoice.status == InvoiceStatus.OPEN,
+            *_visible(departments, Account.department_id),
+        )
+        .order_by(Invoice.due_date, Invoice.id)
+        .limit(INVOICES_SHOWN + 1)
+    ).all()
+    raw_cursor = request.query_params.get("payments_after", "")
+    cursor = Cursor.decode(raw_cursor) if raw_cursor else None
+    may_see_payments = staff.can("payments:view")
+    payment_departments = staff.permissions.departments_for("payments:view")
+    if departments is not None:
+        payment_departments = (payment_departments or departments) & departments
+    payments, next_cursor = (
+        _payment_page(db, customer.id, payment_departments, cursor)
+        if may_see_payments
+        else ([], None)
+    )
+    receipts = (
+        db.execute(
+            select(Receipt, Payment)
+            .join(Payment, Receipt.payment_id == Payment.id)
+            .where(
+                Payment.id.in_(
+                    _payments_of(customer.id, payment_departments)
+                    .with_only_columns(Payment.id)
+                    .limit(RECEIPTS_SHOWN)
+                    .scalar_subquery()
+                )
+            )
+            .order_by(Receipt.issued_at.desc(), Receipt.id.desc())
+        ).all()
+        if may_see_payments
+        else []
+    )
+    on_hold = [a for a in accounts if a.status in (AccountStatus.HOLD, AccountStatus.COLLECTIONS)]
+    context: dict[str, Any] = {
+        **display(request),
+        "customer": customer,
+        "customer_id": customer.id,
+        "currency": settings_of(request).currency,
+        "balances": _balances(accounts),
+        "as_of": max((a.balance_as_of for a in accounts if a.balance_as_of), default=None),
+        "invoices": invoices[:INVOICES_SHOWN],
+        "more_invoices": len(invoices) > INVOICES_SHOWN,
+        "may_see_payments": may_see_payments,
+        "payments": payments,
+        "more_payments": str(QueryParams({"payments_after": next_cursor.encode()}))
+        if next_cursor
+        else None,
+        "paged": cursor is not None,
+        "receipts": receipts,
+        "duplicates": duplicates(db, customer.id, payment_departments) if may_see_payments else [],
+        "on_hold": on_hold,
+        "limited": departments is not None,
+    }
+    return fragment_or_page(
+        request,
+        templates,
+        "staff/customer/view.html",
+        "payments",
+        context,
+        headers=NO_STORE,
+    )

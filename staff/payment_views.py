@@ -1,0 +1,230 @@
+"""Payment detail: every state with its time and actor, allocations, the receipt (page, PDF,
+resend by email), tender and gateway references, and the payment's audit events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shared import audit, receipts
+from shared.i18n import LOCALES, current_locale
+from shared.i18n import gettext_ as _
+from shared.models import (
+    Account,
+    Allocation,
+    AuditEvent,
+    Department,
+    FeeType,
+    Invoice,
+    Payment,
+    Receipt,
+    StaffUser,
+    Terminal,
+)
+from shared.money import Money, babel_locale
+from shared.payment_status import (
+    LookupInputError,
+    by_transaction_id,
+    describe,
+    normalize_reference,
+    receipt_of,
+)
+from shared.receipt_email import InvalidAddress, send_receipt
+from shared.receipt_render.html import receipt_html
+from shared.receipt_render.pdf import receipt_pdf
+from shared.web.endpoint import page
+from staff.access import StaffContext, requires
+from staff.templating import NO_STORE, render
+from staff.web import form_text, redirect_to, settings_of
+
+NOTICE = "staff_payment_notice"
+AUDIT_LIMIT = 200
+
+
+def display(request: Request) -> dict[str, Callable[..., str]]:
+    """Template helpers: times in the organisation's zone, amounts in the page's language."""
+    zone = ZoneInfo(settings_of(request).timezone)
+    locale = current_locale.get()
+
+    def when(value: dt.datetime | None) -> str:
+        if value is None:
+            return ""
+        return str(format_datetime(value.astimezone(zone), "medium", locale=babel_locale(locale)))
+
+    def amount(minor: int, currency: str) -> str:
+        return Money(minor, currency).format(locale)
+
+    return {"when": when, "amount": amount}
+
+
+def _staff(request: Request) -> StaffContext:
+    staff: StaffContext = request.state.staff
+    return staff
+
+
+def payment_departments(db: Session, payment: Payment) -> set[int]:
+    return set(
+        db.scalars(select(Allocation.department_id).where(Allocation.payment_id == payment.id))
+    )
+
+
+def _may(request: Request, db: Session, payment: Payment, permission: str) -> bool:
+    """A department-limited user acts only on payments touching one of their departments."""
+    allowed = _staff(request).permissions.departments_for(permission)
+    return allowed is None or bool(payment_departments(db, payment) & allowed)
+
+
+def _payment(request: Request, db: Session) -> Payment:
+    typed = request.path_params["transaction_id"]
+    payment = by_transaction_id(db, typed)
+    if payment is None:
+        try:
+            payment = by_transaction_id(db, normalize_reference(typed))
+        except LookupInputError:
+            payment = None
+    # Outside the user's departments looks the same as not there at all.
+    if payment is None or not _may(request, db, payment, "payments:view"):
+        raise HTTPException(404)
+    return payment
+
+
+def _address_on_file(payment: Payment) -> str:
+    return payment.payer_email or (payment.customer.email if payment.customer else None) or ""
+
+
+def _detail(
+    request: Request,
+    db: Session,
+    payment: Payment,
+    *,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    settings = settings_of(request)
+    locale = current_locale.get()
+    staff = _staff(request)
+    receipt = receipt_of(db, payment)
+    allocations = db.execute(
+        select(Allocation, Invoice, Account, FeeType, Department)
+        .join(Invoice, Allocation.invoice_id == Invoice.id)
+        .join(Account, Allocation.account_id == Account.id)
+        .join(FeeType, Allocation.fee_type_id == FeeType.id)
+        .join(Department, Allocation.department_id == Department.id)
+        .where(Allocation.payment_id == payment.id)
+        .order_by(Allocation.id)
+    ).all()
+    events: list[AuditEvent] = []
+    if staff.can("audit:view"):
+        about = [
+            and_(
+                AuditEvent.object_type == "payment", AuditEvent.object_id == payment.transaction_id
+            )
+        ]
+        if receipt is not None:
+            about.append(
+                and_(
+                    AuditEvent.object_type == "receipt",
+                    AuditEvent.object_id == receipt.receipt_number,
+                )
+            )
+        events = list(
+            db.scalars(
+                select(AuditEvent).where(or_(*about)).order_by(AuditEvent.seq).limit(AUDIT_LIMIT)
+            )
+        )
+    on_file = _address_on_file(payment)
+    context: dict[str, Any] = {
+        **display(request),
+        "payment": payment,
+        "customer": payment.customer,
+        "report": describe(payment, locale, settings.timezone),
+        "history": payment.history,
+        "allocations": allocations,
+        "receipt": receipt,
+        "receipt_fragment": receipt_html(receipts.document(db, receipt, settings, locale))
+        if receipt
+        else None,
+        "deliveries": receipt.deliveries if receipt else [],
+        "terminal": db.get(Terminal, payment.terminal_id) if payment.terminal_id else None,
+        "cashier": db.get(StaffUser, payment.staff_user_id) if payment.staff_user_id else None,
+        "events": events,
+        "may_see_audit": staff.can("audit:view"),
+        "may_resend": receipt is not None and _may(request, db, payment, "receipts:resend"),
+        "on_file": on_file,
+        "form": form or {"to": "file" if on_file else "other", "email": ""},
+        "errors": errors or {},
+        "notice": request.session.pop(NOTICE, None),
+    }
+    return render(request, "staff/payment/detail.html", context, 422 if errors else 200)
+
+
+@page
+@requires("payments:view")
+def payment_detail(request: Request, db: Session) -> Response:
+    return _detail(request, db, _payment(request, db))
+
+
+@page
+@requires("payments:view")
+def receipt_pdf_view(request: Request, db: Session) -> Response:
+    payment = _payment(request, db)
+    receipt = receipt_of(db, payment)
+    if receipt is None:
+        raise HTTPException(404)
+    doc = receipts.document(db, receipt, settings_of(request), current_locale.get())
+    headers = NO_STORE | {
+        "Content-Disposition": f'inline; filename="receipt-{receipt.receipt_number}.pdf"'
+    }
+    return Response(receipt_pdf(doc), media_type="application/pdf", headers=headers)
+
+
+def _email_locale(payment: Payment) -> str:
+    preferred = payment.customer.preferred_locale if payment.customer else payment.locale
+    return (
+        preferred if preferred in LOCALES else payment.locale if payment.locale in LOCALES else "en"
+    )
+
+
+@page
+@requires("receipts:resend")
+def resend(request: Request, db: Session) -> Response:
+    payment = _payment(request, db)
+    receipt: Receipt | None = receipt_of(db, payment)
+    if receipt is None or not _may(request, db, payment, "receipts:resend"):
+        raise HTTPException(404)
+    form = {"to": form_text(request, "to") or "other", "email": form_text(request, "email")}
+    on_file = _address_on_file(payment)
+    typed = on_file if form["to"] == "file" and on_file else form["email"]
+    try:
+        message = send_receipt(db, receipt, typed, _email_locale(payment), _staff(request).actor)
+    except InvalidAddress:
+        text = (
+            _("That is not a complete email address. Enter one like name@example.com.")
+            if typed
+            else _("Enter an email address, like name@example.com.")
+        )
+        form["to"] = "other"
+        return _detail(request, db, payment, errors={"resend-email": text}, form=form)
+    address = str(message.payload["to"])
+    audit.record(
+        db,
+        _staff(request).actor,
+        audit.AuditAction.RECEIPT_EMAIL_REQUESTED,
+        "receipt",
+        receipt.receipt_number,
+        {"to": address, "transaction_id": payment.transaction_id},
+    )
+    request.session[NOTICE] = _("Receipt %(number)s will be emailed to %(address)s.") % {
+        "number": receipt.receipt_number,
+        "address": address,
+    }
+    return redirect_to(request, "staff:payment", transaction_id=payment.transaction_id)

@@ -1,0 +1,105 @@
+"""The customer view (360°) through the real app, on both databases."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.staff.conftest import Console, signed_in
+from tests.staff.test_search import World, build_world
+
+
+@pytest.fixture(scope="module")
+def world(console: Console) -> World:
+    return build_world(console)
+
+
+@pytest.fixture(scope="module")
+def agent(console: Console) -> TestClient:
+    client, _ = signed_in(console, ["agent"])
+    return client
+
+
+def test_balances_per_department_invoices_payments_and_receipts(
+    agent: TestClient, world: World
+) -> None:
+    response = agent.get(f"/staff/customers/{world.customer_id}")
+    assert response.status_code == 200
+    text = response.text
+    for department in ("Tax", "Water", "Parks"):
+        assert f">{department}" in text
+    for number in world.accounts.values():
+        assert number in text
+    assert "Balances as of" in text
+    # Tax is paid in full by the cash payment; Water is part paid; Parks is untouched.
+    assert "$0.00" in text and "$60.00" in text and "$50.00" in text
+    assert "Open invoices" in text and world.invoice_number in text
+    assert world.cash_tx in text and "badge-posted" in text and "badge-settled" in text
+    assert world.receipt_number in text
+    assert "Counter" in text
+
+
+def test_flags_duplicate_suspect_and_hold(agent: TestClient, world: World) -> None:
+    text = agent.get(f"/staff/customers/{world.customer_id}").text
+    assert "Duplicate suspect:" in text
+    assert world.card_txs[0] in text and world.card_txs[1] in text
+    assert "Account on hold:" in text and "Returned cheque" in text
+
+
+def test_no_flags_for_an_ordinary_customer(agent: TestClient, world: World) -> None:
+    text = agent.get(f"/staff/customers/{world.history_customer_id}").text
+    assert "Duplicate suspect:" not in text and "Account on hold:" not in text
+
+
+def test_payments_page_by_keyset(agent: TestClient, world: World) -> None:
+    url = f"/staff/customers/{world.history_customer_id}"
+    seen: list[str] = []
+    pages = 0
+    while url:
+        response = agent.get(url)
+        assert response.status_code == 200
+        page = [tx for tx in world.history_txs if tx in response.text]
+        assert len(page) == min(20, len(world.history_txs) - len(seen))
+        seen += page
+        pages += 1
+        marker = 'rel="next"'
+        if marker not in response.text:
+            break
+        head = response.text[: response.text.index(marker)]
+        link = head[head.rindex('href="') + 6 :].split('"')[0].replace("&amp;", "&")
+        url = urlsplit(link).path + "?" + urlsplit(link).query
+    assert pages == 7
+    assert len(seen) == len(set(seen)) == len(world.history_txs)
+
+
+def test_htmx_more_payments_is_a_fragment(agent: TestClient, world: World) -> None:
+    page = agent.get(f"/staff/customers/{world.history_customer_id}").text
+    head = page[: page.index('rel="next"')]
+    link = head[head.rindex('href="') + 6 :].split('"')[0].replace("&amp;", "&")
+    fragment = agent.get(link, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text and "TX-" in fragment.text
+    assert fragment.headers["vary"].lower().find("hx-request") >= 0
+
+
+def test_a_department_limited_agent_sees_only_their_department(
+    console: Console, world: World
+) -> None:
+    client, _ = signed_in(console, ["agent"], departments={"agent": world.water})
+    text = client.get(f"/staff/customers/{world.customer_id}").text
+    assert world.accounts["Water"] in text
+    assert world.accounts["Tax"] not in text and world.accounts["Parks"] not in text
+    assert world.card_txs[2] in text  # the water payment
+    assert world.card_txs[0] not in text  # tax payments stay hidden
+    assert world.cash_tx in text  # it paid water too
+    assert "Duplicate suspect:" not in text  # the duplicates are tax payments
+
+
+def test_unknown_customer_is_404(agent: TestClient) -> None:
+    assert agent.get("/staff/customers/987654321").status_code == 404
+
+
+def test_the_counter_panel_place_is_there(agent: TestClient, world: World) -> None:
+    assert 'id="counter-panel"' in agent.get(f"/staff/customers/{world.customer_id}").text
