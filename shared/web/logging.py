@@ -15,6 +15,7 @@ import re
 import sys
 from typing import IO, Any
 
+from shared.luhn import luhn_valid
 from shared.web.request_id import request_id_var
 
 # 13–19 digits, single spaces or dashes allowed between them. Unbounded on purpose: the
@@ -33,18 +34,6 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
     "color_message",
 }
 _HANDLER_MARK = "_paydesk_json_handler"
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if position % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
 
 
 def _is_card(digits: str) -> bool:

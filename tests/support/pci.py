@@ -5,20 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from shared.luhn import luhn_valid
+
 _RUN = re.compile(rb"(?<![0-9])[0-9]{13,19}(?![0-9])")
 # Hex digests (the audit chain's 64-character hashes) hold Luhn-valid digit runs by chance;
 # a card number is never part of a 32+ character run of hex, so those runs are skipped.
 _HEX_DIGEST = re.compile(rb"[0-9a-fA-F]{32,}")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        n = int(char)
-        if index % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
 
 
 def card_numbers_in(data: bytes) -> list[str]:

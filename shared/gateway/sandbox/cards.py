@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from shared.gateway.protocol import GatewayError
+from shared.luhn import luhn_valid
 
 
 class Behaviour(StrEnum):
@@ -61,20 +62,6 @@ class CardError(GatewayError):
     def __init__(self, field: str, code: str, message: str) -> None:
         super().__init__(code, message)
         self.field = field
-
-
-def luhn_valid(digits: str) -> bool:
-    if not digits.isdigit():
-        return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
 
 
 def brand_of(pan: str) -> str:

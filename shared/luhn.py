@@ -1,0 +1,17 @@
+"""The Luhn check digit test that every card number passes (and most other digit runs fail)."""
+
+from __future__ import annotations
+
+
+def luhn_valid(digits: str) -> bool:
+    if not digits.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
