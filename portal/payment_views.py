@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from portal import basket
 from portal.templating import templates
 from portal.web import NO_STORE, citizen, form_text, redirect_to, settings_of
-from shared import payments
+from shared import payments, receipts
 from shared.context_ref import sign_ref
 from shared.gateway.protocol import GatewayError, PaymentGateway
 from shared.i18n import gettext_ as _
@@ -291,7 +291,7 @@ def payment_view(request: Request, db: Session) -> Response:
     elif payment.status in NOT_TAKEN and payment.idempotency_key == basket.key(request.session):
         # Resolved as not taken while the citizen waited: the next try needs a new key.
         basket.new_key(request.session)
-    receipt = payments.receipt_for(db, payment)
+    receipt = receipts.for_payment(db, payment)
     context = {
         "payment": payment,
         "receipt": receipt,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shared import audit, posting
+from shared import audit, posting, receipts
 from shared.actors import Actor
 from shared.gateway.protocol import GatewayError, GatewayTimeout, PaymentGateway
 from shared.identifiers import transaction_id
@@ -120,10 +120,6 @@ def find_by_key(session: Session, key: str) -> tuple[IdempotencyRecord, Payment]
     return record, payment
 
 
-def receipt_for(session: Session, payment: Payment) -> Receipt | None:
-    return session.scalars(select(Receipt).where(Receipt.payment_id == payment.id)).one_or_none()
-
-
 def _replay(session: Session, request: PaymentRequest) -> PaymentOutcome | None:
     found = find_by_key(session, request.idempotency_key)
     if found is None:
@@ -131,7 +127,7 @@ def _replay(session: Session, request: PaymentRequest) -> PaymentOutcome | None:
     record, payment = found
     if record.request_hash != request.fingerprint():
         raise IdempotencyConflict(request.idempotency_key)
-    return PaymentOutcome(payment, receipt_for(session, payment), replayed=True)
+    return PaymentOutcome(payment, receipts.for_payment(session, payment), replayed=True)
 
 
 def _gate_account(account: Account) -> None:

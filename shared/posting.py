@@ -99,7 +99,7 @@ def apply_gateway_answer(
     if payment.status not in IN_DOUBT:
         if payment.status is PaymentStatus.FAILED and answer.approved and answer.reference:
             gateway.void(reference=answer.reference, our_key=f"{payment.idempotency_key}:void")
-        return _receipt(session, payment)
+        return receipts.for_payment(session, payment)
     if answer.card is not None:
         payment.card_brand = answer.card.brand
         payment.card_last4 = answer.card.last4
@@ -113,7 +113,3 @@ def apply_gateway_answer(
         return None
     move(session, payment, PaymentStatus.AUTHORIZED, actor)
     return post(session, payment, actor)
-
-
-def _receipt(session: Session, payment: Payment) -> Receipt | None:
-    return session.scalars(select(Receipt).where(Receipt.payment_id == payment.id)).one_or_none()

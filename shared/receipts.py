@@ -95,6 +95,10 @@ def record_delivery(
     return delivery
 
 
+def for_payment(session: Session, payment: Payment) -> Receipt | None:
+    return session.scalars(select(Receipt).where(Receipt.payment_id == payment.id)).one_or_none()
+
+
 def by_number(session: Session, number: str) -> Receipt | None:
     return session.scalars(
         select(Receipt).where(Receipt.receipt_number == number.strip().upper())

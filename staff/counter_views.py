@@ -437,7 +437,7 @@ def _after_card(
 
 def _result(request: Request, db: Session, payment: Payment, first: bool = False) -> Response:
     """The payment as it stands, with its printable receipt once there is one."""
-    receipt = payments.receipt_for(db, payment)
+    receipt = receipts.for_payment(db, payment)
     doc = None
     if receipt is not None:
         doc = receipts.document(db, receipt, settings_of(request), request.state.locale)
