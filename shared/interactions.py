@@ -264,7 +264,7 @@ def recent_for_customer(
         session.scalars(
             select(Interaction)
             .where(Interaction.customer_id == customer_id)
-            .options(joinedload(Interaction.staff_user))
+            .options(joinedload(Interaction.staff_user), selectinload(Interaction.notes))
             .order_by(Interaction.started_at.desc(), Interaction.id.desc())
             .limit(limit)
         )

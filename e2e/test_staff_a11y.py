@@ -1,0 +1,112 @@
+"""axe (WCAG 2.2 A/AA) on the staff console's pages, error states too: sign-in (and with an
+error), home, search results, customer view, payment detail, the counter payment page (and
+with an error), the counter result, an interaction, and, signed in as the admin (enrolling
+an authenticator with pyotp from the key the page shows), the authenticator set-up page
+and the users list. Every problem on every page is collected, then reported together."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pyotp
+from playwright.sync_api import Page, expect
+
+from e2e.axe import describe, violations
+from e2e.conftest import NewPage
+from e2e.server import Server
+from e2e.staff_steps import (
+    DESK,
+    Hands,
+    demo_customer,
+    h1,
+    password,
+    sign_in,
+    start_interaction,
+    t,
+    take_cash_payment,
+    write_note,
+)
+
+
+class Findings:
+    """axe violations page by page; `assert_none()` fails with all of them."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.found: list[str] = []
+
+    def check(self, name: str) -> None:
+        if found := violations(self.page):
+            path = urlsplit(self.page.url).path
+            self.found.append(f"{name} ({path}):\n{describe(found)}")
+
+    def assert_none(self) -> None:
+        assert not self.found, f"{len(self.found)} page(s) with problems:\n" + "\n".join(self.found)
+
+
+def test_staff_pages_are_accessible(new_page: NewPage, server: Server) -> None:
+    who = demo_customer(server, 3)
+    page = new_page(*DESK)
+    hands = Hands(page)
+    findings = Findings(page)
+
+    page.goto("/staff/login")
+    expect(h1(page)).to_have_text(t("Sign in to the staff console"))
+    findings.check("sign-in")
+    page.get_by_label(t("Username")).fill("cashier")
+    page.get_by_role("button", name=t("Sign in"), exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text(t("There is a problem"))
+    findings.check("sign-in with an error")
+
+    sign_in(hands, "cashier")
+    findings.check("home")
+
+    page.get_by_role("link", name=t("Find anything"), exact=True).click()
+    page.get_by_role("searchbox", name=t("Search")).fill(who.name.split()[-1])
+    page.get_by_role("searchbox", name=t("Search")).press("Enter")
+    expect(page.locator("#search-results table").first).to_be_visible()
+    findings.check("search results")
+
+    page.goto(f"/staff/payments/{who.receipt_transaction}")
+    expect(h1(page)).to_contain_text(who.receipt_transaction)
+    findings.check("payment detail")
+
+    page.goto(f"/staff/customers/{who.id}")
+    expect(h1(page)).to_contain_text(who.name)
+    findings.check("customer view")
+
+    page.get_by_role("link", name=t("Take a payment")).click()
+    expect(h1(page)).to_contain_text(t("Take a payment"))
+    findings.check("counter payment")
+    page.get_by_role("button", name=t("Take the payment")).click()
+    expect(page.get_by_role("alert")).to_contain_text(t("There is a problem"))
+    findings.check("counter payment with errors")
+
+    page.goto(f"/staff/customers/{who.id}")
+    take_cash_payment(hands, server, who)
+    findings.check("counter result")
+
+    page.get_by_role("link", name=t("Back to the customer")).click()
+    start_interaction(hands, who)
+    findings.check("interaction")
+    write_note(hands, "Called about the water bill.")
+    findings.check("interaction with a note")
+
+    admin = new_page(*DESK)
+    admin_findings = Findings(admin)
+    admin.goto("/staff/login")
+    admin.get_by_label(t("Username")).fill("admin")
+    admin.get_by_label(t("Password")).fill(password("admin"))
+    admin.get_by_role("button", name=t("Sign in"), exact=True).click()
+    expect(h1(admin)).to_have_text(t("Set up an authenticator app"))
+    admin_findings.check("authenticator set-up")
+    secret = admin.locator(".mfa-secret").inner_text().replace(" ", "")
+    admin.get_by_label(t("Code"), exact=True).fill(pyotp.TOTP(secret).now())
+    admin.get_by_role("button", name=t("Confirm")).click()
+    expect(h1(admin)).to_have_text(t("Staff home"))
+    admin.get_by_role("link", name=t("Users"), exact=True).click()
+    expect(admin.get_by_role("table").first).to_be_visible()
+    admin_findings.check("users")
+
+    findings.found += admin_findings.found
+    findings.assert_none()
