@@ -11,6 +11,12 @@ routes: list[BaseRoute] = [
     Route("/search", search_views.search_page, name="search"),
     Route("/search.csv", search_views.search_csv, name="search_csv"),
     Route("/customers/{customer_id:int}", customer_views.customer_view, name="customer"),
+    Route(
+        "/customers/{customer_id:int}/balances/refresh",
+        customer_views.refresh_balances,
+        methods=["POST"],
+        name="customer_refresh_balances",
+    ),
     Route("/payments/{transaction_id}", payment_views.payment_detail, name="payment"),
     Route(
         "/payments/{transaction_id}/receipt.pdf",

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared import balances
 from shared.models import (
     Account,
     AccountStatus,
@@ -36,7 +37,7 @@ from shared.web.endpoint import fragment_or_page, page
 from staff.access import StaffContext, requires
 from staff.payment_views import display
 from staff.templating import NO_STORE, templates
-from staff.web import settings_of
+from staff.web import redirect_to, settings_of
 
 PAYMENTS_PAGE = 20
 RECEIPTS_SHOWN = 20
@@ -142,6 +143,25 @@ def _balances(accounts: list[Account]) -> list[DepartmentBalance]:
         DepartmentBalance(group[0].department, group, sum(a.balance for a in group))
         for group in sorted(by_department.values(), key=lambda g: g[0].department.name)
     ]
+
+
+@page
+@requires("customers:view")
+def refresh_balances(request: Request, db: Session) -> Response:
+    """Re-read the balances of the accounts this member of staff may see."""
+    customer = db.get(Customer, request.path_params["customer_id"])
+    if customer is None:
+        raise HTTPException(404)
+    departments = request.state.staff.permissions.departments_for("customers:view")
+    accounts = list(
+        db.scalars(
+            select(Account).where(
+                Account.customer_id == customer.id, *_visible(departments, Account.department_id)
+            )
+        )
+    )
+    balances.refresh(db, accounts)
+    return redirect_to(request, "staff:customer", customer_id=customer.id)
 
 
 @page

@@ -103,3 +103,31 @@ def test_unknown_customer_is_404(agent: TestClient) -> None:
 
 def test_the_counter_panel_place_is_there(agent: TestClient, world: World) -> None:
     assert 'id="counter-panel"' in agent.get(f"/staff/customers/{world.customer_id}").text
+
+
+def test_refresh_re_reads_balances_from_the_bills(console: Console) -> None:
+    """The local balance source is the bills: a stale balance is put right on refresh."""
+    from sqlalchemy import select
+
+    from shared.models import Account
+    from tests import factories
+    from tests.staff.conftest import csrf_from
+
+    with console.factory() as db:
+        (bill,) = factories.bills(db, [12_000])
+        account = bill.account
+        account.balance = 1  # stale: the source says 120.00
+        db.commit()
+        customer_id, account_id = account.customer_id, account.id
+    client, _ = signed_in(console, ["agent"])
+    page = client.get(f"/staff/customers/{customer_id}")
+    refreshed = client.post(
+        f"/staff/customers/{customer_id}/balances/refresh",
+        data={"csrf_token": csrf_from(page.text)},
+    )
+    assert refreshed.status_code == 303
+    with console.factory() as db:
+        account = db.scalars(select(Account).where(Account.id == account_id)).one()
+        assert account.balance == 12_000
+        assert account.balance_as_of is not None
+    assert "$120.00" in client.get(f"/staff/customers/{customer_id}").text
