@@ -15,11 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from paydesk.app import asgi, create_app
-from paydesk.runtime import Runtime, build_runtime
-from shared.config import Settings
-from tests.support.databases import create_database, drop_schema
-
-BASE_URL = "http://testserver"
+from paydesk.runtime import Runtime
+from tests.support.apps import BASE_URL, runtime_on_fresh_database
 
 
 @dataclass
@@ -39,20 +36,8 @@ def portal(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Portal]:
     tmp = tmp_path_factory.mktemp("portal")
-    url, schema = create_database(request.param, tmp)
-    settings = Settings(
-        database_url=url,
-        sandbox_gateway_url=f"sqlite:///{tmp / 'sandbox.db'}",
-        base_url=BASE_URL,
-        secret_key="portal-tests",
-        secure_cookies=False,
-        mail_backend="file",
-        var_dir=tmp / "var",
-    )
-    runtime = build_runtime(settings)
-    yield Portal(runtime, runtime.factory, settings.var_dir / "mail")
-    runtime.close()
-    drop_schema(schema)
+    with runtime_on_fresh_database(request.param, tmp, secret_key="portal-tests") as runtime:
+        yield Portal(runtime, runtime.factory, runtime.settings.var_dir / "mail")
 
 
 @pytest.fixture

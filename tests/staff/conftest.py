@@ -20,16 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from paydesk.app import asgi, create_app
-from paydesk.runtime import Runtime, build_runtime
+from paydesk.runtime import Runtime
 from shared.actors import SYSTEM
-from shared.config import Settings
 from shared.db import transaction
 from shared.models import Department, Role, RoleAssignment
 from shared.staff_accounts import create_staff
 from shared.web.sessions import COOKIE_NAME
-from tests.support.databases import create_database, drop_schema
+from tests.support.apps import BASE_URL, runtime_on_fresh_database
 
-BASE_URL = "http://testserver"
 _counter = itertools.count(1)
 
 
@@ -92,21 +90,10 @@ def console(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Console]:
     tmp = tmp_path_factory.mktemp("staff")
-    url, schema = create_database(request.param, tmp)
-    settings = Settings(
-        database_url=url,
-        sandbox_gateway_url=f"sqlite:///{tmp / 'sandbox.db'}",
-        base_url=BASE_URL,
-        secret_key="staff-tests",
-        secure_cookies=False,
-        mail_backend="file",
-        var_dir=tmp / "var",
-        timezone="UTC",
-    )
-    runtime = build_runtime(settings)
-    yield Console(runtime, runtime.factory)
-    runtime.close()
-    drop_schema(schema)
+    with runtime_on_fresh_database(
+        request.param, tmp, secret_key="staff-tests", timezone="UTC"
+    ) as runtime:
+        yield Console(runtime, runtime.factory)
 
 
 @pytest.fixture
