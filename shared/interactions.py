@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shared import audit
+from shared import audit, search
 from shared.actors import Actor
 from shared.db import utcnow
 from shared.i18n import gettext_ as _
@@ -86,6 +86,55 @@ def start(
         interaction.id,
         {"customer": customer.customer_number, "channel": str(channel)},
     )
+    return interaction
+
+
+ABOUT_MAX_LENGTH = 64
+
+
+def _about(session: Session, text: str) -> tuple[Customer, list[tuple[LinkKind, str]]]:
+    """The customer `text` identifies, and the records it named (to attach)."""
+    jump = search.identify(session, text) if len(text) <= ABOUT_MAX_LENGTH else None
+    if jump is None:
+        raise InteractionRefused(
+            "about",
+            _(
+                "Nothing has that number. Enter a customer, account, invoice or receipt "
+                "number, or a transaction ID."
+            ),
+        )
+    if jump.kind == "customer" and jump.customer_id is not None:
+        customer = session.get(Customer, jump.customer_id)
+        links: list[tuple[LinkKind, str]] = []
+        if jump.anchor and jump.anchor.startswith("invoice-"):
+            invoice = session.get(Invoice, int(jump.anchor.removeprefix("invoice-")))
+            links = [(LinkKind.INVOICE, invoice.invoice_number)] if invoice else []
+    else:
+        row = session.execute(
+            select(Payment.customer_id, Payment.transaction_id, Receipt.receipt_number)
+            .outerjoin(Receipt, Receipt.payment_id == Payment.id)
+            .where(Payment.transaction_id == jump.transaction_id)
+        ).one()
+        customer = session.get(Customer, row.customer_id) if row.customer_id else None
+        links = [(LinkKind.PAYMENT, row.transaction_id)]
+        if row.receipt_number:
+            links.append((LinkKind.RECEIPT, row.receipt_number))
+    if customer is None:
+        raise InteractionRefused(
+            "about", _("That payment has no customer on file: find the customer by name first.")
+        )
+    return customer, links
+
+
+def start_about(
+    session: Session, actor: Actor, about: str, channel: InteractionChannel
+) -> Interaction:
+    """Open an interaction from whatever number the caller reads out, with the payment,
+    receipt or invoice it names already attached."""
+    customer, links = _about(session, about.strip())
+    interaction = start(session, actor, customer, channel)
+    for kind, reference in links:
+        attach(session, actor, interaction, kind, reference)
     return interaction
 
 
@@ -265,6 +314,29 @@ def recent_for_customer(
             select(Interaction)
             .where(Interaction.customer_id == customer_id)
             .options(joinedload(Interaction.staff_user), selectinload(Interaction.notes))
+            .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def about_payment(
+    session: Session, transaction_id: str, receipt_number: str | None, limit: int = RECENT
+) -> list[Interaction]:
+    """Interactions that attached this payment or its receipt, newest first."""
+    named = [(LinkKind.PAYMENT, transaction_id)]
+    if receipt_number:
+        named.append((LinkKind.RECEIPT, receipt_number))
+    about = [
+        and_(InteractionLink.kind == kind, InteractionLink.reference == reference)
+        for kind, reference in named
+    ]
+    linked = select(InteractionLink.interaction_id).where(or_(*about))
+    return list(
+        session.scalars(
+            select(Interaction)
+            .where(Interaction.id.in_(linked))
+            .options(joinedload(Interaction.staff_user))
             .order_by(Interaction.started_at.desc(), Interaction.id.desc())
             .limit(limit)
         )

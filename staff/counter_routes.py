@@ -24,6 +24,13 @@ routes: list[BaseRoute] = [
         methods=POST,
         name="interaction_start",
     ),
+    Route("/interactions/new", interaction_views.new, name="interaction_new"),
+    Route(
+        "/interactions/new",
+        interaction_views.start_about,
+        methods=POST,
+        name="interaction_new_start",
+    ),
     Route("/interactions/{interaction_id:int}", interaction_views.detail, name="interaction"),
     Route(
         "/interactions/{interaction_id:int}/notes",

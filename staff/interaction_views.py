@@ -1,4 +1,5 @@
-"""Interactions: start one from the customer view, write notes, attach what it was about,
+"""Interactions: start one from the customer view, or from anywhere with whatever number
+the caller reads out (the staff menu, a payment's page), write notes, attach what it was about,
 set the outcome, schedule a follow-up, end it. Reading needs `customers:view`; every
 change needs `notes:write` and is audited by `shared.interactions`."""
 
@@ -20,6 +21,7 @@ from shared.interactions import InteractionRefused
 from shared.models import Customer, Interaction, InteractionChannel, LinkKind, Outcome
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
+from staff.payment_views import display
 from staff.templating import render, templates
 from staff.web import form_text, redirect_to, settings_of
 
@@ -102,6 +104,7 @@ def _page(
         "outcomes": outcome_names(),
         "link_kinds": link_names(),
         "today": today(request),
+        **display(request),
     }
     return render(request, "staff/interactions/interaction.html", context, status_code=status_code)
 
@@ -117,6 +120,40 @@ def start(request: Request, db: Session) -> Response:
     except ValueError:
         raise HTTPException(400, "Unknown channel") from None
     interaction = interactions.start(db, _staff(request).actor, customer, channel)
+    return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
+
+
+def _new_page(
+    request: Request, form: dict[str, str], errors: dict[str, str] | None = None
+) -> Response:
+    context = {"channels": channel_names(), "form": form, "errors": errors or {}}
+    status_code = 422 if errors else 200
+    return render(request, "staff/interactions/new.html", context, status_code=status_code)
+
+
+@page
+@requires(WRITE)
+def new(request: Request, db: Session) -> Response:
+    """The form: a channel, and the number the caller reads out (prefilled by `?about=`)."""
+    about = request.query_params.get("about", "")[: interactions.ABOUT_MAX_LENGTH]
+    return _new_page(request, {"about": about})
+
+
+@page
+@requires(WRITE)
+def start_about(request: Request, db: Session) -> Response:
+    form = {"channel": form_text(request, "channel"), "about": form_text(request, "about")}
+    try:
+        channel = InteractionChannel(form["channel"] or InteractionChannel.CALL)
+    except ValueError:
+        raise HTTPException(400, "Unknown channel") from None
+    if not form["about"]:
+        return _new_page(request, form, {"about": _("Enter the number the caller reads out.")})
+    try:
+        interaction = interactions.start_about(db, _staff(request).actor, form["about"], channel)
+    except InteractionRefused as refused:
+        db.rollback()
+        return _new_page(request, form, {refused.field: refused.message})
     return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
 
 

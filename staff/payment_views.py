@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit, receipts
+from shared import audit, interactions, receipts
 from shared.i18n import LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.models import (
@@ -157,6 +157,9 @@ def _detail(
         "terminal": db.get(Terminal, payment.terminal_id) if payment.terminal_id else None,
         "cashier": db.get(StaffUser, payment.staff_user_id) if payment.staff_user_id else None,
         "events": events,
+        "interactions": interactions.about_payment(
+            db, payment.transaction_id, receipt.receipt_number if receipt else None
+        ),
         "may_see_audit": staff.can("audit:view"),
         "may_resend": receipt is not None and _may(request, db, payment, "receipts:resend"),
         "on_file": on_file,

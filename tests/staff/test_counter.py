@@ -390,4 +390,4 @@ def test_every_role_gets_what_its_permissions_allow_here(console: Console, role:
         expected = 200 if can(perms, route.endpoint.required_permission) else 403  # type: ignore[attr-defined]
         assert client.get(path).status_code == expected, (role, path)
         checked.append(route.name)
-    assert sorted(checked) == ["counter_pay", "counter_return", "interaction"]
+    assert sorted(checked) == ["counter_pay", "counter_return", "interaction", "interaction_new"]

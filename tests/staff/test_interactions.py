@@ -4,24 +4,29 @@ on the agent's home page, end it. Auditors read; they do not write."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from paydesk.app import create_app
+from paydesk.app import asgi, create_app
 from shared.auth import access
 from shared.auth.login import staff_actor
 from shared.models import AuditEvent, Customer, Interaction, InteractionNote, Outcome, StaffUser
 from shared.web.sessions import SessionData
 from staff.access import StaffContext
+from staff.payment_views import display
 from staff.templating import templates
 from tests import factories
-from tests.staff.conftest import Account, Console, csrf_from, signed_in
+from tests.staff.conftest import Account, Console, csrf_from, sign_in, signed_in
 from tests.staff.test_counter import make_bills, pay_form, submit
+from tests.support.apps import BASE_URL
 
 
 @pytest.fixture(scope="module")
@@ -212,8 +217,13 @@ def render_panel(console: Console, account: Account, customer_id: int) -> str:
         customer = db.get(Customer, customer_id)
         assert user is not None and customer is not None
         staff = StaffContext(user, access.permissions_of(db, user), staff_actor(user))
+        request = Request(scope)
         return templates.get_template("staff/customer/_counter_panel.html").render(
-            request=Request(scope), customer=customer, customer_id=customer_id, staff=staff
+            request=request,
+            customer=customer,
+            customer_id=customer_id,
+            staff=staff,
+            **display(request),
         )
 
 
@@ -229,3 +239,100 @@ def test_the_customer_view_panel(console: Console, agent: tuple[TestClient, Acco
     assert f"/staff/customers/{customer_id}/pay" not in panel
     cashier = console.user(["cashier"])
     assert f"/staff/customers/{customer_id}/pay" in render_panel(console, cashier, customer_id)
+
+
+def paid_by_cash(console: Console, cents: int) -> tuple[int, str, str]:
+    """A customer who paid a bill at the counter: (customer id, transaction ID, receipt)."""
+    bills = make_bills(console, [cents])
+    number = bills.numbers[0]
+    cashier, _ = signed_in(console, ["cashier"])
+    _, base = pay_form(cashier, bills.customer_id)
+    form = {**base, "pay": [number], f"amount-{number}": str(cents / 100), "tender": "cash"}
+    paid = submit(cashier, bills.customer_id, {**form, "cash_tendered": str(cents / 100)})
+    receipt = re.search(r"R-\d{4}-\d{6}", paid.text)
+    transaction = re.search(r"/staff/payments/([0-9A-Z-]+)", paid.text)
+    assert receipt and transaction, paid.text
+    return bills.customer_id, transaction.group(1), receipt.group(0)
+
+
+def test_start_from_the_number_the_caller_reads_out(
+    console: Console, agent: tuple[TestClient, Account]
+) -> None:
+    client, _ = agent
+    customer_id, transaction_id, receipt = paid_by_cash(console, 3150)
+    form = client.get(f"/staff/interactions/new?about={receipt}")
+    assert form.status_code == 200 and f'value="{receipt}"' in form.text
+    # Read out loosely: lower case, spaces for dashes.
+    spoken = receipt.lower().replace("-", " ")
+    started = form_post(client, "/staff/interactions/new", {"channel": "call", "about": spoken})
+    assert started.status_code == 303, started.text
+    url = str(started.headers["location"])
+    page = client.get(url).text
+    assert f"/staff/customers/{customer_id}" in page
+    assert f"Receipt: {receipt}" in page and f">{transaction_id}</a>" in page
+
+    detail = client.get(f"/staff/payments/{transaction_id}").text
+    assert "Interactions about this payment" in detail and f'href="{url}"' in detail
+    with console.factory() as db:
+        interaction = db.get(Interaction, interaction_id(url))
+        assert interaction is not None and interaction.customer_id == customer_id
+
+
+def test_start_from_a_payment_page(console: Console, agent: tuple[TestClient, Account]) -> None:
+    client, _ = agent
+    _, transaction_id, receipt = paid_by_cash(console, 1200)
+    detail = client.get(f"/staff/payments/{transaction_id}").text
+    assert "No interaction has attached this payment or its receipt." in detail
+    assert "Start an interaction about this payment" in detail
+    started = form_post(
+        client, "/staff/interactions/new", {"channel": "counter", "about": transaction_id}
+    )
+    page = client.get(str(started.headers["location"])).text
+    assert "At the counter" in page and f"Receipt: {receipt}" in page
+
+
+def test_start_from_an_invoice_or_an_unknown_number(
+    console: Console, agent: tuple[TestClient, Account]
+) -> None:
+    client, _ = agent
+    bills = make_bills(console, [900])
+    started = form_post(
+        client, "/staff/interactions/new", {"channel": "email", "about": bills.numbers[0]}
+    )
+    assert started.status_code == 303
+    assert f"Invoice: {bills.numbers[0]}" in client.get(str(started.headers["location"])).text
+
+    with console.factory() as db:
+        before = db.scalar(select(func.count(Interaction.id)))
+    for about, message in [
+        ("R-1999-999999", "Nothing has that number."),
+        ("", "Enter the number the caller reads out."),
+        ("x" * 500, "Nothing has that number."),
+    ]:
+        refused = form_post(client, "/staff/interactions/new", {"channel": "call", "about": about})
+        assert refused.status_code == 422 and message in refused.text, about
+    assert form_post(client, "/staff/interactions/new", {"channel": "fax"}).status_code == 400
+    with console.factory() as db:
+        assert db.scalar(select(func.count(Interaction.id))) == before
+
+    auditor, _ = signed_in(console, ["auditor"])
+    assert auditor.get("/staff/interactions/new").status_code == 403
+
+
+def test_times_are_in_the_organisations_time_zone(console: Console) -> None:
+    runtime = dataclasses.replace(
+        console.runtime, settings=console.runtime.settings.with_(timezone="America/Toronto")
+    )
+    client = TestClient(asgi(create_app(runtime)), base_url=BASE_URL, follow_redirects=False)
+    sign_in(client, console.user(["agent"]))
+    url = start(client, new_customer(console))
+    form_post(client, f"{url}/notes", {"text": "asked about the due date"})
+    with console.factory() as db:
+        interaction = db.get(Interaction, interaction_id(url))
+        assert interaction is not None
+        started = interaction.started_at
+    page = client.get(url).text
+    local = started.astimezone(ZoneInfo("America/Toronto"))
+    assert " UTC" not in page
+    assert local.strftime("%-I:%M:%S") in page
+    assert started.astimezone(dt.UTC).strftime("%-I:%M:%S") not in page
