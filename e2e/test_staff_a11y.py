@@ -1,11 +1,16 @@
 """axe (WCAG 2.2 A/AA) on the staff console's pages, error states too: sign-in (and with an
-error), home, search results, customer view, payment detail, the counter payment page (and
-with an error), the counter result, an interaction, and, signed in as the admin (enrolling
-an authenticator with pyotp from the key the page shows), the authenticator set-up page
-and the users list. Every problem on every page is collected, then reported together."""
+error), home, "change my password" (and with an error), search results, customer view,
+payment detail, the counter payment page (and with an error), the counter result, an
+interaction, and, signed in as the admin (enrolling an authenticator with pyotp from the
+key the page shows), the authenticator set-up page, the users list, a user, the roles,
+a new role (and with errors, its permissions ticked with the keyboard alone) and a
+role's permissions. Last, a user the admin adds and gives a temporary password signs in
+and meets the "choose a new password" page (and its error), typed with the keyboard.
+Every problem on every page is collected, then reported together."""
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 import pyotp
@@ -26,6 +31,8 @@ from e2e.staff_steps import (
     take_cash_payment,
     write_note,
 )
+
+TEMPORARY = "a-temporary-password"
 
 
 class Findings:
@@ -60,6 +67,12 @@ def test_staff_pages_are_accessible(new_page: NewPage, server: Server) -> None:
 
     sign_in(hands, "cashier")
     findings.check("home")
+    page.get_by_role("link", name=t("Change my password"), exact=True).click()
+    expect(h1(page)).to_have_text(t("Change my password"))
+    findings.check("change my password")
+    page.get_by_role("button", name=t("Save the new password")).click()
+    expect(page.get_by_role("alert")).to_contain_text(t("Enter your current password."))
+    findings.check("change my password with errors")
 
     page.get_by_role("link", name=t("Find anything"), exact=True).click()
     page.get_by_role("searchbox", name=t("Search")).fill(who.name.split()[-1])
@@ -107,6 +120,72 @@ def test_staff_pages_are_accessible(new_page: NewPage, server: Server) -> None:
     admin.get_by_role("link", name=t("Users"), exact=True).click()
     expect(admin.get_by_role("table").first).to_be_visible()
     admin_findings.check("users")
+    check_roles(admin, admin_findings)
+    username = add_user_with_a_temporary_password(admin, admin_findings)
 
-    findings.found += admin_findings.found
+    person = new_page(*DESK)
+    person_findings = Findings(person)
+    choose_a_new_password(Hands(person, keyboard=True), username, person_findings)
+
+    findings.found += admin_findings.found + person_findings.found
     findings.assert_none()
+
+
+def check_roles(admin: Page, findings: Findings) -> None:
+    admin.get_by_role("link", name=t("Roles"), exact=True).click()
+    expect(h1(admin)).to_have_text(t("Roles"))
+    findings.check("roles")
+    admin.get_by_role("link", name=t("Create a role")).click()
+    expect(h1(admin)).to_have_text(t("Create a role"))
+    findings.check("new role")
+    keys = Hands(admin, keyboard=True)
+    keys.tick(admin.get_by_label(t("Approve a refund")))
+    keys.press(admin.get_by_role("button", name=t("Create the role")))
+    expect(admin.get_by_role("alert")).to_contain_text(t("Enter a name for the role."))
+    expect(admin.get_by_label(t("Approve a refund"))).to_be_checked()
+    findings.check("new role with errors")
+    admin.get_by_role("link", name=t("Back to roles")).click()
+    admin.get_by_role("link", name=t("Change the permissions of %(role)s", role="agent")).click()
+    expect(h1(admin)).to_have_text(t("Role %(role)s", role="agent"))
+    findings.check("role permissions")
+
+
+def add_user_with_a_temporary_password(admin: Page, findings: Findings) -> str:
+    """A new agent, then a password reset: they must choose their own at sign-in."""
+    username = f"a11y.{secrets.token_hex(3)}"
+    admin.goto("/staff/admin/users/new")
+    admin.get_by_label(t("Username")).fill(username)
+    admin.get_by_label(t("Name"), exact=True).fill("Ally Eleven")
+    admin.get_by_label("agent").check()
+    admin.get_by_label(t("Temporary password")).fill(TEMPORARY)
+    admin.get_by_role("button", name=t("Add the user")).click()
+    expect(h1(admin)).to_contain_text("Ally Eleven")
+    admin.get_by_label(t("New temporary password")).fill(TEMPORARY + "-2")
+    admin.get_by_role("button", name=t("Set the password")).click()
+    reset = t(
+        "Temporary password set. Give it to the user in person: they choose their own "
+        "when they next sign in."
+    )
+    expect(admin.get_by_role("status")).to_have_text(reset)
+    findings.check("a user")
+    return username
+
+
+def choose_a_new_password(keys: Hands, username: str, findings: Findings) -> None:
+    page = keys.page
+    page.goto("/staff/login")
+    keys.type(page.get_by_label(t("Username")), username)
+    keys.type(page.get_by_label(t("Password")), TEMPORARY + "-2")
+    keys.press(page.get_by_role("button", name=t("Sign in"), exact=True))
+    expect(h1(page)).to_have_text(t("Choose a new password"))
+    findings.check("choose a new password")
+    keys.type(page.get_by_label(t("New password"), exact=True), "short")
+    keys.press(page.get_by_role("button", name=t("Save the new password")))
+    expect(page.get_by_role("alert")).to_be_visible()
+    findings.check("choose a new password with errors")
+    keys.type(page.get_by_label(t("New password"), exact=True), "an e2e passphrase of mine")
+    keys.type(page.get_by_label(t("New password again")), "an e2e passphrase of mine")
+    keys.press(page.get_by_role("button", name=t("Save the new password")))
+    expect(page.get_by_role("status")).to_contain_text(t("Your password is changed."))
+    keys.press(page.get_by_role("link", name=t("Go to the staff home page")))
+    expect(h1(page)).to_have_text(t("Staff home"))

@@ -45,10 +45,13 @@ class AuditAction(StrEnum):
     STAFF_MFA_RESET = "admin:mfa:reset"
     ROLE_ASSIGNED = "admin:role:assigned"
     ROLE_REMOVED = "admin:role:removed"
+    ROLE_CREATED = "admin:role:created"
+    ROLE_PERMISSIONS_CHANGED = "admin:role:permissions_changed"
     LOGIN_SUCCEEDED = "auth:login:succeeded"
     LOGIN_FAILED = "auth:login:failed"
     ACCOUNT_LOCKED = "auth:account:locked"
     MFA_ENROLLED = "auth:mfa:enrolled"
+    PASSWORD_CHANGED = "auth:password:changed"  # noqa: S105 - an event name
     LOGOUT = "auth:session:ended"
     LOGOUT_EVERYWHERE = "auth:sessions:ended"
     DEMO_SEEDED = "system:demo:seeded"

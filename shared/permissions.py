@@ -57,3 +57,25 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "admin": ("Administrator", frozenset(PERMISSIONS)),
 }
+
+# How the roles screen groups the permissions; every permission is in exactly one group.
+PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
+    "service": (
+        "customers:view",
+        "payments:view",
+        "payments:take",
+        "receipts:resend",
+        "notes:write",
+        "tickets:work",
+    ),
+    "exceptions": (
+        "refunds:request",
+        "refunds:approve",
+        "voids:request",
+        "voids:approve",
+        "adjustments:request",
+        "adjustments:approve",
+    ),
+    "oversight": ("audit:view", "reports:view", "exports:gl"),
+    "administration": ("admin:users", "admin:roles", "admin:terminals", "admin:settings"),
+}

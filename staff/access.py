@@ -8,6 +8,9 @@
 to the endpoint) so a test can list every route and what it needs. Not signed in: a 303
 to the sign-in page, which comes back here afterwards. Signed in without the permission:
 a 403 page. `public` marks the few pages anyone may open (sign-in, the code steps).
+
+After an administrator resets someone's password, they reach only the views marked
+`with_temporary_password` (choosing a new password, signing out) until they choose one.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from shared.actors import Actor
-from shared.auth import access
+from shared.auth import access, account
 from shared.auth.access import SIGNED_IN, UserPermissions
 from shared.auth.login import staff_actor
 from shared.models import SessionKind, StaffUser
@@ -61,14 +64,18 @@ def signed_in_user(request: Request, db: Session) -> StaffUser | None:
 def _to_sign_in(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     location = f"{request.url_for('staff:login').path}?{urlencode({'next': target})}"
+    return _redirect(request, location)
+
+
+def _redirect(request: Request, location: str) -> Response:
     headers = {"Cache-Control": "no-store"}
     if request.headers.get("HX-Request") == "true":
-        # htmx would swap the sign-in page into a fragment; have it load the page instead.
+        # htmx would swap the whole page into a fragment; have it load the page instead.
         headers["HX-Redirect"] = location
     return RedirectResponse(location, status_code=303, headers=headers)
 
 
-def requires(permission: str) -> Callable[[View], View]:
+def requires(permission: str, *, with_temporary_password: bool = False) -> Callable[[View], View]:
     """Only staff holding `permission` (in any department) may use the view."""
 
     def decorate(view: View) -> View:
@@ -77,6 +84,8 @@ def requires(permission: str) -> Callable[[View], View]:
             user = signed_in_user(request, db)
             if user is None:
                 return _to_sign_in(request)
+            if account.password_change_due(user) and not with_temporary_password:
+                return _redirect(request, request.url_for("staff:account_password").path)
             perms = access.permissions_of(db, user)
             staff = StaffContext(user, perms, staff_actor(user, client_address(request)))
             request.state.staff = staff

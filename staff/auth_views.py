@@ -1,8 +1,11 @@
-"""Signing in (password, then a TOTP code when needed), enrolling a code, signing out.
+"""Signing in (password, then a TOTP code when needed), enrolling a code, choosing a new
+password, signing out.
 
 Between the password and the code the session holds only a pending sign-in
 (`PENDING`): the session is signed in (`kind="staff"`, `staff_user_id`) once every
-required factor is given.
+required factor is given. Each code is accepted once. Someone signed in with a
+temporary password an administrator set goes to the new-password page, and every other
+page sends them back there until they have chosen one (`staff.access.requires`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from shared.auth import access, login, mfa
+from shared.auth import access, account, login, mfa, passwords
 from shared.auth.login import Attempt, Outcome
 from shared.db import utcnow
 from shared.i18n import gettext_ as _
@@ -27,6 +30,7 @@ from staff.web import (
     client_address,
     form_text,
     local_time,
+    password_field,
     redirect_to,
     safe_next,
     settings_of,
@@ -34,6 +38,7 @@ from staff.web import (
 
 PENDING = "staff_login"
 SETUP = "staff_mfa_setup"
+CHANGED_NOTICE = "staff_password_changed"
 PENDING_FOR = dt.timedelta(minutes=5)
 STAGE_CODE = "code"
 STAGE_ENROL = "enrol"
@@ -53,6 +58,14 @@ def refusal(request: Request, attempt: Attempt) -> str:
     if attempt.outcome is Outcome.INACTIVE:
         return _("This account is not active. Ask an administrator to reactivate it.")
     return _("The username or password is not right.")
+
+
+def code_refused() -> str:
+    # The same words for a wrong code and a used one: neither tells an onlooker more.
+    return _(
+        "The code was not accepted. Enter the 6-digit code your app shows now; "
+        "each code works only once."
+    )
 
 
 def _status(attempt: Attempt) -> int:
@@ -90,8 +103,7 @@ def sign_in(request: Request, db: Session) -> Response:
         if signed_in_user(request, db) is not None:
             return RedirectResponse(safe_next(request, request.query_params.get("next")), 303)
         return _login_page(request)
-    username, password = form_text(request, "username"), request.state.form.get("password")
-    password = password if isinstance(password, str) else ""
+    username, password = form_text(request, "username"), password_field(request, "password")
     errors = {}
     if not username:
         errors["login-username"] = _("Enter your username.")
@@ -139,6 +151,8 @@ def _complete(
     session.kind = SessionKind.STAFF
     session.staff_user_id = user.id
     rotate(request)
+    if account.password_change_due(user):
+        target = request.url_for("staff:account_password").path
     return RedirectResponse(target, status_code=303)
 
 
@@ -172,8 +186,7 @@ def _check_code(
     if attempt.ok:
         return attempt, None, {}
     if attempt.outcome is Outcome.INVALID:
-        message = _("The code is not right. Enter the 6-digit code your app shows now.")
-        return None, None, {"mfa-code": message}
+        return None, None, {"mfa-code": code_refused()}
     # Locked or deactivated meanwhile: this sign-in is over; start again from the password.
     request.session.pop(PENDING, None)
     errors = {"login-username": refusal(request, attempt)}
@@ -238,19 +251,78 @@ def account_mfa(request: Request, db: Session) -> Response:
     status = 200
     if request.method == "POST":
         entered = form_text(request, "code")
+        step = mfa.matching_step(secret, entered, utcnow())
         if not entered:
             errors["mfa-code"] = _("Enter the 6-digit code from your authenticator app.")
-        elif mfa.verify(secret, entered):
-            login.enrol(db, user, secret, client_address(request))
+        elif step is not None:
+            login.enrol(db, user, secret, client_address(request), step)
             request.session.pop(SETUP, None)
             return render(request, "staff/mfa_done.html", {"just_enrolled": True})
         else:
-            errors["mfa-code"] = _(
-                "The code is not right. Enter the 6-digit code your app shows now."
-            )
+            errors["mfa-code"] = code_refused()
         status = 422
     context = _setup_context(request, user, secret) | {"errors": errors, "during_sign_in": False}
     return render(request, "staff/mfa_setup.html", context, status)
+
+
+# -- your own password -----------------------------------------------------------------
+
+
+def _password_errors(request: Request, db: Session, user: StaffUser) -> dict[str, str]:
+    """What is wrong with the posted change, field by field; empty when nothing is.
+
+    The current password is checked only once the rest is right: a typo in the new one
+    then costs no failed attempt toward the lockout.
+    """
+    forced = account.password_change_due(user)
+    current, new = password_field(request, "current_password"), password_field(request, "new")
+    errors = {}
+    if not forced and not current:
+        errors["password-current"] = _("Enter your current password.")
+    if passwords.too_short(new):
+        errors["password-new"] = _("The new password needs at least 12 characters.")
+    elif password_field(request, "confirm") != new:
+        errors["password-confirm"] = _("Type the same new password twice.")
+    if errors:
+        return errors
+    if not forced:
+        attempt = login.check_current_password(db, user, current, client_address(request))
+        if not attempt.ok:
+            message = _("Your current password is not right.")
+            if attempt.outcome is Outcome.LOCKED:
+                message = refusal(request, attempt)
+            return {"password-current": message}
+    if passwords.verify(user, new):
+        if forced:
+            return {"password-new": _("Choose a password of your own, not the temporary one.")}
+        return {"password-new": _("Choose a password different from your current one.")}
+    return {}
+
+
+@page
+@requires(SIGNED_IN, with_temporary_password=True)
+def account_password(request: Request, db: Session) -> Response:
+    """Choose a new password: after an administrator's reset (required), or any time."""
+    staff: StaffContext = request.state.staff
+    user = staff.user
+    errors: dict[str, str] = {}
+    if request.method == "POST" and account.has_password(user):
+        errors = _password_errors(request, db, user)
+        if not errors:
+            account.change_password(
+                db, user, password_field(request, "new"), client_address(request)
+            )
+            # This browser stays signed in, under a new session id; every other one is out.
+            rotate(request)
+            request.session[CHANGED_NOTICE] = True
+            return redirect_to(request, "staff:account_password")
+    context = {
+        "errors": errors,
+        "forced": account.password_change_due(user),
+        "sso_only": not account.has_password(user),
+        "changed": request.session.pop(CHANGED_NOTICE, False),
+    }
+    return render(request, "staff/account_password.html", context, 422 if errors else 200)
 
 
 # -- signing out -------------------------------------------------------------------------
@@ -262,7 +334,7 @@ def _signed_out(request: Request) -> Response:
 
 
 @page
-@requires(SIGNED_IN)
+@requires(SIGNED_IN, with_temporary_password=True)
 def sign_out(request: Request, db: Session) -> Response:
     staff: StaffContext = request.state.staff
     login.record_logout(db, staff.user, client_address(request), everywhere=False)
@@ -270,7 +342,7 @@ def sign_out(request: Request, db: Session) -> Response:
 
 
 @page
-@requires(SIGNED_IN)
+@requires(SIGNED_IN, with_temporary_password=True)
 def sign_out_everywhere(request: Request, db: Session) -> Response:
     staff: StaffContext = request.state.staff
     login.record_logout(db, staff.user, client_address(request), everywhere=True)

@@ -32,6 +32,12 @@ routes: list[BaseRoute] = [
         name="logout_everywhere",
     ),
     Route("/account/mfa", auth_views.account_mfa, methods=GET_POST, name="account_mfa"),
+    Route(
+        "/account/password",
+        auth_views.account_password,
+        methods=GET_POST,
+        name="account_password",
+    ),
     # Administration
     Route("/admin/users", admin_views.users, name="admin_users"),
     Route("/admin/users/new", admin_views.user_new, methods=GET_POST, name="admin_user_new"),
@@ -73,6 +79,13 @@ routes: list[BaseRoute] = [
         name="admin_user_role_remove",
     ),
     Route("/admin/roles", admin_views.roles, name="admin_roles"),
+    Route("/admin/roles/new", admin_views.role_new, methods=GET_POST, name="admin_role_new"),
+    Route(
+        "/admin/roles/{role_id:int}",
+        admin_views.role_detail,
+        methods=GET_POST,
+        name="admin_role",
+    ),
     # Find anything, the customer view, payment detail
     *customer_routes.routes,
     # Counter payments, interactions and notes

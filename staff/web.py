@@ -28,6 +28,12 @@ def safe_next(request: Request, target: str | None) -> str:
     return target
 
 
+def password_field(request: Request, name: str) -> str:
+    """A password as typed: unlike `form_text`, never trimmed (spaces may be part of it)."""
+    value = request.state.form.get(name)
+    return value if isinstance(value, str) else ""
+
+
 def local_time(request: Request, value: dt.datetime) -> str:
     """HH:MM in the organisation's time zone (the database keeps UTC)."""
     return value.astimezone(ZoneInfo(settings_of(request).timezone)).strftime("%H:%M")
@@ -38,6 +44,7 @@ __all__ = [
     "form_text",
     "form_values",
     "local_time",
+    "password_field",
     "redirect_to",
     "safe_next",
     "settings_of",

@@ -47,17 +47,28 @@ def unlock(db: Session, actor: Actor, user: StaffUser) -> None:
 
 
 def reset_password(db: Session, actor: Actor, user: StaffUser, password: str) -> None:
-    """Set a temporary password chosen by the administrator (at least 12 characters)."""
+    """Set a temporary password chosen by the administrator (at least 12 characters).
+
+    The administrator knows it, so the user must choose their own at next sign-in.
+    """
     passwords.set_password(user, password)
+    user.must_change_password = True
     ended = end_all_for_user(db, user.id)
     audit.record(
-        db, actor, AuditAction.STAFF_PASSWORD_RESET, "staff_user", user.id, {"sessions": ended}
+        db,
+        actor,
+        AuditAction.STAFF_PASSWORD_RESET,
+        "staff_user",
+        user.id,
+        {"sessions": ended, "must_change": True},
     )
 
 
 def reset_mfa(db: Session, actor: Actor, user: StaffUser) -> None:
     """Forget the user's authenticator (a lost phone): they enrol again at next sign-in."""
     user.mfa_secret = None
+    # The steps of the old authenticator say nothing about the next one.
+    user.mfa_last_step = None
     ended = end_all_for_user(db, user.id)
     audit.record(db, actor, AuditAction.STAFF_MFA_RESET, "staff_user", user.id, {"sessions": ended})
 

@@ -4,6 +4,7 @@ Five wrong answers in a row (password or code) lock the account for fifteen minu
 an administrator can unlock it sooner. An unknown username gets the same answers and
 the same timing as a real one, lockout included, so the form tells nobody who works
 here. Failures from one address are also capped, against spraying many usernames.
+A TOTP code is good once: a code already used, or one older than it, is a wrong answer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit
@@ -101,7 +102,11 @@ def check_code(
     source_ip: str,
     now: dt.datetime | None = None,
 ) -> Attempt:
-    """The second step (or the enrolment confirmation): a wrong code counts as a failure."""
+    """The second step (or the enrolment confirmation): a wrong code counts as a failure.
+
+    A code is accepted once: a code already used (here or in a concurrent request) gets
+    the same answer as a wrong one, and counts the same.
+    """
     now = now or utcnow()
     actor = staff_actor(user, source_ip)
     if (until := locked_until(user, now)) is not None:
@@ -110,13 +115,56 @@ def check_code(
     if not user.active:
         _failed(db, actor, user.username, "inactive")
         return Attempt(Outcome.INACTIVE, user)
-    if not mfa.verify(secret, code):
+    step = mfa.matching_step(secret, code, now)
+    if step is None:
         return _count_failure(db, user, actor, source_ip, "code", now)
+    if not _claim_step(db, user, step):
+        return _count_failure(db, user, actor, source_ip, "code reused", now)
     return Attempt(Outcome.OK, user)
 
 
-def enrol(db: Session, user: StaffUser, secret: str, source_ip: str) -> None:
+def check_current_password(
+    db: Session, user: StaffUser, password: str, source_ip: str, now: dt.datetime | None = None
+) -> Attempt:
+    """Before a signed-in user changes their password: a wrong one counts toward lockout."""
+    now = now or utcnow()
+    actor = staff_actor(user, source_ip)
+    if (until := locked_until(user, now)) is not None:
+        _failed(db, actor, user.username, "locked")
+        return Attempt(Outcome.LOCKED, user, until)
+    if not passwords.verify(user, password):
+        return _count_failure(db, user, actor, source_ip, "current password", now)
+    return Attempt(Outcome.OK, user)
+
+
+def _claim_step(db: Session, user: StaffUser, step: int) -> bool:
+    """Record `step` as used unless it (or a later one) already is.
+
+    One conditional UPDATE: of two requests with the same code, the second waits for the
+    first's row lock and then matches no row, so only one of them signs in.
+    """
+    claimed = db.execute(
+        update(StaffUser)
+        .where(
+            StaffUser.id == user.id,
+            or_(StaffUser.mfa_last_step.is_(None), StaffUser.mfa_last_step < step),
+        )
+        .values(mfa_last_step=step)
+        .returning(StaffUser.id)
+    ).first()
+    return claimed is not None
+
+
+def enrol(
+    db: Session, user: StaffUser, secret: str, source_ip: str, step: int | None = None
+) -> None:
+    """Keep the confirmed secret, and the step of the code that confirmed it.
+
+    At sign-in `check_code` has recorded the step already; outside it, pass `step`.
+    """
     user.mfa_secret = secret
+    if step is not None:
+        user.mfa_last_step = step
     audit.record(db, staff_actor(user, source_ip), AuditAction.MFA_ENROLLED, "staff_user", user.id)
 
 
@@ -153,14 +201,16 @@ def _count_failure(
     db: Session, user: StaffUser, actor: Actor, source_ip: str, reason: str, now: dt.datetime
 ) -> Attempt:
     _failed(db, actor, user.username, reason)
-    _note_address_failure(db, source_ip, now)
-    # In SQL, so two wrong passwords at the same moment both count.
+    # In SQL, so two wrong passwords at the same moment both count. The user's row is
+    # locked before the address's: a refused code may hold it already (`_claim_step`),
+    # and one order everywhere means no deadlock between concurrent failures.
     failures = db.execute(
         update(StaffUser)
         .where(StaffUser.id == user.id)
         .values(failed_logins=StaffUser.failed_logins + 1)
         .returning(StaffUser.failed_logins)
     ).scalar_one()
+    _note_address_failure(db, source_ip, now)
     if failures < MAX_FAILURES:
         return Attempt(Outcome.INVALID, user)
     user.failed_logins = 0

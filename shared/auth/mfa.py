@@ -1,13 +1,21 @@
-"""TOTP second factor (RFC 6238, 30-second steps) and its enrolment QR code."""
+"""TOTP second factor (RFC 6238, 30-second steps) and its enrolment QR code.
+
+A code is good once: `matching_step` says which time step a code belongs to, and the
+sign-in keeps the last step accepted (`StaffUser.mfa_last_step`) so the same code, or an
+older one, is refused afterwards (RFC 6238 §5.2).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
 from collections.abc import Iterable
 
 import pyotp
 import segno
 from markupsafe import Markup
 
+STEP_SECONDS = 30
 # One step either side: a phone clock a little off still works.
 VALID_WINDOW = 1
 
@@ -26,11 +34,25 @@ def qr_svg(uri: str) -> Markup:
     return Markup(svg)  # noqa: S704 - segno's own markup, no user input in it
 
 
-def verify(secret: str, code: str) -> bool:
+def current_step(now: dt.datetime) -> int:
+    return int(now.timestamp()) // STEP_SECONDS
+
+
+def matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
+    """The time step `code` is the code of, within the drift window; None if none is.
+
+    When two steps share a code (one chance in a million), the later one counts, so a
+    code is never mistaken for one already used.
+    """
     code = "".join(code.split())
     if len(code) != 6 or not code.isdigit():
-        return False
-    return bool(pyotp.TOTP(secret).verify(code, valid_window=VALID_WINDOW))
+        return None
+    totp = pyotp.TOTP(secret)
+    current = current_step(now)
+    for step in range(current + VALID_WINDOW, current - VALID_WINDOW - 1, -1):
+        if hmac.compare_digest(code, totp.generate_otp(step)):
+            return step
+    return None
 
 
 def required(role_names: Iterable[str], required_roles: Iterable[str]) -> bool:

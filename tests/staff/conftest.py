@@ -2,13 +2,15 @@
 
 `console` is one app per backend per module, on a database of its own. Tests make their
 own users (`console.user(...)`, unique usernames) and sign in with `sign_in`, which also
-enrols or answers the TOTP step when the account needs one."""
+enrols or answers the TOTP step when the account needs one. A TOTP code works once, so
+`totp(account)` remembers the last step it gave a code for and never repeats one."""
 
 from __future__ import annotations
 
 import itertools
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,6 +24,7 @@ from starlette.testclient import TestClient
 from paydesk.app import asgi, create_app
 from paydesk.runtime import Runtime
 from shared.actors import SYSTEM
+from shared.auth.mfa import STEP_SECONDS
 from shared.db import transaction
 from shared.models import Department, Role, RoleAssignment
 from shared.staff_accounts import create_staff
@@ -38,6 +41,8 @@ class Account:
     password: str
     roles: list[str]
     mfa_secret: str | None = None
+    # The latest TOTP step `totp()` gave a code for: the server accepts each step once.
+    last_step: int | None = None
 
 
 @dataclass
@@ -55,8 +60,11 @@ class Console:
         *,
         departments: dict[str, int] | None = None,
         active: bool = True,
+        mfa: bool = False,
     ) -> Account:
-        """A new staff user; `departments` limits some of its roles to one department each."""
+        """A new staff user; `departments` limits some of its roles to one department each.
+
+        With `mfa`, the user has an authenticator already (no code used yet)."""
         username = f"staff-{next(_counter)}-{secrets.token_hex(2)}"
         password = f"pw-{secrets.token_hex(8)}"
         departments = departments or {}
@@ -75,7 +83,8 @@ class Console:
                     RoleAssignment(user_id=user.id, role_id=role.id, department_id=department_id)
                 )
             user.active = active
-            return Account(user.id, username, password, roles)
+            user.mfa_secret = pyotp.random_base32() if mfa else None
+            return Account(user.id, username, password, roles, user.mfa_secret)
 
     def department(self, name: str) -> int:
         with transaction(self.factory) as db:
@@ -114,8 +123,11 @@ def csrf_from(html: str) -> str:
 def csrf(client: TestClient) -> str:
     """The session's CSRF token, from the sign-in page (it has a form whatever the state)."""
     page = client.get("/staff/login")
-    if page.status_code == 303:  # signed in already: the home page has forms too
-        page = client.get("/staff/")
+    # Signed in already: the home page has forms too (or, with a temporary password, the
+    # page for choosing a new one, where every page leads).
+    for _ in range(2):
+        if page.status_code == 303:
+            page = client.get(page.headers["location"])
     return csrf_from(page.text)
 
 
@@ -143,8 +155,25 @@ def secret_from(html: str) -> str:
 
 
 def totp(account: Account) -> str:
+    """A code for a time step the server has not accepted yet.
+
+    This step's code, else the next step's (the server allows one step of clock drift),
+    else, only for a third sign-in within one 30-second step, wait for the next step.
+    Never an earlier step: a code for the previous step could expire before it is posted.
+    """
     assert account.mfa_secret
-    return str(pyotp.TOTP(account.mfa_secret).now())
+    while True:
+        now = int(time.time()) // STEP_SECONDS
+        fresh = [s for s in (now, now + 1) if account.last_step is None or s > account.last_step]
+        if fresh:
+            account.last_step = fresh[0]
+            return code_at(account, fresh[0])
+        time.sleep(STEP_SECONDS - time.time() % STEP_SECONDS + 0.05)
+
+
+def code_at(account: Account, step: int) -> str:
+    assert account.mfa_secret
+    return str(pyotp.TOTP(account.mfa_secret).generate_otp(step))
 
 
 def answer_code_step(client: TestClient, account: Account, location: str) -> httpx.Response:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pyotp
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -12,12 +11,14 @@ from starlette.testclient import TestClient
 from shared import audit
 from shared.audit import AuditAction
 from shared.auth.login import MAX_FAILURES
+from shared.auth.mfa import STEP_SECONDS
 from shared.db import transaction
 from shared.models import AuditEvent, StaffUser
 from tests.staff.conftest import (
     Account,
     Console,
     answer_code_step,
+    code_at,
     csrf_from,
     post,
     post_login,
@@ -29,6 +30,7 @@ from tests.staff.conftest import (
 )
 
 WRONG = "The username or password is not right."
+CODE_REFUSED = "The code was not accepted."
 LOCKED = "Too many failed sign-ins. This account is locked until"
 
 
@@ -221,19 +223,92 @@ def test_mfa_is_required_for_supervisors_and_admins(console: Console, role: str)
 
 
 def test_a_code_one_step_old_still_works(console: Console) -> None:
+    """A phone clock a little behind: the previous step's code, never used, is accepted."""
+    account = console.user(["supervisor"], mfa=True)
     client = console.client()
-    account = console.user(["supervisor"])
-    sign_in(client, account)
-    assert account.mfa_secret
-    again = console.client()
-    post_login(again, account.username, account.password)
-    page = again.get("/staff/login/code")
-    totp_ = pyotp.TOTP(account.mfa_secret)
-    previous = totp_.at(time.time() - 30)
-    response = again.post(
+    post_login(client, account.username, account.password)
+    page = client.get("/staff/login/code")
+    if time.time() % STEP_SECONDS > STEP_SECONDS - 2:  # not a step turning mid-request
+        time.sleep(2.5)
+    previous = code_at(account, int(time.time()) // STEP_SECONDS - 1)
+    response = client.post(
         "/staff/login/code", data={"code": previous, "csrf_token": csrf_from(page.text)}
     )
     assert response.status_code == 303
+    assert client.get("/staff/").status_code == 200
+
+
+def _code_page(console: Console, account: Account) -> tuple[TestClient, str]:
+    """A new browser past the password step, and the code page's CSRF token."""
+    client = console.client()
+    assert post_login(client, account.username, account.password).status_code == 303
+    return client, csrf_from(client.get("/staff/login/code").text)
+
+
+def _failed_reasons(console: Console, username: str) -> list[str]:
+    with transaction(console.factory) as db:
+        details = db.scalars(
+            select(AuditEvent.details)
+            .where(AuditEvent.object_id == username, AuditEvent.action == AuditAction.LOGIN_FAILED)
+            .order_by(AuditEvent.seq)
+        )
+        return [d["reason"] for d in details]
+
+
+def test_a_code_works_only_once(console: Console) -> None:
+    account = console.user(["supervisor"], mfa=True)
+    first, token = _code_page(console, account)
+    code = totp(account)
+    assert (
+        first.post("/staff/login/code", data={"code": code, "csrf_token": token}).status_code == 303
+    )
+
+    # Someone who saw the code (over a shoulder, a phishing page) tries it at once.
+    second, token = _code_page(console, account)
+    reused = second.post("/staff/login/code", data={"code": code, "csrf_token": token})
+    assert reused.status_code == 422
+    assert CODE_REFUSED in reused.text and 'aria-describedby="mfa-code-hint mfa-code-error"' in (
+        reused.text
+    )
+    assert second.get("/staff/").status_code == 303
+    assert _failed_reasons(console, account.username) == ["code reused"]
+    with transaction(console.factory) as db:
+        user = db.get(StaffUser, account.id)
+        assert user is not None and user.failed_logins == 1
+
+    # A fresh code from the app still works in the same browser.
+    fresh = second.post("/staff/login/code", data={"code": totp(account), "csrf_token": token})
+    assert fresh.status_code == 303
+    assert second.get("/staff/").status_code == 200
+
+
+def test_reused_codes_count_toward_lockout(console: Console) -> None:
+    account = console.user(["supervisor"], mfa=True)
+    client, token = _code_page(console, account)
+    code = totp(account)
+    assert (
+        client.post("/staff/login/code", data={"code": code, "csrf_token": token}).status_code
+        == 303
+    )
+    other, token = _code_page(console, account)
+    statuses = [
+        other.post("/staff/login/code", data={"code": code, "csrf_token": token}).status_code
+        for _ in range(MAX_FAILURES)
+    ]
+    assert statuses == [422] * (MAX_FAILURES - 1) + [429]
+    assert AuditAction.ACCOUNT_LOCKED in actions(console, account.id)
+
+
+def test_the_enrolment_code_cannot_sign_in_again(console: Console) -> None:
+    client = console.client()
+    account = console.user(["admin"])
+    response = post_login(client, account.username, account.password)
+    assert answer_code_step(client, account, response.headers["location"]).status_code == 303
+    assert account.last_step is not None
+    enrolment_code = code_at(account, account.last_step)
+    other, token = _code_page(console, account)
+    again = other.post("/staff/login/code", data={"code": enrolment_code, "csrf_token": token})
+    assert again.status_code == 422 and CODE_REFUSED in again.text
 
 
 def test_wrong_codes_count_toward_lockout(console: Console) -> None:
@@ -291,3 +366,138 @@ def test_the_audit_chain_holds(console: Console, client: TestClient) -> None:
     sign_in(client, account)
     post(client, "/staff/logout")
     assert chain_ok(console)
+
+
+# -- choosing a new password -------------------------------------------------------------
+
+PASSWORD_PAGE = "/staff/account/password"
+NEW_PASSWORD = "my own long passphrase"
+
+
+def _reset_by_admin(console: Console, account: Account, temporary: str) -> None:
+    admin, _ = signed_in(console, ["admin"])
+    reset = post(admin, f"/staff/admin/users/{account.id}/password", {"password": temporary})
+    assert reset.status_code == 303
+    account.password = temporary
+
+
+def _password_changes(console: Console, user_id: int) -> list[dict[str, object]]:
+    with transaction(console.factory) as db:
+        found = db.scalars(
+            select(AuditEvent.details).where(
+                AuditEvent.action == AuditAction.PASSWORD_CHANGED,
+                AuditEvent.object_id == str(user_id),
+            )
+        )
+        return list(found)
+
+
+def test_after_an_admin_reset_the_user_must_choose_a_new_password(console: Console) -> None:
+    account = console.user(["agent"])
+    _reset_by_admin(console, account, "temporary-password-9")
+    client = console.client()
+    response = post_login(client, account.username, account.password)
+    assert response.headers["location"] == PASSWORD_PAGE
+    page = client.get(PASSWORD_PAGE)
+    assert page.status_code == 200 and "Choose a new password" in page.text
+    assert "Current password" not in page.text  # they typed it a moment ago
+    assert "Find anything" not in page.text and "Sign out" in page.text
+
+    # Every other page sends them back here, htmx requests included.
+    for url in ("/staff/", "/staff/search", "/staff/account/mfa", "/staff/admin/roles"):
+        assert client.get(url).headers["location"] == PASSWORD_PAGE, url
+    fragment = client.get("/staff/search", headers={"HX-Request": "true"})
+    assert fragment.headers["HX-Redirect"] == PASSWORD_PAGE
+
+    same = post(client, PASSWORD_PAGE, {"new": account.password, "confirm": account.password})
+    assert same.status_code == 422 and "not the temporary one" in same.text
+    short = post(client, PASSWORD_PAGE, {"new": "short", "confirm": "short"})
+    assert short.status_code == 422 and "at least 12 characters" in short.text
+    assert 'aria-describedby="password-new-hint password-new-error"' in short.text
+    differ = post(client, PASSWORD_PAGE, {"new": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"})
+    assert differ.status_code == 422 and "Type the same new password twice." in differ.text
+    assert client.get("/staff/").status_code == 303
+
+    before = session_cookie(client)
+    done = post(client, PASSWORD_PAGE, {"new": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 303 and done.headers["location"].endswith(PASSWORD_PAGE)
+    assert session_cookie(client) not in {None, before}
+    assert "Your password is changed." in client.get(PASSWORD_PAGE).text
+    assert client.get("/staff/").status_code == 200
+    assert _password_changes(console, account.id) == [{"after_reset": True, "sessions": 1}]
+
+    # The temporary password is gone; the new one signs straight in.
+    assert post_login(console.client(), account.username, account.password).status_code == 422
+    account.password = NEW_PASSWORD
+    sign_in(console.client(), account)
+
+
+def test_the_new_password_comes_after_the_code(console: Console) -> None:
+    account = console.user(["supervisor"], mfa=True)
+    _reset_by_admin(console, account, "temporary-password-8")
+    client = console.client()
+    response = post_login(client, account.username, account.password)
+    assert response.headers["location"].endswith("/staff/login/code")
+    coded = answer_code_step(client, account, "/staff/login/code")
+    assert coded.headers["location"] == PASSWORD_PAGE
+
+
+def test_sign_out_works_with_a_temporary_password(console: Console) -> None:
+    account = console.user(["agent"])
+    _reset_by_admin(console, account, "temporary-password-7")
+    client = console.client()
+    post_login(client, account.username, account.password)
+    out = post(client, "/staff/logout")
+    assert out.headers["location"] == "/staff/login?signed_out=1"
+    assert client.get(PASSWORD_PAGE).headers["location"].startswith("/staff/login?next=")
+
+
+def test_change_my_password(console: Console) -> None:
+    client, account = signed_in(console, ["agent"])
+    elsewhere = console.client()
+    sign_in(elsewhere, account)
+    home = client.get("/staff/")
+    assert f'{PASSWORD_PAGE}">Change my password</a>' in home.text
+    page = client.get(PASSWORD_PAGE)
+    assert "Current password" in page.text and 'autocomplete="current-password"' in page.text
+
+    empty = post(client, PASSWORD_PAGE, {"new": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert empty.status_code == 422 and "Enter your current password." in empty.text
+    wrong = post(
+        client,
+        PASSWORD_PAGE,
+        {"current_password": "not-it", "new": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+    assert wrong.status_code == 422 and "Your current password is not right." in wrong.text
+    assert _failed_reasons(console, account.username) == ["current password"]
+    same = post(
+        client,
+        PASSWORD_PAGE,
+        {
+            "current_password": account.password,
+            "new": account.password,
+            "confirm": account.password,
+        },
+    )
+    assert same.status_code == 422 and "different from your current one" in same.text
+
+    done = post(
+        client,
+        PASSWORD_PAGE,
+        {"current_password": account.password, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+    assert done.status_code == 303
+    assert client.get("/staff/").status_code == 200
+    assert elsewhere.get("/staff/").status_code == 303  # signed out on the other computer
+    assert _password_changes(console, account.id) == [{"after_reset": False, "sessions": 2}]
+    assert post_login(console.client(), account.username, account.password).status_code == 422
+    account.password = NEW_PASSWORD
+    sign_in(console.client(), account)
+    assert chain_ok(console)
+
+
+def test_changing_a_password_needs_the_csrf_token(console: Console) -> None:
+    client, account = signed_in(console, ["agent"])
+    data = {"current_password": account.password, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert client.post(PASSWORD_PAGE, data=data).status_code == 403
+    assert post_login(console.client(), account.username, account.password).status_code == 303

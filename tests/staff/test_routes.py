@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 
@@ -15,13 +16,14 @@ from paydesk.app import create_app
 from shared import interactions
 from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
-from shared.models import Customer, Tender
+from shared.db import transaction
+from shared.models import Customer, Role, StaffUser, Tender
 from shared.models.interactions import InteractionChannel
 from shared.payments import Item, PaymentRequest, take_payment
 from shared.permissions import DEFAULT_ROLES
 from tests import factories
 from tests.shared.no_gateway import NoGateway
-from tests.staff.conftest import Account, Console, signed_in
+from tests.staff.conftest import Account, Console, csrf, signed_in
 
 # Single sign-on is off unless configured: its pages then answer 404 to everyone.
 SSO_PATHS = {"/staff/login/sso", "/staff/login/sso/callback"}
@@ -63,7 +65,7 @@ def test_every_staff_route_declares_a_permission_or_is_public(console: Console) 
 
 @pytest.fixture(scope="module")
 def records(console: Console) -> dict[str, str]:
-    """Real records for every path parameter: a customer who paid, and an interaction."""
+    """Real records for every path parameter: a customer who paid, an interaction, a role."""
     staff = console.user(["agent"])
     with console.factory() as db:
         (bill,) = factories.bills(db, [2_500])
@@ -81,10 +83,12 @@ def records(console: Console) -> dict[str, str]:
         actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
         interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
         db.commit()
+        role = db.scalars(select(Role).where(Role.name == "agent")).one()
         return {
             "customer_id": str(customer.id),
             "interaction_id": str(interaction.id),
             "transaction_id": outcome.payment.transaction_id,
+            "role_id": str(role.id),
         }
 
 
@@ -127,6 +131,8 @@ def test_permission_matrix(
             assert "You cannot do that here" in response.text
         checked.append(url)
     assert "/staff/admin/users" in checked and "/staff/" in checked
+    assert {"/staff/account/password", "/staff/admin/roles/new"} <= set(checked)
+    assert f"/staff/admin/roles/{records['role_id']}" in checked
 
 
 def test_signed_in_is_held_by_everyone() -> None:
@@ -140,3 +146,45 @@ def test_a_role_limited_to_a_department(console: Console) -> None:
     # Signed in, and the home page works; but administration is never department-limited.
     assert client.get("/staff/").status_code == 200
     assert client.get("/staff/admin/users").status_code == 403
+
+
+@pytest.mark.parametrize("role", sorted(DEFAULT_ROLES))
+def test_posts_need_the_permission_too(
+    console: Console,
+    by_role: dict[str, tuple[TestClient, Account]],
+    records: dict[str, str],
+    role: str,
+) -> None:
+    """A form posted without the permission is refused before it does anything."""
+    client, account = by_role[role]
+    perms = UserPermissions(DEFAULT_ROLES[role][1])
+    token = csrf(client)
+    for path, route in staff_routes(console):
+        permission = getattr(route.endpoint, "required_permission", None)
+        if "POST" not in (route.methods or set()) or permission is None:
+            continue
+        if can(perms, permission):
+            continue  # allowed: the route's own tests post to it
+        url = concrete(path, {**records, "user_id": str(account.id), "assignment_id": "1"})
+        response = client.post(url, data={"csrf_token": token})
+        assert response.status_code == 403, (role, url)
+
+
+def test_a_temporary_password_opens_only_the_page_to_choose_a_new_one(
+    console: Console, records: dict[str, str]
+) -> None:
+    client, account = signed_in(console, ["admin"])
+    with transaction(console.factory) as db:
+        user = db.get(StaffUser, account.id)
+        assert user is not None
+        user.must_change_password = True
+    for path, route in staff_routes(console):
+        public = getattr(route.endpoint, "public_route", False)
+        if "GET" not in (route.methods or set()) or public:
+            continue
+        response = client.get(concrete(path, {**records, "user_id": str(account.id)}))
+        if path == "/staff/account/password":
+            assert response.status_code == 200
+        else:
+            assert response.status_code == 303, path
+            assert response.headers["location"] == "/staff/account/password", path

@@ -83,3 +83,18 @@ def test_without_sso_settings_there_is_no_sso_button(console: Console) -> None:
     client = console.client()
     assert "single sign-on" not in client.get("/staff/login").text
     assert client.get("/staff/login/sso").status_code == 404
+
+
+def test_sso_only_users_have_no_password_to_change(sso: Console) -> None:
+    client = sso.client()
+    assert sign_in_with_sso(client, "alice") == "/staff/"
+    assert "Change my password" not in client.get("/staff/").text
+    page = client.get("/staff/account/password")
+    assert page.status_code == 200 and "single sign-on" in page.text
+    assert 'name="new"' not in page.text
+    # Even a flag set by mistake never shuts them out of the console.
+    with sso.factory() as db:
+        user = db.scalars(select(StaffUser).where(StaffUser.username == "alice")).one()
+        user.must_change_password = True
+        db.commit()
+    assert client.get("/staff/").status_code == 200

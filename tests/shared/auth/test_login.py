@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.actors import SYSTEM
-from shared.auth import login, passwords
+from shared.audit import AuditAction
+from shared.auth import admin, login, mfa, passwords
 from shared.auth.login import LOCK_FOR, MAX_FAILURES, Outcome
 from shared.db import utcnow
-from shared.models import StaffUser
+from shared.models import AuditEvent, StaffUser
 from shared.rate_limit import Limit
 from shared.staff_accounts import create_staff, hasher
+from tests.conftest import Database
 
 
 def _user(db: Session, name: str = "lock.me") -> None:
@@ -54,3 +58,69 @@ def test_stale_hashes_are_upgraded(db: Session) -> None:
     assert passwords.verify(user, "right-password")
     assert user.password_hash is not None and not hasher.check_needs_rehash(user.password_hash)
     assert not passwords.verify(None, "right-password")
+
+
+def _with_authenticator(db: Session, name: str) -> StaffUser:
+    _user(db, name)
+    user = db.scalars(select(StaffUser).where(StaffUser.username == name)).one()
+    user.mfa_secret = pyotp.random_base32()
+    db.flush()
+    return user
+
+
+def _code(user: StaffUser, now: dt.datetime, offset: int = 0) -> str:
+    assert user.mfa_secret
+    return str(pyotp.TOTP(user.mfa_secret).generate_otp(mfa.current_step(now) + offset))
+
+
+def test_a_code_is_accepted_once(db: Session) -> None:
+    user = _with_authenticator(db, "code.once")
+    secret, now = user.mfa_secret or "", utcnow()
+    code = _code(user, now)
+    assert login.check_code(db, user, secret, code, "10.0.0.1", now).ok
+    assert user.mfa_last_step == mfa.current_step(now)
+    again = login.check_code(db, user, secret, code, "10.0.0.1", now)
+    assert again.outcome is Outcome.INVALID
+    # An older code, still inside the drift window, is refused too; a newer one works.
+    assert not login.check_code(db, user, secret, _code(user, now, -1), "10.0.0.1", now).ok
+    assert login.check_code(db, user, secret, _code(user, now, 1), "10.0.0.1", now).ok
+    later = now + dt.timedelta(seconds=60)
+    assert login.check_code(db, user, secret, _code(user, later), "10.0.0.1", later).ok
+    db.commit()  # audit events are written at commit
+    failed = db.scalars(
+        select(AuditEvent.details).where(
+            AuditEvent.action == AuditAction.LOGIN_FAILED, AuditEvent.object_id == "code.once"
+        )
+    ).all()
+    assert failed == [{"reason": "code reused"}, {"reason": "code reused"}]
+
+
+def test_an_authenticator_reset_forgets_the_last_step(db: Session) -> None:
+    user = _with_authenticator(db, "code.reset")
+    now = utcnow()
+    assert login.check_code(db, user, user.mfa_secret or "", _code(user, now), "10.0.0.1", now).ok
+    admin.reset_mfa(db, SYSTEM, user)
+    assert user.mfa_secret is None and user.mfa_last_step is None
+
+
+def test_the_same_code_at_the_same_moment_signs_in_once(fresh_database: Database) -> None:
+    factory = fresh_database.sessionmaker()
+    with factory() as db:
+        user = _with_authenticator(db, "code.race")
+        db.commit()
+        user_id, secret = user.id, user.mfa_secret or ""
+    now = utcnow()
+    code = str(pyotp.TOTP(secret).generate_otp(mfa.current_step(now)))
+
+    def attempt(_: int) -> Outcome:
+        with factory() as session:
+            found = session.get(StaffUser, user_id)
+            assert found is not None
+            outcome = login.check_code(session, found, secret, code, "10.0.0.2", now).outcome
+            session.commit()
+            return outcome
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+    assert outcomes.count(Outcome.OK) == 1
+    assert outcomes.count(Outcome.INVALID) + outcomes.count(Outcome.LOCKED) == 7

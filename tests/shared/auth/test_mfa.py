@@ -1,22 +1,27 @@
 from __future__ import annotations
 
-import time
+import datetime as dt
 
 import pyotp
 
 from shared.auth import mfa
 
 
-def test_codes_one_step_either_side_are_accepted() -> None:
+def test_a_code_belongs_to_its_step_one_step_either_side() -> None:
     secret = mfa.new_secret()
     totp = pyotp.TOTP(secret)
-    now = time.time()
-    assert mfa.verify(secret, totp.at(now))
-    assert mfa.verify(secret, " ".join([totp.at(now)[:3], totp.at(now)[3:]]))
-    assert mfa.verify(secret, totp.at(now - 30))
-    assert not mfa.verify(secret, totp.at(now - 120))
-    assert not mfa.verify(secret, "")
-    assert not mfa.verify(secret, "12345a")
+    now = dt.datetime(2026, 11, 26, 12, 0, 10, tzinfo=dt.UTC)
+    step = mfa.current_step(now)
+    assert step == int(now.timestamp()) // 30
+    assert mfa.matching_step(secret, totp.generate_otp(step), now) == step
+    spaced = totp.generate_otp(step)[:3] + " " + totp.generate_otp(step)[3:]
+    assert mfa.matching_step(secret, spaced, now) == step
+    assert mfa.matching_step(secret, totp.generate_otp(step - 1), now) == step - 1
+    assert mfa.matching_step(secret, totp.generate_otp(step + 1), now) == step + 1
+    assert mfa.matching_step(secret, totp.generate_otp(step - 2), now) is None
+    assert mfa.matching_step(secret, totp.generate_otp(step + 2), now) is None
+    assert mfa.matching_step(secret, "", now) is None
+    assert mfa.matching_step(secret, "12345a", now) is None
 
 
 def test_qr_code_has_no_style_attribute() -> None:

@@ -1,0 +1,107 @@
+"""Roles and their permissions: creating a role, changing what a role allows.
+
+Every change is audited with the permission sets before and after. A change that would
+leave no active user able to manage users or roles is refused: nobody could undo it from
+the console.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shared import audit
+from shared.actors import Actor
+from shared.audit import AuditAction
+from shared.models import Permission, Role, RoleAssignment, StaffUser
+
+# Someone active must keep each of these, or administration is locked out for good.
+KEEP_HELD = ("admin:roles", "admin:users")
+
+
+class WouldLockOut(ValueError):
+    """The change would leave nobody able to manage users or roles."""
+
+    def __init__(self, permissions: list[str]) -> None:
+        super().__init__(f"nobody active would hold {', '.join(permissions)}")
+        self.permissions = permissions
+
+
+def codes_of(role: Role) -> list[str]:
+    return sorted(p.code for p in role.permissions)
+
+
+def catalogue(db: Session) -> dict[str, Permission]:
+    return {p.code: p for p in db.scalars(select(Permission).order_by(Permission.code))}
+
+
+def create_role(
+    db: Session, actor: Actor, name: str, description: str, codes: Iterable[str]
+) -> Role:
+    """A new role with these permissions (names and codes checked by the caller)."""
+    known = catalogue(db)
+    role = Role(name=name, description=description)
+    role.permissions = [known[c] for c in sorted(set(codes))]
+    db.add(role)
+    db.flush()
+    details = {"name": name, "description": description, "permissions": codes_of(role)}
+    audit.record(db, actor, AuditAction.ROLE_CREATED, "role", role.id, details)
+    return role
+
+
+def set_permissions(db: Session, actor: Actor, role: Role, codes: Iterable[str]) -> bool:
+    """Give `role` exactly these permissions; False if nothing changed.
+
+    Raises WouldLockOut, changing nothing, when the change would take `admin:roles` or
+    `admin:users` from the last active users holding it.
+    """
+    before, after = codes_of(role), sorted(set(codes))
+    if before == after:
+        return False
+    lost = _would_lose(db, role, set(before), set(after))
+    if lost:
+        raise WouldLockOut(lost)
+    known = catalogue(db)
+    role.permissions = [known[c] for c in after]
+    audit.record(
+        db,
+        actor,
+        AuditAction.ROLE_PERMISSIONS_CHANGED,
+        "role",
+        role.id,
+        {
+            "role": role.name,
+            "before": before,
+            "after": after,
+            "added": sorted(set(after) - set(before)),
+            "removed": sorted(set(before) - set(after)),
+        },
+    )
+    db.flush()
+    return True
+
+
+def _would_lose(db: Session, role: Role, before: set[str], after: set[str]) -> list[str]:
+    """Which of KEEP_HELD some active user holds now but nobody would after the change.
+
+    Administration permissions come only from assignments not limited to a department
+    (see shared.auth.access), so only those count here.
+    """
+    assignments = db.scalars(
+        select(RoleAssignment)
+        .join(StaffUser, StaffUser.id == RoleAssignment.user_id)
+        .where(StaffUser.active.is_(True), RoleAssignment.department_id.is_(None))
+        .options(selectinload(RoleAssignment.role).selectinload(Role.permissions))
+    )
+    by_others: set[str] = set()
+    role_is_held = False
+    for assignment in assignments:
+        if assignment.role_id == role.id:
+            role_is_held = True
+        else:
+            by_others |= set(codes_of(assignment.role))
+    held_before = by_others | (before if role_is_held else set())
+    held_after = by_others | (after if role_is_held else set())
+    return [code for code in KEEP_HELD if code in held_before and code not in held_after]
