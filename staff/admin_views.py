@@ -125,6 +125,8 @@ def user_new(request: Request, db: Session) -> Response:
             except StaffError as exc:  # a rule of create_staff the checks above missed
                 errors["user-username"] = str(exc)
             else:
+                # The admin typed this password: the user replaces it at first sign-in.
+                user.must_change_password = True
                 _notice(request, _("User %(name)s created.") % {"name": user.username})
                 return redirect_to(request, "staff:admin_user", user_id=user.id)
     context = {"roles": roles, "form": form, "errors": errors}
@@ -203,9 +205,30 @@ def user_active(request: Request, db: Session) -> Response:
         message = _("You cannot change your own account. Ask another administrator.")
         errors = {"status-action": message}
         return _user_page(request, db, user, errors)
+    held = roles_service.administered(db)
     admin.set_active(db, _staff(request).actor, user, active)
+    if refused := _lock_out_refused(db, held):
+        return _user_page(request, db, _user(db, request), {"status-action": refused})
     _notice(request, _("Account reactivated.") if active else _("Account deactivated."))
     return redirect_to(request, "staff:admin_user", user_id=user.id)
+
+
+def _lock_out_message(refused: roles_service.WouldLockOut) -> str:
+    return _(
+        "Not saved: nobody active would be left holding %(permissions)s, so "
+        "nobody could manage users and roles any more. Give it to another "
+        "active user first."
+    ) % {"permissions": ", ".join(refused.permissions)}
+
+
+def _lock_out_refused(db: Session, held_before: set[str]) -> str | None:
+    """The message, after rolling the change back, if it left administration to nobody."""
+    try:
+        roles_service.refuse_lock_out(db, held_before)
+    except roles_service.WouldLockOut as refused:
+        db.rollback()
+        return _lock_out_message(refused)
+    return None
 
 
 @page
@@ -241,8 +264,12 @@ def user_role_remove(request: Request, db: Session) -> Response:
     if user.id == _staff(request).user.id:
         errors = {"grant-role": _("You cannot change your own roles. Ask another administrator.")}
         return _user_page(request, db, user, errors)
+    name = assignment.role.name
+    held = roles_service.administered(db)
     admin.remove_role(db, _staff(request).actor, assignment)
-    _notice(request, _("Role %(role)s removed.") % {"role": assignment.role.name})
+    if refused := _lock_out_refused(db, held):
+        return _user_page(request, db, _user(db, request), {"grant-role": refused})
+    _notice(request, _("Role %(role)s removed.") % {"role": name})
     return redirect_to(request, "staff:admin_user", user_id=user.id)
 
 
@@ -374,11 +401,7 @@ def role_detail(request: Request, db: Session) -> Response:
                     db, _staff(request).actor, role, form["permissions"]
                 )
             except roles_service.WouldLockOut as refused:
-                errors["role-permissions"] = _(
-                    "Not saved: nobody active would be left holding %(permissions)s, so "
-                    "nobody could manage users and roles any more. Give it to another "
-                    "active user first."
-                ) % {"permissions": ", ".join(refused.permissions)}
+                errors["role-permissions"] = _lock_out_message(refused)
             else:
                 message = _("Role %(role)s saved.") if changed else _("Nothing to save.")
                 _notice(request, message % {"role": role.name})

@@ -16,6 +16,7 @@ from shared import audit
 from shared.actors import Actor
 from shared.audit import AuditAction
 from shared.models import Permission, Role, RoleAssignment, StaffUser
+from shared.models.staff import role_permissions
 
 # Someone active must keep each of these, or administration is locked out for good.
 KEEP_HELD = ("admin:roles", "admin:users")
@@ -105,3 +106,32 @@ def _would_lose(db: Session, role: Role, before: set[str], after: set[str]) -> l
     held_before = by_others | (before if role_is_held else set())
     held_after = by_others | (after if role_is_held else set())
     return [code for code in KEEP_HELD if code in held_before and code not in held_after]
+
+
+def administered(db: Session) -> set[str]:
+    """Which of KEEP_HELD some active user holds now (department-wide assignments only)."""
+    code = role_permissions.c.permission_code
+    return set(
+        db.scalars(
+            select(code)
+            .distinct()
+            .join(RoleAssignment, RoleAssignment.role_id == role_permissions.c.role_id)
+            .join(StaffUser, StaffUser.id == RoleAssignment.user_id)
+            .where(
+                StaffUser.active.is_(True),
+                RoleAssignment.department_id.is_(None),
+                code.in_(KEEP_HELD),
+            )
+        )
+    )
+
+
+def refuse_lock_out(db: Session, held_before: set[str]) -> None:
+    """After a change to someone's roles or status (flushed, not committed): raise
+    WouldLockOut if something of KEEP_HELD held before is now held by nobody active.
+    The caller rolls the change back."""
+    db.flush()
+    held_after = administered(db)
+    lost = [code for code in KEEP_HELD if code in held_before and code not in held_after]
+    if lost:
+        raise WouldLockOut(lost)

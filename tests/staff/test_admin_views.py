@@ -53,7 +53,10 @@ def test_create_a_user_and_they_can_sign_in(console: Console) -> None:
     assert admin.get("/staff/admin/users").text.count("new.person") >= 1
     assert _audited(console, AuditAction.STAFF_CREATED, "new.person") == [admin_account.username]
     person = console.client()
-    assert post_login(person, "new.person", "a-long-temporary-pw").status_code == 303
+    signed = post_login(person, "new.person", "a-long-temporary-pw")
+    # The admin typed that password: the new user chooses their own before anything else.
+    assert signed.status_code == 303
+    assert person.get("/staff/").headers["location"] == "/staff/account/password"
     duplicate = post(
         admin,
         "/staff/admin/users/new",

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from shared.actors import SYSTEM
 from shared.audit import AuditAction
-from shared.auth import roles
+from shared.auth import admin, roles
 from shared.auth.roles import WouldLockOut
 from shared.models import AuditEvent, Department, Role, RoleAssignment, StaffUser
 from shared.staff_accounts import create_staff, ensure_default_roles
@@ -106,3 +106,37 @@ def test_other_roles_can_change_even_when_nobody_administers(no_one_holds_a_role
     # A fresh installation before its first administrator: nothing to lose, nothing refused.
     db = no_one_holds_a_role
     assert roles.set_permissions(db, SYSTEM, _role(db, "agent"), ["customers:view"])
+
+
+def test_removing_the_last_holders_role_or_account_is_refused(
+    no_one_holds_a_role: Session,
+) -> None:
+    """A user manager (admin:users, not admin:roles) cannot strip or deactivate the only
+    person who can manage roles; the same change is fine while someone else holds it."""
+    db = no_one_holds_a_role
+    roles.create_role(db, SYSTEM, "user.desk", "Manages users", ["admin:users"])
+    _staff(db, "manager", ["user.desk"])
+    keeper = _staff(db, "keeper", ["admin"])
+    db.commit()
+    held = roles.administered(db)
+    assert held == {"admin:roles", "admin:users"}
+
+    (assignment,) = db.scalars(select(RoleAssignment).where(RoleAssignment.user_id == keeper.id))
+    admin.remove_role(db, SYSTEM, assignment)
+    with pytest.raises(WouldLockOut) as refused:
+        roles.refuse_lock_out(db, held)
+    assert refused.value.permissions == ["admin:roles"]
+    db.rollback()
+
+    reloaded = db.get(StaffUser, keeper.id)
+    assert reloaded is not None and reloaded.active
+    admin.set_active(db, SYSTEM, reloaded, False)
+    with pytest.raises(WouldLockOut):
+        roles.refuse_lock_out(db, held)
+    db.rollback()
+
+    _staff(db, "second.keeper", ["admin"])
+    keeper_again = db.get(StaffUser, keeper.id)
+    assert keeper_again is not None and keeper_again.active
+    admin.set_active(db, SYSTEM, keeper_again, False)
+    roles.refuse_lock_out(db, held)  # second.keeper still holds both: no refusal
