@@ -84,6 +84,13 @@ def test_staff_pages_are_accessible(new_page: NewPage, server: Server) -> None:
     expect(h1(page)).to_contain_text(who.receipt_transaction)
     findings.check("payment detail")
 
+    page.get_by_role("link", name=t("Start an interaction"), exact=True).click()
+    expect(h1(page)).to_have_text(t("Start an interaction"))
+    findings.check("start an interaction")
+    page.get_by_role("button", name=t("Start the interaction")).click()
+    expect(page.get_by_role("alert")).to_contain_text(t("Enter the number the caller reads out."))
+    findings.check("start an interaction with an error")
+
     page.goto(f"/staff/customers/{who.id}")
     expect(h1(page)).to_contain_text(who.name)
     findings.check("customer view")

@@ -260,6 +260,7 @@ def test_start_from_the_number_the_caller_reads_out(
 ) -> None:
     client, _ = agent
     customer_id, transaction_id, receipt = paid_by_cash(console, 3150)
+    assert '/staff/interactions/new">Start an interaction</a>' in client.get("/staff/").text
     form = client.get(f"/staff/interactions/new?about={receipt}")
     assert form.status_code == 200 and f'value="{receipt}"' in form.text
     # Read out loosely: lower case, spaces for dashes.
