@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from shared.actors import Actor
@@ -24,6 +24,31 @@ from shared.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
 _PENDING = "paydesk.audit.pending"
+
+EVENTS = cast(Table, AuditEvent.__table__)
+HEAD = cast(Table, AuditChainHead.__table__)
+# Built once, so each is compiled once; the events go as one executemany.
+_LOCK_HEAD = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1).with_for_update()
+_INSERT_EVENTS = insert(EVENTS)
+_MOVE_HEAD = (
+    update(HEAD)
+    .where(HEAD.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+_HEAD_SEQ = select(HEAD.c.seq).where(HEAD.c.id == 1)
+# What an event's hash covers (with the previous hash).
+_HASHED = (
+    "seq",
+    "at",
+    "actor_type",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "details",
+    "reason",
+    "source_ip",
+)
 
 
 class AuditAction(StrEnum):
@@ -86,7 +111,8 @@ def record(
     reason: str | None = None,
 ) -> None:
     """Queue an audit event; it is chained and written when `session` commits."""
-    session.connection()  # join (or begin) the transaction the event belongs to
+    if not session.in_transaction():
+        session.begin()  # the event belongs to a transaction: it is dropped if that rolls back
     session.info.setdefault(_PENDING, []).append(
         _Queued(actor, str(action), object_type, str(object_id), details or {}, reason)
     )
@@ -97,19 +123,11 @@ def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-def _fields(e: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "at": e.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_type": e.actor_type,
-        "actor_id": e.actor_id,
-        "action": e.action,
-        "object_type": e.object_type,
-        "object_id": e.object_id,
-        "details": e.details,
-        "reason": e.reason,
-        "source_ip": e.source_ip,
-    }
+def _fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {name: values[name] for name in _HASHED}
+    at: dt.datetime = values["at"]
+    fields["at"] = at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return fields
 
 
 @event.listens_for(Session, "before_commit")
@@ -117,29 +135,30 @@ def _write_queued(session: Session) -> None:
     queued: list[_Queued] = session.info.pop(_PENDING, [])
     if not queued:
         return
+    session.flush()  # anything the ORM still holds goes first, outside the head lock
+    connection = session.connection()
     # Locking the head row serialises appends across processes (the migration creates it).
-    head = session.execute(
-        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
-    ).scalar_one()
+    seq, prev_hash = connection.execute(_LOCK_HEAD).one()
+    rows = []
     for item in queued:
-        ev = AuditEvent(
-            seq=head.seq + 1,
-            at=utcnow(),
-            actor_type=str(item.actor.type),
-            actor_id=item.actor.id,
-            action=item.action,
-            object_type=item.object_type,
-            object_id=item.object_id,
-            details=item.details,
-            reason=item.reason,
-            source_ip=item.actor.source_ip,
-            prev_hash=head.hash,
-            hash="",
-        )
-        ev.hash = event_hash(ev.prev_hash, _fields(ev))
-        session.add(ev)
-        head.seq, head.hash = ev.seq, ev.hash
-    session.flush()
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": utcnow(),
+            "actor_type": str(item.actor.type),
+            "actor_id": item.actor.id,
+            "action": item.action,
+            "object_type": item.object_type,
+            "object_id": item.object_id,
+            "details": item.details,
+            "reason": item.reason,
+            "source_ip": item.actor.source_ip,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = event_hash(prev_hash, _fields(row))
+        rows.append(row)
+    connection.execute(_INSERT_EVENTS, rows)
+    connection.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -178,10 +197,11 @@ def verify(session: Session) -> VerifyResult:
             return VerifyResult(False, checked, expected_seq, "event missing (deleted)")
         if ev.prev_hash != prev_hash:
             return VerifyResult(False, checked, ev.seq, "previous-hash link broken")
-        if event_hash(prev_hash, _fields(ev)) != ev.hash:
+        if event_hash(prev_hash, _fields({name: getattr(ev, name) for name in _HASHED})) != ev.hash:
             return VerifyResult(False, checked, ev.seq, "contents changed after writing")
         prev_hash, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
-    head = session.get(AuditChainHead, 1)
-    if head is not None and head.seq != checked:
+    # A column query, not the ORM object: appends move the head with Core statements.
+    head_seq = session.scalar(_HEAD_SEQ)
+    if head_seq is not None and head_seq != checked:
         return VerifyResult(False, checked, checked + 1, "events missing at the end of the chain")
     return VerifyResult(True, checked)

@@ -12,23 +12,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnDefault,
     DateTime,
     Engine,
     Enum,
     Integer,
     MetaData,
     String,
+    Table,
     TypeDecorator,
     create_engine,
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Session,
+    SessionTransaction,
+    make_transient_to_detached,
+    mapped_column,
+    sessionmaker,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -107,6 +116,48 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def row_of(obj: Base) -> dict[str, Any]:
+    """A new object's column values for a Core INSERT, column defaults applied to both.
+
+    Hot paths write rows with Core (no unit-of-work flush), then `attach` the object.
+    """
+    row: dict[str, Any] = {}
+    for column in cast(Table, obj.__table__).c:
+        value = getattr(obj, column.key)
+        if value is None and isinstance(column.default, ColumnDefault):
+            default = column.default
+            value = default.arg(None) if default.is_callable else default.arg
+            setattr(obj, column.key, value)
+        if value is not None or not column.primary_key:
+            row[column.key] = value
+    return row
+
+
+_ATTACHED = "paydesk.db.attached"
+
+
+def attach(session: Session, obj: Base) -> None:
+    """Make a new object whose row was written with Core a clean, persistent one."""
+    make_transient_to_detached(obj)
+    session.add(obj)
+    session.info.setdefault(_ATTACHED, []).append(obj)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_attached(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_ATTACHED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_attached(session: Session, transaction: SessionTransaction) -> None:
+    # Ended without a commit: their rows are gone, so drop them, as the ORM drops its own.
+    if transaction.parent is None:
+        for obj in session.info.pop(_ATTACHED, []):
+            if obj in session:
+                session.expunge(obj)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.db import transaction, utcnow
+from shared.db import attach, row_of, transaction, utcnow
 from shared.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -22,10 +22,15 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 Handler = Callable[[Session, OutboxMessage], None]
 
+MESSAGES = cast(Table, OutboxMessage.__table__)
+_INSERT = insert(MESSAGES).returning(MESSAGES.c.id)
+
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any]) -> OutboxMessage:
+    """Write a message in the caller's transaction (a Core insert: this is on the payment path)."""
     message = OutboxMessage(kind=kind, payload=payload)
-    session.add(message)
+    message.id = session.connection().execute(_INSERT, row_of(message)).scalar_one()
+    attach(session, message)
     return message
 
 

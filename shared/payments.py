@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shared import audit, posting, receipts
+from shared import audit, payment_states, posting, receipts
 from shared.actors import Actor
 from shared.gateway.protocol import GatewayError, GatewayTimeout, PaymentGateway
 from shared.identifiers import transaction_id
@@ -28,12 +29,12 @@ from shared.models import (
     AccountStatus,
     Allocation,
     Channel,
+    FeeType,
     IdempotencyRecord,
     Invoice,
     InvoiceStatus,
     Payment,
     PaymentStatus,
-    PaymentStatusChange,
     Receipt,
     Tender,
 )
@@ -41,6 +42,38 @@ from shared.money import Money, MoneyError, allocate
 from shared.payment_states import move
 
 SCOPE = "payment"
+
+INVOICES = cast(Table, Invoice.__table__)
+ACCOUNTS = cast(Table, Account.__table__)
+FEE_TYPES = cast(Table, FeeType.__table__)
+ALLOCATIONS = cast(Table, Allocation.__table__)
+KEYS = cast(Table, IdempotencyRecord.__table__)
+# The hot path's statements, built once so each is compiled once (SQLAlchemy caches by shape).
+_RECORDED = select(KEYS.c.request_hash, KEYS.c.resource_id).where(
+    KEYS.c.scope == SCOPE, KEYS.c.key == bindparam("key")
+)
+_BILLS = (
+    select(
+        INVOICES.c.id.label("invoice_id"),
+        INVOICES.c.invoice_number,
+        (INVOICES.c.amount_due - INVOICES.c.amount_paid).label("owing"),
+        INVOICES.c.status,
+        INVOICES.c.fee_type_id,
+        ACCOUNTS.c.id.label("account_id"),
+        ACCOUNTS.c.account_number,
+        ACCOUNTS.c.status.label("account_status"),
+        ACCOUNTS.c.status_reason.label("account_status_reason"),
+        ACCOUNTS.c.customer_id,
+        ACCOUNTS.c.department_id,
+        FEE_TYPES.c.gl_account,
+        FEE_TYPES.c.allows_partial,
+    )
+    .join_from(INVOICES, ACCOUNTS, INVOICES.c.account_id == ACCOUNTS.c.id)
+    .join(FEE_TYPES, INVOICES.c.fee_type_id == FEE_TYPES.c.id)
+    .where(INVOICES.c.invoice_number.in_(bindparam("numbers", expanding=True)))
+)
+_INSERT_ALLOCATIONS = insert(ALLOCATIONS)
+_INSERT_KEY = insert(KEYS)
 
 
 class PaymentRefused(Exception):
@@ -71,6 +104,9 @@ class Item:
     amount: int | None = None
 
 
+_UNHASHED = frozenset({"payer_email", "locale", "idempotency_key"})
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentRequest:
     items: tuple[Item, ...]
@@ -88,9 +124,11 @@ class PaymentRequest:
 
     def fingerprint(self) -> str:
         """What makes two requests "the same" for idempotency (not email or locale)."""
-        data = asdict(self)
-        for ignored in ("payer_email", "locale", "idempotency_key"):
-            data.pop(ignored)
+        # The same JSON as `asdict` gave (stored hashes must still match), without its deep copy.
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _UNHASHED}
+        data["items"] = [
+            {"invoice_number": i.invoice_number, "amount": i.amount} for i in self.items
+        ]
         canonical = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -121,77 +159,109 @@ def find_by_key(session: Session, key: str) -> tuple[IdempotencyRecord, Payment]
 
 
 def _replay(session: Session, request: PaymentRequest) -> PaymentOutcome | None:
-    found = find_by_key(session, request.idempotency_key)
+    found = session.connection().execute(_RECORDED, {"key": request.idempotency_key}).first()
     if found is None:
         return None
-    record, payment = found
-    if record.request_hash != request.fingerprint():
+    request_hash, payment_id = found
+    if request_hash != request.fingerprint():
         raise IdempotencyConflict(request.idempotency_key)
+    payment = session.get(Payment, payment_id, options=[selectinload(Payment.allocations)])
+    assert payment is not None
     return PaymentOutcome(payment, receipts.for_payment(session, payment), replayed=True)
 
 
-def _gate_account(account: Account) -> None:
+@dataclass(frozen=True, slots=True)
+class _Bill:
+    """What taking a payment needs to know about a bill, read in one query."""
+
+    invoice_id: int
+    invoice_number: str
+    owing: int
+    status: InvoiceStatus
+    fee_type_id: int
+    account_id: int
+    account_number: str
+    account_status: AccountStatus
+    account_status_reason: str | None
+    customer_id: int
+    department_id: int
+    gl_account: str
+    allows_partial: bool
+
+
+def _gate_account(bill: _Bill) -> None:
     reasons = {
         AccountStatus.CLOSED: "is closed",
         AccountStatus.HOLD: "is on hold",
     }
-    if account.status in reasons:
-        detail = f" ({account.status_reason})" if account.status_reason else ""
+    if bill.account_status in reasons:
+        detail = f" ({bill.account_status_reason})" if bill.account_status_reason else ""
         raise PaymentRefused(
-            f"account_{account.status}",
-            f"Account {account.account_number} {reasons[account.status]}{detail} "
+            f"account_{bill.account_status}",
+            f"Account {bill.account_number} {reasons[bill.account_status]}{detail} "
             "and cannot take payments. Please contact us.",
         )
 
 
-def plan_allocations(session: Session, request: PaymentRequest) -> list[tuple[Invoice, int]]:
-    """Check every item and decide how much goes to each bill."""
+def _check_item(bill: _Bill, item: Item, request: PaymentRequest) -> int:
+    """The amount this item pays, or why it cannot be paid."""
+    _gate_account(bill)
+    owing = max(bill.owing, 0)
+    if bill.status is not InvoiceStatus.OPEN or owing == 0:
+        raise PaymentRefused("not_owing", f"Bill {bill.invoice_number} has nothing left to pay.")
+    amount = owing if item.amount is None else item.amount
+    if amount <= 0:
+        raise PaymentRefused("amount_not_positive", "Enter an amount more than zero.")
+    if amount > owing:
+        shown = Money(owing, request.currency).format(request.locale)
+        raise PaymentRefused(
+            "amount_exceeds",
+            f"Bill {bill.invoice_number} owes {shown}; you cannot pay more than that.",
+        )
+    if amount != owing and not bill.allows_partial:
+        raise PaymentRefused(
+            "partial_not_allowed", f"Bill {bill.invoice_number} must be paid in full."
+        )
+    return amount
+
+
+def _plan(session: Session, request: PaymentRequest) -> list[tuple[_Bill, int]]:
     if not request.items:
         raise PaymentRefused("empty", "Choose at least one bill to pay.")
     numbers = [item.invoice_number for item in request.items]
     if len(set(numbers)) != len(numbers):
         raise PaymentRefused("duplicate_item", "The same bill is listed twice.")
-    invoices = {
-        inv.invoice_number: inv
-        for inv in session.scalars(
-            select(Invoice)
-            .where(Invoice.invoice_number.in_(numbers))
-            .options(joinedload(Invoice.account), joinedload(Invoice.fee_type))
-        )
-    }
-    plan: list[tuple[Invoice, int]] = []
+    rows = session.connection().execute(_BILLS, {"numbers": numbers})
+    bills = {row.invoice_number: _Bill(**row._mapping) for row in rows}
+    plan: list[tuple[_Bill, int]] = []
     for item in request.items:
-        invoice = invoices.get(item.invoice_number)
-        if invoice is None:
+        bill = bills.get(item.invoice_number)
+        if bill is None:
             raise PaymentRefused("unknown_invoice", f"We cannot find bill {item.invoice_number}.")
-        _gate_account(invoice.account)
-        if invoice.status is not InvoiceStatus.OPEN or invoice.owing == 0:
-            raise PaymentRefused(
-                "not_owing", f"Bill {invoice.invoice_number} has nothing left to pay."
-            )
-        amount = invoice.owing if item.amount is None else item.amount
-        if amount <= 0:
-            raise PaymentRefused("amount_not_positive", "Enter an amount more than zero.")
-        if amount > invoice.owing:
-            owing = Money(invoice.owing, request.currency).format(request.locale)
-            raise PaymentRefused(
-                "amount_exceeds",
-                f"Bill {invoice.invoice_number} owes {owing}; you cannot pay more than that.",
-            )
-        if amount != invoice.owing and not invoice.fee_type.allows_partial:
-            raise PaymentRefused(
-                "partial_not_allowed", f"Bill {invoice.invoice_number} must be paid in full."
-            )
-        plan.append((invoice, amount))
+        plan.append((bill, _check_item(bill, item, request)))
     if request.lump_sum is not None:
         try:
             parts = allocate(request.lump_sum, [amount for _, amount in plan])
         except MoneyError as exc:
             raise PaymentRefused("lump_sum", str(exc).capitalize() + ".") from None
-        plan = [(inv, part) for (inv, _), part in zip(plan, parts, strict=True) if part > 0]
+        plan = [(bill, part) for (bill, _), part in zip(plan, parts, strict=True) if part > 0]
         if not plan:
             raise PaymentRefused("amount_not_positive", "Enter an amount more than zero.")
     return plan
+
+
+def plan_allocations(session: Session, request: PaymentRequest) -> list[tuple[Invoice, int]]:
+    """Check every item and decide how much goes to each bill."""
+    plan = _plan(session, request)
+    invoices = {
+        inv.id: inv
+        for inv in session.scalars(
+            select(Invoice)
+            .where(Invoice.id.in_([bill.invoice_id for bill, _ in plan]))
+            .options(joinedload(Invoice.account), joinedload(Invoice.fee_type))
+        )
+    }
+    return [(invoices[bill.invoice_id], amount) for bill, amount in plan]
 
 
 def _check_tender(request: PaymentRequest, total: int) -> None:
@@ -203,60 +273,34 @@ def _check_tender(request: PaymentRequest, total: int) -> None:
         raise PaymentRefused("cheque_number", "Enter the cheque number.")
 
 
-def _create(session: Session, request: PaymentRequest, actor: Actor) -> Payment:
-    plan = plan_allocations(session, request)
+def _create(
+    session: Session,
+    request: PaymentRequest,
+    actor: Actor,
+    through: tuple[PaymentStatus, ...],
+) -> tuple[Payment, list[posting.Share]]:
+    """Write the payment, moved along `through`, with its allocations and idempotency key."""
+    plan = _plan(session, request)
     total = sum(amount for _, amount in plan)
     _check_tender(request, total)
-    customer_ids = {inv.account.customer_id for inv, _ in plan}
+    cash = request.tender is Tender.CASH
     payment = Payment(
         transaction_id=transaction_id(),
         idempotency_key=request.idempotency_key,
         # One payer; across several customers' bills (a household) the first one's.
-        customer_id=plan[0][0].account.customer_id if customer_ids else None,
+        customer_id=plan[0][0].customer_id,
         channel=request.channel,
         terminal_id=actor.terminal_id,
         staff_user_id=actor.staff_user_id,
         amount=total,
         currency=request.currency,
         tender=request.tender,
-        status=PaymentStatus.PENDING,
         gateway_token=request.card_token,
-        cash_tendered=request.cash_tendered if request.tender is Tender.CASH else None,
-        change_due=(request.cash_tendered or 0) - total if request.tender is Tender.CASH else None,
+        cash_tendered=request.cash_tendered if cash else None,
+        change_due=(request.cash_tendered or 0) - total if cash else None,
         cheque_number=(request.cheque_number or "").strip() or None,
         payer_email=request.payer_email,
         locale=request.locale,
-    )
-    session.add(payment)
-    session.flush()
-    for invoice, amount in plan:
-        session.add(
-            Allocation(
-                payment_id=payment.id,
-                invoice_id=invoice.id,
-                account_id=invoice.account_id,
-                fee_type_id=invoice.fee_type_id,
-                department_id=invoice.account.department_id,
-                gl_account=invoice.fee_type.gl_account,
-                amount=amount,
-            )
-        )
-    session.add(
-        IdempotencyRecord(
-            scope=SCOPE,
-            key=request.idempotency_key,
-            request_hash=request.fingerprint(),
-            resource_type="payment",
-            resource_id=payment.id,
-        )
-    )
-    session.add(
-        PaymentStatusChange(
-            payment_id=payment.id,
-            from_status=None,
-            to_status=PaymentStatus.PENDING,
-            actor=str(actor),
-        )
     )
     audit.record(
         session,
@@ -269,30 +313,60 @@ def _create(session: Session, request: PaymentRequest, actor: Actor) -> Payment:
             "currency": request.currency,
             "tender": str(request.tender),
             "channel": str(request.channel),
-            "invoices": [inv.invoice_number for inv, _ in plan],
+            "invoices": [bill.invoice_number for bill, _ in plan],
         },
     )
-    session.flush()
-    return payment
+    payment_states.create(session, payment, actor, through)
+    connection = session.connection()
+    connection.execute(
+        _INSERT_ALLOCATIONS,
+        [
+            {
+                "payment_id": payment.id,
+                "invoice_id": bill.invoice_id,
+                "account_id": bill.account_id,
+                "fee_type_id": bill.fee_type_id,
+                "department_id": bill.department_id,
+                "gl_account": bill.gl_account,
+                "amount": amount,
+            }
+            for bill, amount in plan
+        ],
+    )
+    connection.execute(
+        _INSERT_KEY,
+        {
+            "scope": SCOPE,
+            "key": request.idempotency_key,
+            "request_hash": request.fingerprint(),
+            "resource_type": "payment",
+            "resource_id": payment.id,
+            "created_at": payment.created_at,
+        },
+    )
+    return payment, [posting.Share(bill.invoice_id, bill.account_id, amt) for bill, amt in plan]
 
 
 def take_payment(
     session: Session, gateway: PaymentGateway, request: PaymentRequest, actor: Actor
 ) -> PaymentOutcome:
-    """Take a payment. Idempotent by `request.idempotency_key`; commits as it goes."""
-    if (replayed := _replay(session, request)) is not None:
-        session.commit()
-        return replayed
+    """Take a payment. Idempotent by `request.idempotency_key`; commits as it goes.
+
+    A used key is found by the unique index when the payment row is written,
+    not by a look-up first: retries are rare, and every payment saves a query.
+    """
     card = request.tender is Tender.CARD
     receipt: Receipt | None = None
     try:
-        payment = _create(session, request, actor)
-        if not card:
-            # No gateway to call: create and post in one transaction.
-            receipt = posting.post(session, payment, actor)
+        if card:
+            payment, shares = _create(session, request, actor, through=())
+        else:
+            # No gateway to call: create, post and issue the receipt in one transaction.
+            payment, shares = _create(session, request, actor, through=(PaymentStatus.POSTED,))
+            receipt = posting.apply(session, payment, shares, actor)
         session.commit()
     except IntegrityError:
-        # Another request with this key won the race: answer with its result.
+        # The key was used already (a retry, or another request won the race).
         session.rollback()
         replayed = _replay(session, request)
         if replayed is None:
@@ -301,6 +375,10 @@ def take_payment(
         return replayed
     except PaymentRefused as refused:
         session.rollback()
+        # A retry is refused when its bills are paid by then: answer with the original.
+        if (replayed := _replay(session, request)) is not None:
+            session.commit()
+            return replayed
         audit.record(
             session,
             actor,
@@ -344,6 +422,6 @@ def take_payment(
         move(session, payment, PaymentStatus.UNKNOWN, actor, "No answer from the card processor.")
         session.commit()
         raise
-    receipt = posting.apply_gateway_answer(session, gateway, payment, answer, actor)
+    receipt = posting.apply_gateway_answer(session, gateway, payment, answer, actor, shares)
     session.commit()
     return PaymentOutcome(payment, receipt)

@@ -1,8 +1,27 @@
-"""Applying a payment: the gateway's answer, then the bills, the receipt and the email."""
+"""Applying a payment: the gateway's answer, then the bills, the receipt and the email.
+
+The bills and accounts are changed with one `UPDATE` each for all the
+payment's allocations (a `CASE` on the row id gives each its amount): atomic
+increments, so two payments for one bill can never lose an update.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import case, select, update
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    Update,
+    bindparam,
+    case,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from shared import audit, outbox, receipts
@@ -18,57 +37,55 @@ from shared.models import (
     PaymentStatus,
     Receipt,
 )
-from shared.payment_states import move
+from shared.payment_states import advance, move
 
 RECEIPT_EMAIL = "receipt_email"
 IN_DOUBT = (PaymentStatus.PENDING, PaymentStatus.UNKNOWN)
 
+INVOICES = cast(Table, Invoice.__table__)
+ACCOUNTS = cast(Table, Account.__table__)
+ALLOCATIONS = cast(Table, Allocation.__table__)
 
-def post(session: Session, payment: Payment, actor: Actor) -> Receipt:
-    """Apply an approved (or cash/cheque) payment to its bills and issue the receipt."""
-    allocations = session.scalars(
-        select(Allocation).where(Allocation.payment_id == payment.id).order_by(Allocation.id)
-    ).all()
-    now = utcnow()
-    for allocation in allocations:
-        # Atomic increments: two payments for one bill can never lose an update.
-        invoice_number, owing = session.execute(
-            update(Invoice)
-            .where(Invoice.id == allocation.invoice_id)
-            .values(
-                amount_paid=Invoice.amount_paid + allocation.amount,
-                status=case(
-                    (
-                        Invoice.amount_due <= Invoice.amount_paid + allocation.amount,
-                        InvoiceStatus.PAID.value,
-                    ),
-                    else_=Invoice.status,
-                ),
-            )
-            .returning(Invoice.invoice_number, Invoice.amount_due - Invoice.amount_paid)
-            .execution_options(synchronize_session=False)
-        ).one()
-        session.execute(
-            update(Account)
-            .where(Account.id == allocation.account_id)
-            .values(balance=Account.balance - allocation.amount, balance_as_of=now)
-            .execution_options(synchronize_session=False)
-        )
-        audit.record(
-            session,
-            actor,
-            audit.AuditAction.INVOICE_PAID,
-            "invoice",
-            invoice_number,
-            {
-                "transaction_id": payment.transaction_id,
-                "amount": allocation.amount,
-                "owing_after": max(int(owing), 0),
-            },
-        )
-        _expire_loaded(session, Invoice, allocation.invoice_id)
-        _expire_loaded(session, Account, allocation.account_id)
-    move(session, payment, PaymentStatus.POSTED, actor)
+_SHARES = (
+    select(ALLOCATIONS.c.invoice_id, ALLOCATIONS.c.account_id, ALLOCATIONS.c.amount)
+    .where(ALLOCATIONS.c.payment_id == bindparam("payment_id"))
+    .order_by(ALLOCATIONS.c.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One allocation as posting sees it: `amount` off this bill, on this account."""
+
+    invoice_id: int
+    account_id: int
+    amount: int
+
+
+def shares_of(session: Session, payment: Payment) -> list[Share]:
+    rows = session.connection().execute(_SHARES, {"payment_id": payment.id})
+    return [Share(*row) for row in rows]
+
+
+def post(
+    session: Session,
+    payment: Payment,
+    actor: Actor,
+    shares: Sequence[Share] | None = None,
+    **columns: Any,
+) -> Receipt:
+    """Post an approved card payment: authorize and post it, apply it, issue the receipt.
+
+    `shares` are its allocations when the caller has them (else they are read);
+    `columns` are what the gateway said, written in the same UPDATE.
+    """
+    advance(session, payment, (PaymentStatus.AUTHORIZED, PaymentStatus.POSTED), actor, **columns)
+    return apply(session, payment, shares_of(session, payment) if shares is None else shares, actor)
+
+
+def apply(session: Session, payment: Payment, shares: Sequence[Share], actor: Actor) -> Receipt:
+    """Apply a posted payment to its bills and accounts, issue its receipt, queue the email."""
+    _pay_bills(session, payment, shares, actor)
     receipt = receipts.issue(session, payment, actor)
     if payment.payer_email:
         outbox.enqueue(
@@ -79,6 +96,86 @@ def post(session: Session, payment: Payment, actor: Actor) -> Receipt:
     return receipt
 
 
+def _per_row(table: Table, n: int) -> tuple[ColumnElement[int], ColumnElement[bool]]:
+    """A CASE giving each of n rows (by id) its own amount, and the WHERE choosing them."""
+    ids = [bindparam(f"id{k}", type_=table.c.id.type) for k in range(n)]
+    amount = case(
+        *(
+            (table.c.id == row, bindparam(f"amount{k}", type_=BigInteger()))
+            for k, row in enumerate(ids)
+        )
+    )
+    return amount, table.c.id.in_(ids)
+
+
+def _params(amounts: dict[int, int]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for k, (row_id, amount) in enumerate(amounts.items()):
+        params[f"id{k}"], params[f"amount{k}"] = row_id, amount
+    return params
+
+
+@functools.cache
+def _pay_invoices(n: int) -> Update:
+    amount, chosen = _per_row(INVOICES, n)
+    paid = INVOICES.c.amount_paid + amount
+    return (
+        update(INVOICES)
+        .where(chosen)
+        .values(
+            amount_paid=paid,
+            status=case(
+                (INVOICES.c.amount_due <= paid, InvoiceStatus.PAID.value),
+                else_=INVOICES.c.status,
+            ),
+        )
+        .returning(
+            INVOICES.c.id,
+            INVOICES.c.invoice_number,
+            (INVOICES.c.amount_due - INVOICES.c.amount_paid).label("owing"),
+        )
+    )
+
+
+@functools.cache
+def _charge_accounts(n: int) -> Update:
+    amount, chosen = _per_row(ACCOUNTS, n)
+    return (
+        update(ACCOUNTS)
+        .where(chosen)
+        .values(balance=ACCOUNTS.c.balance - amount, balance_as_of=bindparam("as_of"))
+    )
+
+
+def _pay_bills(session: Session, payment: Payment, shares: Sequence[Share], actor: Actor) -> None:
+    connection = session.connection()
+    by_invoice = {share.invoice_id: share.amount for share in shares}
+    paid = {
+        row.id: row
+        for row in connection.execute(_pay_invoices(len(by_invoice)), _params(by_invoice))
+    }
+    by_account: dict[int, int] = {}
+    for share in shares:
+        by_account[share.account_id] = by_account.get(share.account_id, 0) + share.amount
+    connection.execute(_charge_accounts(len(by_account)), _params(by_account) | {"as_of": utcnow()})
+    for share in shares:
+        invoice = paid[share.invoice_id]
+        audit.record(
+            session,
+            actor,
+            audit.AuditAction.INVOICE_PAID,
+            "invoice",
+            invoice.invoice_number,
+            {
+                "transaction_id": payment.transaction_id,
+                "amount": share.amount,
+                "owing_after": max(int(invoice.owing), 0),
+            },
+        )
+        _expire_loaded(session, Invoice, share.invoice_id)
+        _expire_loaded(session, Account, share.account_id)
+
+
 def _expire_loaded(session: Session, model: type[Invoice] | type[Account], pk: int) -> None:
     """Objects the caller already holds reload their new balances on next access."""
     loaded = session.identity_map.get(session.identity_key(model, pk))
@@ -87,7 +184,12 @@ def _expire_loaded(session: Session, model: type[Invoice] | type[Account], pk: i
 
 
 def apply_gateway_answer(
-    session: Session, gateway: PaymentGateway, payment: Payment, answer: Transaction, actor: Actor
+    session: Session,
+    gateway: PaymentGateway,
+    payment: Payment,
+    answer: Transaction,
+    actor: Actor,
+    shares: Sequence[Share] | None = None,
 ) -> Receipt | None:
     """Record what the gateway said about an in-doubt card payment and move it on.
 
@@ -100,16 +202,16 @@ def apply_gateway_answer(
         if payment.status is PaymentStatus.FAILED and answer.approved and answer.reference:
             gateway.void(reference=answer.reference, our_key=f"{payment.idempotency_key}:void")
         return receipts.for_payment(session, payment)
+    said: dict[str, Any] = {"gateway": gateway.name, "gateway_reference": answer.reference}
     if answer.card is not None:
-        payment.card_brand = answer.card.brand
-        payment.card_last4 = answer.card.last4
-        payment.card_exp_month = answer.card.exp_month
-        payment.card_exp_year = answer.card.exp_year
-    payment.gateway = gateway.name
-    payment.gateway_reference = answer.reference
+        said |= {
+            "card_brand": answer.card.brand,
+            "card_last4": answer.card.last4,
+            "card_exp_month": answer.card.exp_month,
+            "card_exp_year": answer.card.exp_year,
+        }
     if answer.state is TransactionState.DECLINED:
-        payment.decline_code = answer.decline_code
-        move(session, payment, PaymentStatus.DECLINED, actor, answer.decline_message)
+        said["decline_code"] = answer.decline_code
+        move(session, payment, PaymentStatus.DECLINED, actor, answer.decline_message, **said)
         return None
-    move(session, payment, PaymentStatus.AUTHORIZED, actor)
-    return post(session, payment, actor)
+    return post(session, payment, actor, shares, **said)

@@ -8,19 +8,21 @@ rolled-back payment rolls its number back too, so there is never a gap.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+from typing import cast
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Insert, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
 from shared.config import Settings
-from shared.db import utcnow
+from shared.db import attach, row_of, utcnow
 from shared.identifiers import receipt_number
 from shared.models import (
     Allocation,
@@ -35,21 +37,30 @@ from shared.models import (
 from shared.money import Money
 from shared.receipt_document import ReceiptDocument, ReceiptLine
 
+RECEIPTS = cast(Table, Receipt.__table__)
+SEQUENCES = cast(Table, ReceiptSequence.__table__)
+_INSERT_RECEIPT = insert(RECEIPTS).returning(RECEIPTS.c.id)
 
-def _next_sequence(session: Session, year: int) -> int:
+
+@functools.cache
+def _bump_statement(dialect: str) -> Insert:
     # One statement: the first receipt of a year creates the row, later ones bump it.
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(ReceiptSequence)
-        .values(year=year, last_number=1)
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        upsert(SEQUENCES)
+        .values(year=bindparam("receipt_year"), last_number=1)
         .on_conflict_do_update(
             index_elements=["year"],
-            set_={"last_number": ReceiptSequence.last_number + 1},
+            set_={"last_number": SEQUENCES.c.last_number + 1},
         )
-        .returning(ReceiptSequence.last_number)
+        .returning(SEQUENCES.c.last_number)
     )
-    return int(session.execute(statement).scalar_one())
+
+
+def _next_sequence(session: Session, year: int) -> int:
+    connection = session.connection()
+    statement = _bump_statement(connection.dialect.name)
+    return int(connection.execute(statement, {"receipt_year": year}).scalar_one())
 
 
 def issue(session: Session, payment: Payment, actor: Actor) -> Receipt:
@@ -63,8 +74,8 @@ def issue(session: Session, payment: Payment, actor: Actor) -> Receipt:
         payment_id=payment.id,
         issued_at=now,
     )
-    session.add(receipt)
-    session.flush()
+    receipt.id = session.connection().execute(_INSERT_RECEIPT, row_of(receipt)).scalar_one()
+    attach(session, receipt)
     audit.record(
         session,
         actor,

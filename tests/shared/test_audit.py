@@ -53,3 +53,11 @@ def test_deleting_the_last_event_is_noticed(db: Session) -> None:
     db.execute(delete(AuditEvent).where(AuditEvent.seq == 3))
     result = audit.verify(db)
     assert (result.ok, result.broken_seq) == (False, 3)
+
+
+def test_verifying_again_after_more_events_in_the_same_session(db: Session) -> None:
+    _write(db, 3)
+    assert audit.verify(db).checked == 3
+    _write(db, 2)
+    result = audit.verify(db)
+    assert (result.ok, result.checked) == (True, 5)

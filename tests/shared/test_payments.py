@@ -187,3 +187,28 @@ def test_a_paid_bill_cannot_be_paid_again(db: Session) -> None:
     take_payment(db, NoGateway(), cash([Item(bill.invoice_number)], 5_000), CASHIER)
     with pytest.raises(PaymentRefused, match="nothing left to pay"):
         take_payment(db, NoGateway(), cash([Item(bill.invoice_number)], 5_000), CASHIER)
+
+
+def test_two_bills_on_one_account_both_come_off_its_balance(db: Session) -> None:
+    cust = factories.customer(db)
+    dept = factories.department(db, name="Water")
+    acc = factories.account(db, cust, dept)
+    fee = factories.fee_type(db, dept)
+    spring, summer = factories.invoice(db, acc, fee, 4_000), factories.invoice(db, acc, fee, 6_500)
+    db.commit()
+    request = cash([Item(spring.invoice_number), Item(summer.invoice_number, 2_500)], 6_500)
+    take_payment(db, NoGateway(), request, CASHIER)
+    db.refresh(acc)
+    assert acc.balance == 4_000
+    assert (spring.status, spring.owing, summer.owing) == (InvoiceStatus.PAID, 0, 4_000)
+
+
+def test_a_reused_key_is_a_conflict_even_when_the_new_request_would_be_refused(
+    db: Session,
+) -> None:
+    (bill,) = factories.bills(db, [5_000])
+    take_payment(db, NoGateway(), cash([Item(bill.invoice_number)], 5_000, key="k2"), CASHIER)
+    # The bill is paid now; the same key for a different request says so, not "nothing owing".
+    with pytest.raises(IdempotencyConflict):
+        take_payment(db, NoGateway(), cash([Item(bill.invoice_number)], 6_000, key="k2"), CASHIER)
+    assert db.scalar(select(func.count()).select_from(Payment)) == 1
