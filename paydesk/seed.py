@@ -1,10 +1,10 @@
 """Bulk data for benchmarks: `paydesk seed --customers N --payments M`.
 
 Writes rows in large batches with Core inserts (not the service: a million
-payments through the full service would take hours). Payments are posted or
-settled, each with one allocation, a status history and a receipt, and the
-receipt counter moves on so later live receipts follow without a gap. One
-audit event records the seeding itself.
+payments through the full service would take hours), customers with their search
+terms. Payments are posted or settled, each with one allocation, a status history
+and a receipt, and the receipt counter moves on so later live receipts follow
+without a gap. One audit event records the seeding itself.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from shared.models import (
     Account,
     Allocation,
     Customer,
+    CustomerSearchTerm,
     Department,
     FeeType,
     Invoice,
@@ -34,6 +35,7 @@ from shared.models import (
     Receipt,
     ReceiptSequence,
 )
+from shared.models.customers import search_term_rows
 
 BATCH = 5_000
 Progress = Callable[[int], object]
@@ -84,21 +86,28 @@ def seed(
     now = utcnow()
 
     for start, end in _chunks(customers):
+        people: list[dict[str, Any]] = [
+            {
+                "id": first_customer + i,
+                "customer_number": f"S-{first_customer + i:09d}",
+                "name": f"Resident {first_customer + i}",
+                "email": f"resident{first_customer + i}@example.net",
+                "phone": f"+1 613 {rng.randint(200, 999)} {rng.randint(0, 9999):04d}",
+                "postal_code": "K1A 0B1",
+                "preferred_locale": "en",
+                "created_at": now,
+            }
+            for i in range(start, end)
+        ]
+        _insert(session, Customer, people)
+        # Core inserts skip the ORM events that keep the search terms; write them here.
         _insert(
             session,
-            Customer,
+            CustomerSearchTerm,
             [
-                {
-                    "id": first_customer + i,
-                    "customer_number": f"S-{first_customer + i:09d}",
-                    "name": f"Resident {first_customer + i}",
-                    "email": f"resident{first_customer + i}@example.net",
-                    "phone": f"+1 613 {rng.randint(200, 999)} {rng.randint(0, 9999):04d}",
-                    "postal_code": "K1A 0B1",
-                    "preferred_locale": "en",
-                    "created_at": now,
-                }
-                for i in range(start, end)
+                row
+                for p in people
+                for row in search_term_rows(p["id"], p["name"], p["email"], p["phone"])
             ],
         )
         # One account and one invoice per customer, departments in turn.
@@ -246,6 +255,10 @@ def seed(
                     f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
                 )
             )
+        # Fresh statistics, as autovacuum would give them later: without them the planner
+        # guesses, e.g. reads payments newest first to find a few customers' ones.
+        for model in (Customer, CustomerSearchTerm, Account, Invoice, Payment, Allocation, Receipt):
+            session.execute(text(f"ANALYZE {model.__tablename__}"))
     audit.record(
         session,
         SYSTEM,

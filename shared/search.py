@@ -2,18 +2,21 @@
 
 `identify` turns whatever was typed (a customer, account, invoice, receipt number or a
 transaction ID, loosely typed) into the record to open, with one unique-index look-up
-per candidate table. Otherwise `find_customers` searches names, emails and phone
-numbers, and `payments_query` builds the payment search (the text, "card last 4 +
+per candidate table. Otherwise `match_customers` finds the customers with a name word,
+email or phone starting with each typed word (`customer_hits` loads them to show), and
+`payments_query` builds the payment search (those customers' payments, "card last 4 +
 amount", the filters) for keyset pagination: `payment_page` for one screen,
-`payment_batches` for an export of any size. The staff console uses it now; the JSON
-API can reuse it.
+`payment_batches` for an export of any size. A screen matches the customers once and
+the payments query takes their ids: the payments of the customers listed (the first 50
+matches). An export takes the payments of every customer named, however many, through
+a subquery (`every_customer_named`). The staff console uses it now; the JSON API can
+reuse it.
 
-Accents: nothing extra is stored. PostgreSQL folds with `translate(...)` + `lower()`;
-SQLite compares with its ASCII-case-insensitive LIKE and, only for names holding a
-non-ASCII character, with `paydesk_fold()`, a Python function registered on the
-connection. Only Latin letters with diacritics are folded (é → e, ß stays); that covers
-French and Spanish names. Partial (`%text%`) matches cannot use a B-tree index, so name,
-email and phone searches scan the customers table (see the report for the indexes).
+Names, emails and phones are searched through `customer_search_terms`: words folded
+(case, Latin accents) when the customer is written, so a search is an index range scan
+on both databases (see `shared.search_terms`). A word matches the start of a term, not
+its middle: `emil` and `trem` find Émilie Tremblay, `milie` does not. A payer email
+(typed with `@`) finds payments by the whole address.
 """
 
 from __future__ import annotations
@@ -21,20 +24,20 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from shared.models import (
     Account,
     Allocation,
     Channel,
     Customer,
+    CustomerSearchTerm,
     Invoice,
     Payment,
     PaymentStatus,
@@ -42,63 +45,10 @@ from shared.models import (
 )
 from shared.money import MoneyError, parse_money
 from shared.payment_status import LookupInputError, normalize_reference
+from shared.search_terms import prefix_end, query_words
 
 PAGE_SIZE = 50
 CUSTOMER_LIMIT = 50
-FOLD_FUNCTION = "paydesk_fold"
-
-
-# -- folding ----------------------------------------------------------------------------
-
-
-def fold(text: str | None) -> str | None:
-    """Lowercase without diacritics: `Émilie` -> `emilie`."""
-    if text is None:
-        return None
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-
-
-def _accent_table() -> tuple[str, str]:
-    # Latin-1 Supplement and Latin Extended-A letters whose base is one ASCII letter.
-    accented, plain = [], []
-    for code in range(0xC0, 0x180):
-        char = chr(code)
-        base = unicodedata.normalize("NFKD", char)[:1]
-        if base != char and base.isascii() and base.isalpha():
-            accented.append(char)
-            plain.append(base)
-    return "".join(accented), "".join(plain)
-
-
-_ACCENTED, _PLAIN = _accent_table()
-
-
-def register_fold(db: Session) -> None:
-    """Make `paydesk_fold()` available on this session's SQLite connection (idempotent)."""
-    if db.get_bind().dialect.name != "sqlite":
-        return
-    raw: Any = db.connection().connection.driver_connection
-    raw.create_function(FOLD_FUNCTION, 1, fold, deterministic=True)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _contains(text: str) -> str:
-    return f"%{_escape_like(text)}%"
-
-
-def _folded_like(column: Any, dialect: str, folded: str) -> ColumnElement[bool]:
-    pattern = _contains(folded)
-    if dialect == "postgresql":
-        return func.lower(func.translate(column, _ACCENTED, _PLAIN)).like(pattern, escape="\\")
-    # SQLite's LIKE folds ASCII case; only names with a non-ASCII character need Python.
-    return or_(
-        column.like(pattern, escape="\\"),
-        and_(column.op("GLOB")("*[^ -~]*"), func.paydesk_fold(column).like(pattern, escape="\\")),
-    )
 
 
 # -- identifiers ------------------------------------------------------------------------
@@ -183,7 +133,9 @@ def identify(db: Session, text: str) -> Jump | None:
         jump = (_receipt if reference.startswith("R-") else _payment)(db, reference)
         if jump is not None:
             return jump
-    if not _IDENTIFIER.fullmatch(cleaned):
+    # Every number Paydesk issues or imports holds a digit: `Jean Roy` (JEAN-ROY) is a
+    # name to search, not five look-ups.
+    if not _IDENTIFIER.fullmatch(cleaned) or not any(c.isdigit() for c in cleaned):
         return None
     prefix = cleaned.split("-", 1)[0]
     order = [_account, _customer, _invoice, _payment, _receipt]
@@ -218,29 +170,104 @@ def card_and_amount(text: str, currency: str, locale: str) -> tuple[str, int] | 
 
 # -- customers --------------------------------------------------------------------------
 
-_PHONE_CHARACTERS = re.compile(r"[\d\s()+\-.]+")
+# Rows read per customer wanted: one customer can start a word with several terms (the
+# name and the email both start with "emil").
+_ROWS_PER_CUSTOMER = 4
+# Enough index entries to tell which word of a several-word search is the rarest.
+_COUNT_CAP = 500
+# When every word is that common, read at most this many terms of the rarest.
+_SCAN_LIMIT = 20_000
 
 
-def _digits_of(column: Any) -> Any:
-    for char in (" ", "-", "(", ")", "+", "."):
-        column = func.replace(column, char, "")
-    return column
+def _starts(column: Any, word: str) -> ColumnElement[bool]:
+    # A range, not LIKE: the same B-tree range scan on both databases.
+    end = prefix_end(word)
+    return and_(column >= word, column < end) if end is not None else column >= word
 
 
-def customer_condition(dialect: str, text: str) -> ColumnElement[bool] | None:
-    """Customers whose name (every word), email or phone number contains `text`."""
-    folded = fold(" ".join(text.split())) or ""
-    if not folded:
-        return None
-    words = folded.split(" ")
-    conditions: list[ColumnElement[bool]] = [
-        and_(*(_folded_like(Customer.name, dialect, word) for word in words)),
-        func.lower(Customer.email).like(_contains(folded.replace(" ", "")), escape="\\"),
+def _counts_up_to(db: Session, words: list[str], cap: int) -> dict[str, int]:
+    """How many terms start with each word, counting no further than `cap` (one query)."""
+    counts = [
+        select(func.count())
+        .select_from(
+            select(literal(1)).where(_starts(CustomerSearchTerm.term, w)).limit(cap).subquery()
+        )
+        .scalar_subquery()
+        for w in words
     ]
-    digits = re.sub(r"\D", "", text)
-    if len(digits) >= 3 and _PHONE_CHARACTERS.fullmatch(text.strip()):
-        conditions.append(_digits_of(Customer.phone).like(f"%{digits}%"))
-    return or_(*conditions)
+    row = db.execute(select(*counts)).one()
+    return dict(zip(words, (int(n) for n in row), strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMatch:
+    """The customers a text names, best matches first, and whether more may match."""
+
+    ids: tuple[int, ...] = ()
+    more: bool = False
+
+
+def match_customers(db: Session, text: str, limit: int = CUSTOMER_LIMIT) -> CustomerMatch:
+    """Up to `limit` customers with, for every typed word, a search term starting with it.
+
+    The rarest word drives one index range scan, in term order (so `emil` lists the
+    Emils before the Emilies); the other words are probed per customer. When every word
+    is common, the scan stops after `_SCAN_LIMIT` terms and `more` says so.
+    """
+    words = query_words(text)
+    if not words:
+        return CustomerMatch()
+    bounded = False
+    if len(words) > 1:
+        counts = _counts_up_to(db, words, _COUNT_CAP)
+        words.sort(key=lambda word: (counts[word], -len(word)))
+        bounded = counts[words[0]] >= _COUNT_CAP
+    term = CustomerSearchTerm
+    driver = select(term.customer_id, term.term).where(_starts(term.term, words[0]))
+    if bounded:
+        driver = driver.order_by(term.term, term.customer_id).limit(_SCAN_LIMIT)
+    scanned = driver.subquery()
+    other = aliased(CustomerSearchTerm)
+    # A correlated look-up with LIMIT 1, not EXISTS: PostgreSQL would turn EXISTS into a
+    # hash join that reads every term of a common word; this probes per driver row.
+    probes = [
+        select(literal(1))
+        .where(other.customer_id == scanned.c.customer_id, _starts(other.term, word))
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
+        for word in words[1:]
+    ]
+    wanted = (limit + 1) * _ROWS_PER_CUSTOMER
+    rows = db.scalars(
+        select(scanned.c.customer_id)
+        .where(*probes)
+        .order_by(scanned.c.term, scanned.c.customer_id)
+        .limit(wanted)
+    ).all()
+    ids = list(dict.fromkeys(rows))
+    more = bounded or len(ids) > limit or len(rows) == wanted
+    return CustomerMatch(tuple(ids[:limit]), more)
+
+
+def every_customer_named(text: str) -> Select[tuple[int]]:
+    """The ids of every customer `text` names, unbounded: for an export, where the
+    database streams the payments of however many customers match."""
+    words = query_words(text)
+    term = CustomerSearchTerm
+    if not words:
+        return select(term.customer_id).where(literal(False))
+    statement = select(term.customer_id).where(_starts(term.term, words[0]))
+    for word in words[1:]:
+        other = aliased(CustomerSearchTerm)
+        statement = statement.where(
+            exists(
+                select(literal(1)).where(
+                    other.customer_id == term.customer_id, _starts(other.term, word)
+                )
+            )
+        )
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,22 +276,22 @@ class CustomerHit:
     accounts: int
 
 
-def find_customers(db: Session, text: str, limit: int = CUSTOMER_LIMIT) -> list[CustomerHit]:
-    """Up to `limit` customers matching `text` by name, email or phone, by name."""
-    register_fold(db)
-    condition = customer_condition(db.get_bind().dialect.name, text)
-    if condition is None:
+def customer_hits(db: Session, ids: Sequence[int]) -> list[CustomerHit]:
+    """The customers `ids` with how many accounts each holds, by name."""
+    if not ids:
         return []
     accounts = (
         select(func.count(Account.id)).where(Account.customer_id == Customer.id).scalar_subquery()
     )
     rows = db.execute(
-        select(Customer, accounts)
-        .where(condition)
-        .order_by(Customer.name, Customer.id)
-        .limit(limit)
+        select(Customer, accounts).where(Customer.id.in_(ids)).order_by(Customer.name, Customer.id)
     ).all()
     return [CustomerHit(customer, int(count)) for customer, count in rows]
+
+
+def find_customers(db: Session, text: str, limit: int = CUSTOMER_LIMIT) -> list[CustomerHit]:
+    """Up to `limit` customers matching `text` by name, email or phone, by name."""
+    return customer_hits(db, match_customers(db, text, limit).ids)
 
 
 # -- payments ---------------------------------------------------------------------------
@@ -293,6 +320,8 @@ class PaymentSearch:
     text: str = ""
     filters: Filters = field(default_factory=Filters)
     departments: frozenset[int] | None = None
+    # The customers the text names (`match_customers`), found once per search.
+    customers: tuple[int, ...] | None = None
     currency: str = "CAD"
     locale: str = "en"
     timezone: str = "UTC"
@@ -342,23 +371,30 @@ def _local_midnight(day: dt.date, timezone: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), ZoneInfo(timezone)).astimezone(dt.UTC)
 
 
-def payments_query(dialect: str, search: PaymentSearch) -> _PaymentSelect:
-    """Matching payments (with customer and receipt), newest first; no limit."""
+def _card(search: PaymentSearch) -> tuple[str, int] | None:
+    text = search.text.strip()
+    return card_and_amount(text, search.currency, search.locale) if text else None
+
+
+def payments_query(search: PaymentSearch) -> _PaymentSelect:
+    """Matching payments (with customer and receipt), newest first; no limit.
+
+    A text that is not "card last 4 + amount" means the payments of `search.customers`
+    (a screen looks them up first with `match_customers`), else of every customer the
+    text names (an export), or, holding `@`, of that payer email.
+    """
     conditions: list[ColumnElement[bool]] = []
     text = search.text.strip()
-    card = card_and_amount(text, search.currency, search.locale) if text else None
+    card = _card(search)
     if card is not None:
         conditions += [Payment.card_last4 == card[0], Payment.amount == card[1]]
     elif text:
-        matching = customer_condition(dialect, text)
-        who = (
-            [Payment.customer_id.in_(select(Customer.id).where(matching))]
-            if matching is not None
-            else []
-        )
+        named = search.customers if search.customers is not None else every_customer_named(text)
+        who = [Payment.customer_id.in_(named)]
         if "@" in text:
-            who.append(func.lower(Payment.payer_email).like(_contains(text.lower()), escape="\\"))
-        conditions.append(or_(*who) if who else literal(False))
+            # The whole address, as typed or in lower case: an index look-up, not a scan.
+            who.append(Payment.payer_email.in_({text, text.lower()}))
+        conditions.append(or_(*who))
     f = search.filters
     if f.department_id is not None:
         conditions.append(_in_department({f.department_id}))
@@ -419,8 +455,7 @@ def payment_page(
     """One page of matching payments (one extra row read tells whether another follows)."""
     if not search.wanted:
         return PaymentPage([], None)
-    register_fold(db)
-    statement = after(payments_query(db.get_bind().dialect.name, search), cursor)
+    statement = after(payments_query(search), cursor)
     found = [PaymentRow(*row) for row in db.execute(statement.limit(size + 1)).all()]
     rows = found[:size]
     last = rows[-1].payment if rows else None

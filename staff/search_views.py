@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from shared.i18n import current_locale
 from shared.i18n import gettext_ as _
 from shared.models import Channel, Department, PaymentStatus, Terminal
 from shared.money import Money, MoneyError, parse_money
-from shared.search import Cursor, Filters, PaymentRow, PaymentSearch
+from shared.search import Cursor, CustomerMatch, Filters, PaymentRow, PaymentSearch
 from shared.web.endpoint import fragment_or_page, page, wants_fragment
 from staff.access import StaffContext, requires
 from staff.payment_views import display
@@ -138,9 +138,11 @@ def search_page(request: Request, db: Session) -> Response:
         if jump is not None:
             return _redirect(request, _jump_url(request, jump))
     staff: StaffContext = request.state.staff
-    customers = search.find_customers(db, text) if text and not form.errors else []
+    # Matched once: the same customers are listed and have their payments searched.
+    match = search.match_customers(db, text) if text and not form.errors else CustomerMatch()
+    customers = search.customer_hits(db, match.ids)
     results = (
-        search.payment_page(db, form.search, form.cursor)
+        search.payment_page(db, replace(form.search, customers=match.ids), form.cursor)
         if not form.errors and staff.can("payments:view")
         else search.PaymentPage([], None)
     )
@@ -152,7 +154,7 @@ def search_page(request: Request, db: Session) -> Response:
         "errors": form.errors,
         "searched": form.search.wanted and not form.errors,
         "customers": customers,
-        "customers_capped": len(customers) >= search.CUSTOMER_LIMIT,
+        "customers_capped": match.more,
         "payments": results.rows,
         "next_query": _query_with(form, after=results.next.encode()) if results.next else None,
         "first_query": _query_with(form) if form.cursor else None,

@@ -2,7 +2,14 @@
 
 from shared.models.audit import AuditChainHead, AuditEvent
 from shared.models.catalog import Department, FeeType
-from shared.models.customers import Account, AccountStatus, Customer, Invoice, InvoiceStatus
+from shared.models.customers import (
+    Account,
+    AccountStatus,
+    Customer,
+    CustomerSearchTerm,
+    Invoice,
+    InvoiceStatus,
+)
 from shared.models.interactions import (
     Interaction,
     InteractionChannel,
@@ -34,6 +41,7 @@ __all__ = [
     "AuditEvent",
     "Channel",
     "Customer",
+    "CustomerSearchTerm",
     "Department",
     "FeeType",
     "IdempotencyRecord",

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Connection, Date, ForeignKey, Index, String, delete, event, insert
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.orm.attributes import get_history
 
 from shared.db import Base, Code, IntPk, Minor, Timestamp, UTCDateTime, enum_type
 from shared.models.catalog import Department, FeeType
+from shared.search_terms import TERM_LENGTH, customer_terms
 
 
 class AccountStatus(StrEnum):
@@ -38,6 +41,67 @@ class Customer(Base):
     created_at: Mapped[Timestamp]
 
     accounts: Mapped[list[Account]] = relationship(back_populates="customer")
+
+
+# Byte order on PostgreSQL whatever the database's locale, so "terms starting with p" is
+# one contiguous range of the index (SQLite compares bytes already).
+SearchTerm = String(TERM_LENGTH).with_variant(String(TERM_LENGTH, collation="C"), "postgresql")
+
+
+class CustomerSearchTerm(Base):
+    """One term a customer can be found by (see `shared.search_terms`).
+
+    Kept up to date by the flush events below when a `Customer` object is added or
+    changed. A Core or bulk `insert(Customer)` / `update(Customer)` skips them: such a
+    writer (the seed) writes `search_term_rows` itself.
+    """
+
+    __tablename__ = "customer_search_terms"
+    __table_args__ = (
+        Index("ix_customer_search_terms_customer_term", "customer_id", "term"),
+        # The table is its (term, customer_id) index on SQLite: no rowid to look up.
+        {"sqlite_with_rowid": False},
+    )
+
+    term: Mapped[str] = mapped_column(SearchTerm, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+def search_term_rows(
+    customer_id: int, name: str | None, email: str | None, phone: str | None
+) -> list[dict[str, Any]]:
+    """The `customer_search_terms` rows of one customer, for a bulk insert."""
+    return [
+        {"term": term, "customer_id": customer_id}
+        for term in sorted(customer_terms(name, email, phone))
+    ]
+
+
+def _write_terms(connection: Connection, customer: Customer) -> None:
+    rows = search_term_rows(customer.id, customer.name, customer.email, customer.phone)
+    if rows:
+        connection.execute(insert(CustomerSearchTerm), rows)
+
+
+@event.listens_for(Customer, "after_insert")
+def _index_new_customer(
+    _mapper: Mapper[Customer], connection: Connection, target: Customer
+) -> None:
+    _write_terms(connection, target)
+
+
+@event.listens_for(Customer, "after_update")
+def _reindex_changed_customer(
+    _mapper: Mapper[Customer], connection: Connection, target: Customer
+) -> None:
+    if not any(get_history(target, name).has_changes() for name in ("name", "email", "phone")):
+        return
+    connection.execute(
+        delete(CustomerSearchTerm).where(CustomerSearchTerm.customer_id == target.id)
+    )
+    _write_terms(connection, target)
 
 
 class Account(Base):

@@ -46,6 +46,7 @@ class Payment(Base):
         Index("ix_payments_customer_created_id", "customer_id", "created_at", "id"),
         Index("ix_payments_card_last4_amount", "card_last4", "amount"),
         Index("ix_payments_terminal_created", "terminal_id", "created_at"),
+        Index("ix_payments_payer_email", "payer_email"),
     )
 
     id: Mapped[IntPk]

@@ -16,9 +16,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text, update
 
+from shared import search
 from shared.gateway.sandbox.cards import SANDBOX_CARDS
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.models import AuditEvent, Payment, Receipt
+from shared.models import AuditEvent, Customer, Payment, Receipt
 from tests.conftest import Database
 from tests.support.pci import card_numbers_in, card_numbers_in_files
 
@@ -170,6 +171,11 @@ def test_migrate_seed_and_audit_verify_on_each_database(
         assert db.scalar(select(func.count()).select_from(Payment)) >= 2000
         sequences = list(db.scalars(select(Receipt.sequence).order_by(Receipt.sequence)))
         assert sequences == list(range(1, len(sequences) + 1))
+        # Seeded customers are found by name and phone like any other.
+        someone = db.scalars(select(Customer).order_by(Customer.id.desc())).first()
+        assert someone is not None and someone.phone
+        for typed in (someone.name.lower(), someone.phone, someone.email):
+            assert someone.id in search.match_customers(db, typed or "").ids, typed
     verified = paydesk("audit", "verify", cwd=tmp_path, **env)
     assert verified.returncode == 0 and verified.stdout.startswith("OK")
 

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import search
 from shared.db import make_engine, make_sessionmaker, transaction
-from shared.models import Customer
+from shared.models import Channel, Customer, CustomerSearchTerm, Payment, PaymentStatus, Tender
 from shared.search import Cursor, Filters, PaymentSearch
+from shared.search_terms import customer_terms
 from tests import factories
 from tests.support.databases import create_database, drop_schema
 
@@ -22,11 +24,6 @@ def test_clean_identifier() -> None:
     assert search.clean_identifier(" c 000123 ") == "C-000123"
     assert search.clean_identifier("tax–100011") == "TAX-100011"
     assert search.clean_identifier("b/2026/000001") == "B-2026-000001"
-
-
-def test_fold_strips_accents_and_case() -> None:
-    assert search.fold("Émilie Çağlar Núñez") == "emilie caglar nunez"
-    assert search.fold(None) is None
 
 
 @pytest.mark.parametrize(
@@ -92,10 +89,82 @@ def test_identify_and_find_on_the_database(factory: sessionmaker[Session]) -> No
         assert jump is not None and jump.anchor == f"invoice-{invoice.id}"
         assert search.identify(db, "TAX-999") is None
         assert search.identify(db, "emilie") is None
+        assert search.identify(db, "Jean Roy") is None
         assert search.identify(db, "TX-0000-0000-0000") is None
-        for typed in ("emilie", "NUNEZ", "núñ", "milie nu", "en@example", "555-0199", "6135550199"):
+        found = (
+            "emilie", "NUNEZ", "núñ", "EMIL", "nu emi", "en@example", "example.org",
+            "555-0199", "6135550199", "613 555 01", "(613) 555-0199", "0199",
+        )  # fmt: skip
+        for typed in found:
             assert [h.customer.id for h in search.find_customers(db, typed)] == [emilie.id], typed
-        assert search.find_customers(db, "zzz") == []
-        assert search.find_customers(db, "   ") == []
-        # LIKE wildcards typed by someone are plain characters.
-        assert search.find_customers(db, "%") == []
+        # Words match the start of a term, every word must match.
+        for typed in ("zzz", "   ", "milie", "emilie zed", "%", "5501"):
+            assert search.find_customers(db, typed) == [], typed
+
+
+def _customer(db: Session, number: str, name: str, **contact: str) -> Customer:
+    customer = Customer(customer_number=number, name=name, **contact)
+    db.add(customer)
+    db.flush()
+    return customer
+
+
+def test_search_terms_follow_the_customer(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as db:
+        customer = _customer(db, "C-000200", "Zoé Lachance", email="zoe@example.org")
+    with transaction(factory) as db:
+        assert [h.customer.id for h in search.find_customers(db, "zoe lach")] == [customer.id]
+        changed = db.get(Customer, customer.id)
+        assert changed is not None
+        changed.name = "Zoé Bélanger"
+        changed.phone = "613-555-0123"
+    with factory() as db:
+        assert search.find_customers(db, "lachance") == []
+        for typed in ("belanger", "BÉLANGER zo", "555 0123", "zoe@"):
+            assert [h.customer.id for h in search.find_customers(db, typed)] == [customer.id]
+        terms = db.scalars(
+            select(CustomerSearchTerm.term).where(CustomerSearchTerm.customer_id == customer.id)
+        ).all()
+        assert sorted(terms) == sorted(
+            customer_terms("Zoé Bélanger", "zoe@example.org", "613-555-0123")
+        )
+
+
+def test_the_rarest_word_leads_and_a_common_one_is_cut(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "_COUNT_CAP", 3)
+    monkeypatch.setattr(search, "_SCAN_LIMIT", 5)
+    with transaction(factory) as db:
+        people = [_customer(db, f"C-3{i:05d}", f"Common Person {i}") for i in range(8)]
+    with factory() as db:
+        match = search.match_customers(db, "person 7 common")
+        assert match == search.CustomerMatch((people[7].id,), more=False)
+        # Both words common: only the first terms of one are read, and the result says so.
+        match = search.match_customers(db, "common pers", limit=50)
+        assert match.more and 0 < len(match.ids) <= 5
+        assert search.match_customers(db, "common", limit=3).more
+
+
+def _payment(db: Session, customer: Customer) -> Payment:
+    payment = Payment(
+        transaction_id=f"TX-TEST-{customer.id}", idempotency_key=f"key-{customer.id}",
+        customer_id=customer.id, channel=Channel.PORTAL, amount=100, currency="CAD",
+        tender=Tender.CASH, status=PaymentStatus.POSTED,
+    )  # fmt: skip
+    db.add(payment)
+    db.flush()
+    return payment
+
+
+def test_payments_of_customers_found_by_name(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as db:
+        customer = _customer(db, "C-000300", "Ünal Özdemir")
+        other = _customer(db, "C-000301", "Unaldo Other")
+        paid = _payment(db, customer)
+        _payment(db, other)
+    with factory() as db:
+        for typed in ("OZD", "özdemir ün", "ünal öz"):
+            page = search.payment_page(db, PaymentSearch(text=typed))
+            assert [row.payment.id for row in page.rows] == [paid.id], typed
+        assert search.payment_page(db, PaymentSearch(text="nobody")).rows == []

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from shared import search
 from shared.actors import Actor, ActorType
 from shared.db import transaction
 from shared.identifiers import transaction_id
@@ -303,8 +304,8 @@ def test_htmx_search_hit_asks_for_a_full_page_load(agent: TestClient, world: Wor
 # -- names, emails, phones, card + amount ----------------------------------------------
 
 
-@pytest.mark.parametrize("typed", ["emilie", "ÉMILIE", "Emilie tremb", "milie", "émilie"])
-def test_name_search_is_partial_and_case_and_accent_insensitive(
+@pytest.mark.parametrize("typed", ["emilie", "ÉMILIE", "Emilie tremb", "EMIL", "trem émi"])
+def test_name_search_is_by_word_start_and_case_and_accent_insensitive(
     agent: TestClient, world: World, typed: str
 ) -> None:
     response = agent.get("/staff/search", params={"q": typed})
@@ -318,9 +319,16 @@ def test_email_and_phone_partial(agent: TestClient, world: World, console: Conso
         customer = db.get(Customer, world.customer_id)
         assert customer is not None and customer.email and customer.phone
         email, phone = customer.email, customer.phone
-    for typed in (email.split("@")[0].upper(), email, phone[-8:], "613555" + phone[-4:]):
+    typed_phones = (phone, phone[-8:], "613555" + phone[-4:], f"613.555.{phone[-4:]}")
+    for typed in (email.split("@")[0].upper(), email, email[:8], *typed_phones):
         response = agent.get("/staff/search", params={"q": typed})
         assert f'/staff/customers/{world.customer_id}"' in response.text, typed
+
+
+def test_a_payer_email_finds_the_payment(agent: TestClient, world: World) -> None:
+    tag = world.history_name.split()[-1]
+    for typed in (f"payer.{tag}@example.org", f"PAYER.{tag}@EXAMPLE.ORG"):
+        assert world.cash_tx in agent.get("/staff/search", params={"q": typed}).text, typed
 
 
 def test_card_last4_and_amount(agent: TestClient, world: World) -> None:
@@ -330,6 +338,23 @@ def test_card_last4_and_amount(agent: TestClient, world: World) -> None:
         assert tx in response.text
     assert world.card_txs[2] not in response.text
     assert world.card_txs[0] not in agent.get("/staff/search", params={"q": "4242 125.51"}).text
+
+
+def test_a_customer_added_or_renamed_is_found_at_once(agent: TestClient, console: Console) -> None:
+    tag = secrets.token_hex(3)
+    with transaction(console.factory) as db:
+        customer = factories.customer(db, name=f"Noémie Gagnon {tag}")
+    found = agent.get("/staff/search", params={"q": f"noemie {tag}"}).text
+    assert f'/staff/customers/{customer.id}"' in found
+    with transaction(console.factory) as db:
+        renamed = db.get(Customer, customer.id)
+        assert renamed is not None
+        renamed.name = f"Noémie Côté {tag}"
+    assert f'/staff/customers/{customer.id}"' in (
+        agent.get("/staff/search", params={"q": f"cote {tag}"}).text
+    )
+    gone = agent.get("/staff/search", params={"q": f"gagnon {tag}"}).text
+    assert f'/staff/customers/{customer.id}"' not in gone
 
 
 def test_payments_of_matching_customers_show_status_and_channel(
@@ -439,6 +464,31 @@ def test_csv_with_filters(agent: TestClient, world: World) -> None:
     )
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 61 and {r["channel"] for r in rows} == {"counter"}
+
+
+def test_csv_takes_every_customer_named_not_a_screenful(
+    console: Console, agent: TestClient
+) -> None:
+    """The screen lists the first 50 customers a name matches; the export has the
+    payments of all of them."""
+    tag = secrets.token_hex(3)
+    with transaction(console.factory) as db:
+        dept = factories.department(db, name="Water")
+        fee = factories.fee_type(db, dept, gl="4100-110")
+        txs = set()
+        for n in range(search.CUSTOMER_LIMIT + 5):
+            person = factories.customer(db, name=f"Namesake{tag} {n}")
+            account = factories.account(db, person, dept)
+            invoice = factories.invoice(db, account, fee, 10_000)
+            txs.add(add_payment(db, person, account, invoice, 500 + n, NOW).transaction_id)
+    screen = agent.get("/staff/search", params={"q": f"namesake{tag}"}).text
+    assert "Only the first 50 customers are shown" in screen
+    rows = list(
+        csv.DictReader(
+            io.StringIO(agent.get("/staff/search.csv", params={"q": f"namesake{tag}"}).text)
+        )
+    )
+    assert {row["transaction_id"] for row in rows} == txs
 
 
 # -- who may search ------------------------------------------------------------------
