@@ -81,7 +81,11 @@ class InteractionLink(Base):
     """A payment, receipt or invoice the interaction was about, by its public number."""
 
     __tablename__ = "interaction_links"
-    __table_args__ = (UniqueConstraint("interaction_id", "kind", "reference"),)
+    __table_args__ = (
+        UniqueConstraint("interaction_id", "kind", "reference"),
+        # A payment's page lists the interactions that attached it (or its receipt).
+        Index("ix_interaction_links_kind_reference", "kind", "reference"),
+    )
 
     id: Mapped[IntPk]
     interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)
