@@ -347,6 +347,21 @@ def _create(
     return payment, [posting.Share(bill.invoice_id, bill.account_id, amt) for bill, amt in plan]
 
 
+def _apply_now(
+    session: Session, payment: Payment, shares: list[posting.Share], actor: Actor
+) -> Receipt:
+    """Apply a cash or cheque payment in its own transaction. The bills were checked
+    without a lock, so a concurrent payment may have paid one since: refuse, not overpay."""
+    try:
+        return posting.apply(session, payment, shares, actor, refuse_overpayment=True)
+    except posting.Overpaid as overpaid:
+        raise PaymentRefused(
+            "amount_exceeds",
+            f"Bill {overpaid.invoice_numbers[0]} was just paid by another payment; "
+            "look it up again.",
+        ) from None
+
+
 def take_payment(
     session: Session, gateway: PaymentGateway, request: PaymentRequest, actor: Actor
 ) -> PaymentOutcome:
@@ -363,7 +378,7 @@ def take_payment(
         else:
             # No gateway to call: create, post and issue the receipt in one transaction.
             payment, shares = _create(session, request, actor, through=(PaymentStatus.POSTED,))
-            receipt = posting.apply(session, payment, shares, actor)
+            receipt = _apply_now(session, payment, shares, actor)
         session.commit()
     except IntegrityError:
         # The key was used already (a retry, or another request won the race).

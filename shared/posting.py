@@ -83,9 +83,31 @@ def post(
     return apply(session, payment, shares_of(session, payment) if shares is None else shares, actor)
 
 
-def apply(session: Session, payment: Payment, shares: Sequence[Share], actor: Actor) -> Receipt:
-    """Apply a posted payment to its bills and accounts, issue its receipt, queue the email."""
-    _pay_bills(session, payment, shares, actor)
+class Overpaid(Exception):
+    """A bill would be paid more than it owes: another payment paid it meanwhile."""
+
+    def __init__(self, invoice_numbers: list[str]) -> None:
+        super().__init__(", ".join(invoice_numbers))
+        self.invoice_numbers = invoice_numbers
+
+
+def apply(
+    session: Session,
+    payment: Payment,
+    shares: Sequence[Share],
+    actor: Actor,
+    *,
+    refuse_overpayment: bool = False,
+) -> Receipt:
+    """Apply a posted payment to its bills and accounts, issue its receipt, queue the email.
+
+    With `refuse_overpayment` (nothing charged yet: cash, cheque), raise Overpaid when a
+    bill would end up paid more than it owes; the caller rolls back. A card payment the
+    gateway has taken is applied anyway (the account shows the credit).
+    """
+    overpaid = _pay_bills(session, payment, shares, actor)
+    if overpaid and refuse_overpayment:
+        raise Overpaid(overpaid)
     receipt = receipts.issue(session, payment, actor)
     if payment.payer_email:
         outbox.enqueue(
@@ -147,7 +169,10 @@ def _charge_accounts(n: int) -> Update:
     )
 
 
-def _pay_bills(session: Session, payment: Payment, shares: Sequence[Share], actor: Actor) -> None:
+def _pay_bills(
+    session: Session, payment: Payment, shares: Sequence[Share], actor: Actor
+) -> list[str]:
+    """Apply the shares; the numbers of bills now paid more than they owed."""
     connection = session.connection()
     by_invoice = {share.invoice_id: share.amount for share in shares}
     paid = {
@@ -174,6 +199,7 @@ def _pay_bills(session: Session, payment: Payment, shares: Sequence[Share], acto
         )
         _expire_loaded(session, Invoice, share.invoice_id)
         _expire_loaded(session, Account, share.account_id)
+    return [row.invoice_number for row in paid.values() if int(row.owing) < 0]
 
 
 def _expire_loaded(session: Session, model: type[Invoice] | type[Account], pk: int) -> None:

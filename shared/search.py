@@ -250,7 +250,7 @@ def match_customers(db: Session, text: str, limit: int = CUSTOMER_LIMIT) -> Cust
     return CustomerMatch(tuple(ids[:limit]), more)
 
 
-def every_customer_named(text: str) -> Select[tuple[int]]:
+def every_customer_named(text: str) -> Select[int]:
     """The ids of every customer `text` names, unbounded: for an export, where the
     database streams the payments of however many customers match."""
     words = query_words(text)

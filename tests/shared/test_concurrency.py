@@ -14,8 +14,17 @@ from sqlalchemy import func, select
 
 from shared.actors import Actor, ActorType
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.models import Payment, PaymentStatus, PaymentStatusChange, Receipt, Tender
-from shared.payments import Item, PaymentOutcome, PaymentRequest, take_payment
+from shared.models import (
+    Account,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    PaymentStatusChange,
+    Receipt,
+    Tender,
+)
+from shared.payments import Item, PaymentOutcome, PaymentRefused, PaymentRequest, take_payment
 from shared.recovery import recover
 from tests import factories
 from tests.conftest import Database
@@ -110,6 +119,41 @@ def _pay_in_process(
         timeout=120,
         check=False,
     )
+
+
+def test_one_bill_paid_in_cash_by_eight_at_once_is_paid_once(fresh_database: Database) -> None:
+    """Eight counters take the whole of one bill at the same moment, each with its own key:
+    one payment goes through; the others are refused and leave nothing behind."""
+    (invoice,) = _bills(fresh_database, [5_000])
+    factory = fresh_database.sessionmaker()
+    with factory() as session:
+        balance_before = session.scalars(select(Account.balance)).one()
+
+    def pay(_: int) -> str:
+        request = PaymentRequest(
+            items=(Item(invoice, 5_000),),
+            tender=Tender.CASH,
+            channel="counter",  # type: ignore[arg-type]
+            idempotency_key=str(uuid.uuid4()),
+            currency="CAD",
+            cash_tendered=5_000,
+        )
+        with factory() as session:
+            try:
+                take_payment(session, None, request, CITIZEN)  # type: ignore[arg-type]
+            except PaymentRefused as refused:
+                return refused.code
+            return "paid"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(pay, range(8)))
+    assert answers.count("paid") == 1
+    assert set(answers) - {"paid"} <= {"amount_exceeds", "not_owing"}
+    assert _count(fresh_database, Payment) == 1 and _count(fresh_database, Receipt) == 1
+    with factory() as session:
+        paid = session.scalars(select(Invoice).where(Invoice.invoice_number == invoice)).one()
+        assert (paid.amount_paid, paid.status) == (5_000, InvoiceStatus.PAID)
+        assert session.scalars(select(Account.balance)).one() == balance_before - 5_000
 
 
 def test_several_processes_with_one_key_make_one_payment(
