@@ -51,14 +51,19 @@ class StaffContext:
 
 def signed_in_user(request: Request, db: Session) -> StaffUser | None:
     """The staff user this session is signed in as, if it fully is (password and code)."""
+    found = _signed_in(request, db)
+    return found[0] if found else None
+
+
+def _signed_in(request: Request, db: Session) -> tuple[StaffUser, UserPermissions] | None:
     session = session_of(request)
     if session.kind != SessionKind.STAFF or session.staff_user_id is None:
         return None
-    user = db.get(StaffUser, session.staff_user_id)
-    if user is None or not user.active:
+    found = access.user_with_permissions(db, session.staff_user_id)
+    if found is None or not found[0].active:
         session.clear()
         return None
-    return user
+    return found
 
 
 def _to_sign_in(request: Request) -> Response:
@@ -81,12 +86,12 @@ def requires(permission: str, *, with_temporary_password: bool = False) -> Calla
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def guarded(request: Request, db: Session) -> Response:
-            user = signed_in_user(request, db)
-            if user is None:
+            found = _signed_in(request, db)
+            if found is None:
                 return _to_sign_in(request)
+            user, perms = found
             if account.password_change_due(user) and not with_temporary_password:
                 return _redirect(request, request.url_for("staff:account_password").path)
-            perms = access.permissions_of(db, user)
             staff = StaffContext(user, perms, staff_actor(user, client_address(request)))
             request.state.staff = staff
             if not staff.can(permission):

@@ -7,13 +7,14 @@ limited to a department does not grant them at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from shared.models import Role, RoleAssignment, StaffUser
+from shared.models.staff import role_permissions
 
 # Every signed-in staff user holds this pseudo-permission (for pages like the home page).
 SIGNED_IN = "signed_in"
@@ -43,24 +44,51 @@ def can(perms: UserPermissions, permission: str, department_id: int | None = Non
 
 
 def permissions_of(db: Session, user: StaffUser) -> UserPermissions:
-    assignments = db.scalars(
-        select(RoleAssignment)
+    rows = db.execute(
+        select(RoleAssignment.department_id, Role.name, role_permissions.c.permission_code)
+        .join(Role, Role.id == RoleAssignment.role_id)
+        .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
         .where(RoleAssignment.user_id == user.id)
-        .options(selectinload(RoleAssignment.role).selectinload(Role.permissions))
     ).all()
+    return _permissions(rows)
+
+
+def user_with_permissions(db: Session, user_id: int) -> tuple[StaffUser, UserPermissions] | None:
+    """A staff user and their permissions in one query: every staff request needs both."""
+    rows = db.execute(
+        select(
+            StaffUser, RoleAssignment.department_id, Role.name, role_permissions.c.permission_code
+        )
+        .outerjoin(RoleAssignment, RoleAssignment.user_id == StaffUser.id)
+        .outerjoin(Role, Role.id == RoleAssignment.role_id)
+        .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
+        .where(StaffUser.id == user_id)
+    ).all()
+    if not rows:
+        return None
+    # A user without any role has one row with no role in it.
+    return rows[0][0], _permissions(
+        [(d, role, code) for _, d, role, code in rows if role is not None]
+    )
+
+
+def _permissions(rows: Sequence[tuple[int | None, str, str | None]]) -> UserPermissions:
+    """From one row per (role assignment, permission); a role without permissions has a
+    row with no permission, so that it is listed among the roles."""
     everywhere: set[str] = set()
     by_department: dict[int, set[str]] = {}
-    for assignment in assignments:
-        codes = {p.code for p in assignment.role.permissions}
-        if assignment.department_id is None:
-            everywhere |= codes
-        else:
-            scoped = {c for c in codes if not c.startswith(GLOBAL_ONLY_PREFIX)}
-            by_department.setdefault(assignment.department_id, set()).update(scoped)
+    for department_id, _, code in rows:
+        if department_id is None:
+            if code is not None:
+                everywhere.add(code)
+            continue
+        scoped = by_department.setdefault(department_id, set())
+        if code is not None and not code.startswith(GLOBAL_ONLY_PREFIX):
+            scoped.add(code)
     return UserPermissions(
         frozenset(everywhere),
         {d: frozenset(codes) for d, codes in by_department.items()},
-        tuple(sorted({a.role.name for a in assignments})),
+        tuple(sorted({name for _, name, _ in rows})),
     )
 
 
