@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
@@ -61,11 +61,15 @@ def set_permissions(db: Session, actor: Actor, role: Role, codes: Iterable[str])
     before, after = codes_of(role), sorted(set(codes))
     if before == after:
         return False
-    lost = _would_lose(db, role, set(before), set(after))
-    if lost:
-        raise WouldLockOut(lost)
+    held = administered(db)
     known = catalogue(db)
     role.permissions = [known[c] for c in after]
+    try:
+        refuse_lock_out(db, held)
+    except WouldLockOut:
+        role.permissions = [known[c] for c in before]
+        db.flush()
+        raise
     audit.record(
         db,
         actor,
@@ -82,30 +86,6 @@ def set_permissions(db: Session, actor: Actor, role: Role, codes: Iterable[str])
     )
     db.flush()
     return True
-
-
-def _would_lose(db: Session, role: Role, before: set[str], after: set[str]) -> list[str]:
-    """Which of KEEP_HELD some active user holds now but nobody would after the change.
-
-    Administration permissions come only from assignments not limited to a department
-    (see shared.auth.access), so only those count here.
-    """
-    assignments = db.scalars(
-        select(RoleAssignment)
-        .join(StaffUser, StaffUser.id == RoleAssignment.user_id)
-        .where(StaffUser.active.is_(True), RoleAssignment.department_id.is_(None))
-        .options(selectinload(RoleAssignment.role).selectinload(Role.permissions))
-    )
-    by_others: set[str] = set()
-    role_is_held = False
-    for assignment in assignments:
-        if assignment.role_id == role.id:
-            role_is_held = True
-        else:
-            by_others |= set(codes_of(assignment.role))
-    held_before = by_others | (before if role_is_held else set())
-    held_after = by_others | (after if role_is_held else set())
-    return [code for code in KEEP_HELD if code in held_before and code not in held_after]
 
 
 def administered(db: Session) -> set[str]:
