@@ -14,9 +14,9 @@ agent is created or its password reset, and nothing is seeded or dropped.
 Each identifier type (customer, account, invoice, receipt number, transaction ID) and
 the searches by name (`Resident 12345`), partial name (`resid 1234`: the start of each
 word), email and phone (as typed, `+1 613 555 0199`) are requested N times with random
-existing values; p50/p95 are printed beside two floors: GET /healthz on the same server
-with the same signed-in client (so it includes the session look-up), and the raw indexed
-SELECT timed in Python.
+existing values; p50/p95 are printed beside the floor: GET /healthz on the same server
+with the same signed-in client (so it includes the session look-up), plus the raw indexed
+SELECT timed in Python. Each search's p95 is divided by the healthz p95 and by the sum.
 """
 
 from __future__ import annotations
@@ -224,8 +224,13 @@ def measure(url: str, env: dict[str, str], rounds: int, seeded: str) -> list[tup
             f50, f95 = _percentiles(floor)
             r50, r95 = _raw_select_floor(url, samples["transaction"], rounds)
             notes = f"{seeded} / {migrated:.0f}"
-            rows.append((label, "floor: GET /healthz", f"{f50:.1f}", f"{f95:.1f}", "1.00", notes))
-            rows.append((label, "floor: raw SELECT", f"{r50:.2f}", f"{r95:.2f}", "", ""))
+            # The issue's floor: the no-op route plus the one indexed SELECT a search needs.
+            floor95 = f95 + r95
+            rows.append(
+                (label, "floor: GET /healthz", f"{f50:.1f}", f"{f95:.1f}", "1.00", "", notes)
+            )
+            rows.append((label, "floor: raw SELECT", f"{r50:.2f}", f"{r95:.2f}", "", "", ""))
+            rows.append((label, "floor: healthz + SELECT", "", f"{floor95:.1f}", "", "1.00", ""))
             for kind, values in samples.items():
                 expect = {303} if kind in IDENTIFIERS else {200}
                 times = [
@@ -233,7 +238,8 @@ def measure(url: str, env: dict[str, str], rounds: int, seeded: str) -> list[tup
                     for v in values[:rounds]
                 ]
                 p50, p95 = _percentiles(times)
-                rows.append((label, kind, f"{p50:.1f}", f"{p95:.1f}", f"{p95 / f95:.2f}", ""))
+                ratios = (f"{p95 / f95:.2f}", f"{p95 / floor95:.2f}")
+                rows.append((label, kind, f"{p50:.1f}", f"{p95:.1f}", *ratios, ""))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -283,6 +289,7 @@ def main() -> int:
         "search by",
         "p50 ms",
         "p95 ms",
+        "p95 / healthz p95",
         "p95 / floor p95",
         "seed / migrate s",
     )
@@ -303,9 +310,11 @@ def main() -> int:
     for row in rows:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
     print(
-        "\nThe floor is GET /healthz on the same server with the same signed-in client "
-        "(so it includes the session look-up); 'p95 / floor p95' divides by its p95. "
-        "The raw SELECT is one indexed look-up by transaction ID, timed in Python."
+        "\n'p95 / healthz p95' divides by the p95 of GET /healthz on the same server with "
+        "the same signed-in client (so it includes the session look-up). The raw SELECT is "
+        "one indexed look-up by transaction ID, timed in Python. 'p95 / floor p95' divides "
+        "by the sum of the two p95s: the no-op route plus the one indexed SELECT a search "
+        "cannot do without."
     )
     return 0
 

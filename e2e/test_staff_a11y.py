@@ -1,6 +1,7 @@
 """axe (WCAG 2.2 A/AA) on the staff console's pages, error states too: sign-in (and with an
 error), home, "change my password" (and with an error), search results, customer view,
-payment detail, the counter payment page (and with an error), the counter result, an
+payment detail, starting an interaction (and with an error), one without a customer (and
+with an error), the counter payment page (and with an error), the counter result, an
 interaction, and, signed in as the admin (enrolling an authenticator with pyotp from the
 key the page shows), the authenticator set-up page, the users list, a user, the roles,
 a new role (and with errors, its permissions ticked with the keyboard alone) and a
@@ -90,6 +91,12 @@ def test_staff_pages_are_accessible(new_page: NewPage, server: Server) -> None:
     page.get_by_role("button", name=t("Start the interaction")).click()
     expect(page.get_by_role("alert")).to_contain_text(t("Enter the number the caller reads out."))
     findings.check("start an interaction with an error")
+    page.get_by_role("button", name=t("Start without a customer")).click()
+    expect(h1(page)).to_have_text(t("Interaction with a caller not identified yet"))
+    findings.check("interaction without a customer")
+    page.get_by_role("button", name=t("Set the customer")).click()
+    expect(page.get_by_role("alert")).to_contain_text(t("Enter a number of the caller's."))
+    findings.check("interaction without a customer, with an error")
 
     page.goto(f"/staff/customers/{who.id}")
     expect(h1(page)).to_contain_text(who.name)

@@ -83,6 +83,7 @@ class AuditAction(StrEnum):
     COUNTER_TERMINAL_CREATED = "counter:terminal:created"
     INTERACTION_STARTED = "interaction:interaction:started"
     INTERACTION_ENDED = "interaction:interaction:ended"
+    INTERACTION_CUSTOMER_SET = "interaction:customer:identified"
     INTERACTION_NOTE_ADDED = "interaction:note:added"
     INTERACTION_NOTE_MASKED = "interaction:note:masked"
     INTERACTION_LINK_ADDED = "interaction:link:added"

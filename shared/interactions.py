@@ -70,11 +70,14 @@ def get(session: Session, interaction_id: int) -> Interaction | None:
 
 
 def start(
-    session: Session, actor: Actor, customer: Customer, channel: InteractionChannel
+    session: Session, actor: Actor, customer: Customer | None, channel: InteractionChannel
 ) -> Interaction:
-    """Open an interaction with `customer`, owned by the staff member acting."""
+    """Open an interaction, owned by the staff member acting. Without a customer when the
+    caller cannot be identified yet: `identify` sets it later."""
     interaction = Interaction(
-        customer_id=customer.id, staff_user_id=_staff_id(actor), channel=channel
+        customer_id=customer.id if customer else None,
+        staff_user_id=_staff_id(actor),
+        channel=channel,
     )
     session.add(interaction)
     session.flush()
@@ -84,7 +87,7 @@ def start(
         audit.AuditAction.INTERACTION_STARTED,
         "interaction",
         interaction.id,
-        {"customer": customer.customer_number, "channel": str(channel)},
+        {"customer": customer.customer_number if customer else None, "channel": str(channel)},
     )
     return interaction
 
@@ -92,8 +95,9 @@ def start(
 ABOUT_MAX_LENGTH = 64
 
 
-def _about(session: Session, text: str) -> tuple[Customer, list[tuple[LinkKind, str]]]:
-    """The customer `text` identifies, and the records it named (to attach)."""
+def _about(session: Session, text: str) -> tuple[Customer | None, list[tuple[LinkKind, str]]]:
+    """The customer `text` identifies, and the records it named (to attach). No customer
+    for a payment nobody is on file for (a walk-in paying cash at the kiosk)."""
     jump = search.identify(session, text) if len(text) <= ABOUT_MAX_LENGTH else None
     if jump is None:
         raise InteractionRefused(
@@ -119,10 +123,6 @@ def _about(session: Session, text: str) -> tuple[Customer, list[tuple[LinkKind, 
         links = [(LinkKind.PAYMENT, row.transaction_id)]
         if row.receipt_number:
             links.append((LinkKind.RECEIPT, row.receipt_number))
-    if customer is None:
-        raise InteractionRefused(
-            "about", _("That payment has no customer on file: find the customer by name first.")
-        )
     return customer, links
 
 
@@ -136,6 +136,35 @@ def start_about(
     for kind, reference in links:
         attach(session, actor, interaction, kind, reference)
     return interaction
+
+
+def identify(session: Session, actor: Actor, interaction: Interaction, about: str) -> Customer:
+    """Give an interaction started without a customer the one the caller turned out to be,
+    from any number of theirs; what that number names is attached too."""
+    _still_open(interaction)
+    if interaction.customer_id is not None:
+        raise InteractionRefused("customer", _("This interaction already has its customer."))
+    customer, links = _about(session, about.strip())
+    if customer is None:
+        raise InteractionRefused(
+            "customer",
+            _("That payment has no customer on file either: find the customer by name first."),
+        )
+    interaction.customer_id = customer.id
+    interaction.customer = customer
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.INTERACTION_CUSTOMER_SET,
+        "interaction",
+        interaction.id,
+        {"customer": customer.customer_number},
+    )
+    for kind, reference in links:
+        if not any(ln.kind is kind and ln.reference == reference for ln in interaction.links):
+            attach(session, actor, interaction, kind, reference)
+    return customer
 
 
 def add_note(
@@ -178,34 +207,40 @@ def add_note(
     return note
 
 
-def _belongs(session: Session, customer_id: int, kind: LinkKind, reference: str) -> str | None:
-    """The record's number as stored, if it exists and is this customer's."""
+def _belongs(
+    session: Session, customer_id: int | None, kind: LinkKind, reference: str
+) -> str | None:
+    """The record's number as stored, if it exists and is this customer's (any record,
+    while the caller is not identified)."""
     # As typed, or in capitals as we print them: an exact match uses the unique index.
     spellings = {reference, reference.upper()}
     if kind is LinkKind.PAYMENT:
-        return session.scalars(
-            select(Payment.transaction_id).where(
-                Payment.transaction_id.in_(spellings),
-                Payment.customer_id == customer_id,
-            )
-        ).first()
-    if kind is LinkKind.RECEIPT:
-        return session.scalars(
+        query = select(Payment.transaction_id).where(Payment.transaction_id.in_(spellings))
+        owner = Payment.customer_id
+    elif kind is LinkKind.RECEIPT:
+        query = (
             select(Receipt.receipt_number)
             .join(Payment, Payment.id == Receipt.payment_id)
-            .where(Receipt.receipt_number.in_(spellings), Payment.customer_id == customer_id)
-        ).first()
-    return session.scalars(
-        select(Invoice.invoice_number)
-        .join(Account, Account.id == Invoice.account_id)
-        .where(Invoice.invoice_number.in_(spellings), Account.customer_id == customer_id)
-    ).first()
+            .where(Receipt.receipt_number.in_(spellings))
+        )
+        owner = Payment.customer_id
+    else:
+        query = (
+            select(Invoice.invoice_number)
+            .join(Account, Account.id == Invoice.account_id)
+            .where(Invoice.invoice_number.in_(spellings))
+        )
+        owner = Account.customer_id
+    if customer_id is not None:
+        query = query.where(owner == customer_id)
+    return session.scalars(query).first()
 
 
 def attach(
     session: Session, actor: Actor, interaction: Interaction, kind: LinkKind, reference: str
 ) -> InteractionLink:
-    """Link a payment, receipt or invoice of this interaction's customer, by its number."""
+    """Link a payment, receipt or invoice of this interaction's customer, by its number
+    (any one while the caller is not identified)."""
     _still_open(interaction)
     wanted = reference.strip()
     if not wanted:
@@ -213,6 +248,13 @@ def attach(
     found = None
     if len(wanted) <= REFERENCE_MAX_LENGTH:
         found = _belongs(session, interaction.customer_id, kind, wanted)
+    if found is None and interaction.customer_id is None:
+        unknown = {
+            LinkKind.PAYMENT: _("No payment has that transaction ID."),
+            LinkKind.RECEIPT: _("No receipt has that number."),
+            LinkKind.INVOICE: _("No invoice has that number."),
+        }
+        raise InteractionRefused("link-reference", unknown[kind])
     if found is None:
         messages = {
             LinkKind.PAYMENT: _("This customer has no payment with that transaction ID."),

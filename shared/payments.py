@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from shared import audit, payment_states, posting, receipts
 from shared.actors import Actor
 from shared.gateway.protocol import GatewayError, GatewayTimeout, PaymentGateway
+from shared.i18n import N_, gettext_
 from shared.identifiers import transaction_id
 from shared.models import (
     Account,
@@ -77,12 +78,23 @@ _INSERT_KEY = insert(KEYS)
 
 
 class PaymentRefused(Exception):
-    """The request cannot be taken as it stands; `message` says why, in plain words."""
+    """The request cannot be taken as it stands; `message` says why, in plain words.
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    `message` is translated when it is read, into the current request's language;
+    `english` is what the audit trail keeps; `code` is for callers and audit details.
+    """
+
+    def __init__(self, code: str, message: str, **values: object) -> None:
+        self.english = message % values if values else message
+        super().__init__(self.english)
         self.code = code
-        self.message = message
+        self._message = message
+        self._values = values
+
+    @property
+    def message(self) -> str:
+        translated = gettext_(self._message)
+        return translated % self._values if self._values else translated
 
 
 class IdempotencyConflict(Exception):
@@ -190,17 +202,30 @@ class _Bill:
 
 
 def _gate_account(bill: _Bill) -> None:
-    reasons = {
-        AccountStatus.CLOSED: "is closed",
-        AccountStatus.HOLD: "is on hold",
-    }
-    if bill.account_status in reasons:
-        detail = f" ({bill.account_status_reason})" if bill.account_status_reason else ""
-        raise PaymentRefused(
-            f"account_{bill.account_status}",
-            f"Account {bill.account_number} {reasons[bill.account_status]}{detail} "
-            "and cannot take payments. Please contact us.",
+    # One sentence per status, with and without the recorded reason, for the translators.
+    reason = bill.account_status_reason
+    if bill.account_status is AccountStatus.CLOSED:
+        message = (
+            N_(
+                "Account %(number)s is closed (%(reason)s) and cannot take payments. "
+                "Please contact us."
+            )
+            if reason
+            else N_("Account %(number)s is closed and cannot take payments. Please contact us.")
         )
+    elif bill.account_status is AccountStatus.HOLD:
+        message = (
+            N_(
+                "Account %(number)s is on hold (%(reason)s) and cannot take payments. "
+                "Please contact us."
+            )
+            if reason
+            else N_("Account %(number)s is on hold and cannot take payments. Please contact us.")
+        )
+    else:
+        return
+    code = f"account_{bill.account_status}"
+    raise PaymentRefused(code, message, number=bill.account_number, reason=reason)
 
 
 def _check_item(bill: _Bill, item: Item, request: PaymentRequest) -> int:
@@ -208,45 +233,63 @@ def _check_item(bill: _Bill, item: Item, request: PaymentRequest) -> int:
     _gate_account(bill)
     owing = max(bill.owing, 0)
     if bill.status is not InvoiceStatus.OPEN or owing == 0:
-        raise PaymentRefused("not_owing", f"Bill {bill.invoice_number} has nothing left to pay.")
+        raise PaymentRefused(
+            "not_owing",
+            N_("Bill %(number)s has nothing left to pay."),
+            number=bill.invoice_number,
+        )
     amount = owing if item.amount is None else item.amount
     if amount <= 0:
-        raise PaymentRefused("amount_not_positive", "Enter an amount more than zero.")
+        raise PaymentRefused("amount_not_positive", N_("Enter an amount more than zero."))
     if amount > owing:
         shown = Money(owing, request.currency).format(request.locale)
         raise PaymentRefused(
             "amount_exceeds",
-            f"Bill {bill.invoice_number} owes {shown}; you cannot pay more than that.",
+            N_("Bill %(number)s owes %(owing)s; you cannot pay more than that."),
+            number=bill.invoice_number,
+            owing=shown,
         )
     if amount != owing and not bill.allows_partial:
         raise PaymentRefused(
-            "partial_not_allowed", f"Bill {bill.invoice_number} must be paid in full."
+            "partial_not_allowed",
+            N_("Bill %(number)s must be paid in full."),
+            number=bill.invoice_number,
         )
     return amount
 
 
 def _plan(session: Session, request: PaymentRequest) -> list[tuple[_Bill, int]]:
     if not request.items:
-        raise PaymentRefused("empty", "Choose at least one bill to pay.")
+        raise PaymentRefused("empty", N_("Choose at least one bill to pay."))
     numbers = [item.invoice_number for item in request.items]
     if len(set(numbers)) != len(numbers):
-        raise PaymentRefused("duplicate_item", "The same bill is listed twice.")
+        raise PaymentRefused("duplicate_item", N_("The same bill is listed twice."))
     rows = session.connection().execute(_BILLS, {"numbers": numbers})
     bills = {row.invoice_number: _Bill(**row._mapping) for row in rows}
     plan: list[tuple[_Bill, int]] = []
     for item in request.items:
         bill = bills.get(item.invoice_number)
         if bill is None:
-            raise PaymentRefused("unknown_invoice", f"We cannot find bill {item.invoice_number}.")
+            raise PaymentRefused(
+                "unknown_invoice",
+                N_("We cannot find bill %(number)s."),
+                number=item.invoice_number,
+            )
         plan.append((bill, _check_item(bill, item, request)))
     if request.lump_sum is not None:
         try:
-            parts = allocate(request.lump_sum, [amount for _, amount in plan])
-        except MoneyError as exc:
-            raise PaymentRefused("lump_sum", str(exc).capitalize() + ".") from None
-        plan = [(bill, part) for (bill, _), part in zip(plan, parts, strict=True) if part > 0]
+            parts = allocate(request.lump_sum, [amount for _bill, amount in plan])
+        except MoneyError:
+            # `allocate` refuses a negative sum or one more than the bills owe (none is negative).
+            message = (
+                N_("Amounts cannot be negative.")
+                if request.lump_sum < 0
+                else N_("The payment is more than is owed.")
+            )
+            raise PaymentRefused("lump_sum", message) from None
+        plan = [(bill, part) for (bill, _amount), part in zip(plan, parts, strict=True) if part > 0]
         if not plan:
-            raise PaymentRefused("amount_not_positive", "Enter an amount more than zero.")
+            raise PaymentRefused("amount_not_positive", N_("Enter an amount more than zero."))
     return plan
 
 
@@ -257,7 +300,7 @@ def plan_allocations(session: Session, request: PaymentRequest) -> list[tuple[In
         inv.id: inv
         for inv in session.scalars(
             select(Invoice)
-            .where(Invoice.id.in_([bill.invoice_id for bill, _ in plan]))
+            .where(Invoice.id.in_([bill.invoice_id for bill, _amount in plan]))
             .options(joinedload(Invoice.account), joinedload(Invoice.fee_type))
         )
     }
@@ -266,11 +309,11 @@ def plan_allocations(session: Session, request: PaymentRequest) -> list[tuple[In
 
 def _check_tender(request: PaymentRequest, total: int) -> None:
     if request.tender is Tender.CARD and not request.card_token:
-        raise PaymentRefused("card_missing", "Card details are missing; please try again.")
+        raise PaymentRefused("card_missing", N_("Card details are missing; please try again."))
     if request.tender is Tender.CASH and (request.cash_tendered or 0) < total:
-        raise PaymentRefused("cash_short", "The cash tendered is less than the amount due.")
+        raise PaymentRefused("cash_short", N_("The cash tendered is less than the amount due."))
     if request.tender is Tender.CHEQUE and not (request.cheque_number or "").strip():
-        raise PaymentRefused("cheque_number", "Enter the cheque number.")
+        raise PaymentRefused("cheque_number", N_("Enter the cheque number."))
 
 
 def _create(
@@ -281,7 +324,7 @@ def _create(
 ) -> tuple[Payment, list[posting.Share]]:
     """Write the payment, moved along `through`, with its allocations and idempotency key."""
     plan = _plan(session, request)
-    total = sum(amount for _, amount in plan)
+    total = sum(amount for _bill, amount in plan)
     _check_tender(request, total)
     cash = request.tender is Tender.CASH
     payment = Payment(
@@ -313,7 +356,7 @@ def _create(
             "currency": request.currency,
             "tender": str(request.tender),
             "channel": str(request.channel),
-            "invoices": [bill.invoice_number for bill, _ in plan],
+            "invoices": [bill.invoice_number for bill, _amount in plan],
         },
     )
     payment_states.create(session, payment, actor, through)
@@ -357,8 +400,8 @@ def _apply_now(
     except posting.Overpaid as overpaid:
         raise PaymentRefused(
             "amount_exceeds",
-            f"Bill {overpaid.invoice_numbers[0]} was just paid by another payment; "
-            "look it up again.",
+            N_("Bill %(number)s was just paid by another payment; look it up again."),
+            number=overpaid.invoice_numbers[0],
         ) from None
 
 
@@ -401,7 +444,7 @@ def take_payment(
             "payment_request",
             request.idempotency_key,
             {"code": refused.code},
-            refused.message,
+            refused.english,
         )
         session.commit()
         raise

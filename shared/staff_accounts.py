@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.i18n import gettext_ as _
 from shared.models import Permission, Role, RoleAssignment, StaffUser
 from shared.permissions import DEFAULT_ROLES, PERMISSIONS
 
@@ -15,7 +16,7 @@ hasher = PasswordHasher()  # argon2id with the library's current recommended par
 
 
 class StaffError(ValueError):
-    pass
+    """A staff user cannot be created as asked; `str()` says why, translated where raised."""
 
 
 def ensure_default_roles(session: Session) -> dict[str, Role]:
@@ -49,16 +50,17 @@ def create_staff(
 ) -> StaffUser:
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("-", "").isalnum():
-        raise StaffError("Usernames use letters, digits, dots and dashes.")
+        raise StaffError(_("Usernames use letters, digits, dots and dashes."))
     if len(password) < 12:
-        raise StaffError("Passwords need at least 12 characters.")
+        raise StaffError(_("Passwords need at least 12 characters."))
     if session.scalars(select(StaffUser).where(StaffUser.username == username)).first():
-        raise StaffError(f"There is already a user called {username}.")
+        raise StaffError(_("There is already a user called %(username)s.") % {"username": username})
     known = ensure_default_roles(session)
     unknown = [r for r in roles if r not in known]
     if unknown:
         raise StaffError(
-            f"Unknown role(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
+            _("Unknown role(s): %(unknown)s. Known: %(known)s.")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(sorted(known))}
         )
     user = StaffUser(
         username=username,

@@ -39,6 +39,12 @@ routes: list[BaseRoute] = [
         name="interaction_note",
     ),
     Route(
+        "/interactions/{interaction_id:int}/customer",
+        interaction_views.identify,
+        methods=["POST"],
+        name="interaction_customer",
+    ),
+    Route(
         "/interactions/{interaction_id:int}/links",
         interaction_views.attach,
         methods=POST,

@@ -1,6 +1,7 @@
 """Interactions: start one from the customer view, or from anywhere with whatever number
-the caller reads out (the staff menu, a payment's page), write notes, attach what it was about,
-set the outcome, schedule a follow-up, end it. Reading needs `customers:view`; every
+the caller reads out (the staff menu, a payment's page), or without a customer while the
+caller cannot be identified (set later), write notes, attach what it was about, set the
+outcome, schedule a follow-up, end it. Reading needs `customers:view`; every
 change needs `notes:write` and is audited by `shared.interactions`."""
 
 from __future__ import annotations
@@ -147,6 +148,10 @@ def start_about(request: Request, db: Session) -> Response:
         channel = InteractionChannel(form["channel"] or InteractionChannel.CALL)
     except ValueError:
         raise HTTPException(400, "Unknown channel") from None
+    if form_text(request, "unidentified"):
+        # The caller has no number to hand and cannot be found yet: notes cannot wait.
+        interaction = interactions.start(db, _staff(request).actor, None, channel)
+        return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
     if not form["about"]:
         return _new_page(request, form, {"about": _("Enter the number the caller reads out.")})
     try:
@@ -189,6 +194,20 @@ def add_note(request: Request, db: Session) -> Response:
         interactions.add_note(db, actor, interaction, text)
 
     return _change(request, db, act, {})
+
+
+@page
+@requires(WRITE)
+def identify(request: Request, db: Session) -> Response:
+    about = form_text(request, "customer")
+    actor = _staff(request).actor
+
+    def act(interaction: Interaction) -> None:
+        if not about:
+            raise InteractionRefused("customer", _("Enter a number of the caller's."))
+        interactions.identify(db, actor, interaction, about)
+
+    return _change(request, db, act, {"customer": about})
 
 
 @page

@@ -71,6 +71,7 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.actors import Actor, ActorType
 from shared.audit import AuditAction
+from shared.i18n import gettext_ as _
 from shared.models import RoleAssignment, StaffUser
 from shared.staff_accounts import ensure_default_roles
 
@@ -80,12 +81,14 @@ SSO_LOGIN = "auth:sso:login"
 START_VALID_FOR = 10 * 60
 # Clock difference tolerated between us and the IdP when checking the ID token's times.
 LEEWAY = 60
+# The English text of the refusal when no group maps to a role (raised translated).
 NO_ROLE = "Your account has no Paydesk role. Ask an administrator."
 _BLOB_KEYS = ("state", "nonce", "code_verifier", "return_to", "started")
 
 
 class OidcError(Exception):
-    """A sign-in that cannot go on; `str()` is a plain message for the person signing in."""
+    """A sign-in that cannot go on; `str()` is a plain message for the person signing in,
+    translated where it is raised. `reason` (never translated) is what the audit records."""
 
     reason = "sso"
 
@@ -202,7 +205,7 @@ class OidcClient:
             document = self._get_json(url)
             if document.get("issuer") != self.settings.issuer:
                 raise OidcProviderError(
-                    "The identity provider is not set up correctly. Ask an administrator.",
+                    _("The identity provider is not set up correctly. Ask an administrator."),
                     "discovery issuer mismatch",
                 )
             self._metadata = document
@@ -242,18 +245,18 @@ class OidcClient:
             raise _provider_refused(params["error"])
         if not hmac.compare_digest(str(params.get("state", "")), pending["state"]):
             raise OidcStateError(
-                "This sign-in answer is not for this browser. Start signing in again.",
+                _("This sign-in answer is not for this browser. Start signing in again."),
                 "state mismatch",
             )
         metadata = self.metadata()
         # RFC 9207: an answer from another IdP (a mix-up attack) names that IdP.
         if "iss" in params and params["iss"] != metadata["issuer"]:
             raise OidcStateError(
-                "This sign-in answer came from another identity provider.", "issuer mismatch"
+                _("This sign-in answer came from another identity provider."), "issuer mismatch"
             )
         code = params.get("code")
         if not code:
-            raise OidcProviderError("The identity provider sent no sign-in code.", "no code")
+            raise OidcProviderError(_("The identity provider sent no sign-in code."), "no code")
         token = self._exchange(metadata, str(code), pending["code_verifier"])
         claims = self._verified_claims(metadata, token, pending["nonce"])
         return self._identity(claims)
@@ -263,13 +266,13 @@ class OidcClient:
     def _pending(self, blob: Mapping[str, Any] | None) -> dict[str, str]:
         if not blob or any(not isinstance(blob.get(k), str) for k in _BLOB_KEYS):
             raise OidcStateError(
-                "This sign-in has expired or was started elsewhere. Start signing in again.",
+                _("This sign-in has expired or was started elsewhere. Start signing in again."),
                 "no pending sign-in",
             )
         pending = {k: str(blob[k]) for k in _BLOB_KEYS}
         if time.time() - int(pending["started"]) > START_VALID_FOR:
             raise OidcStateError(
-                "This sign-in took too long. Start signing in again.", "sign-in expired"
+                _("This sign-in took too long. Start signing in again."), "sign-in expired"
             )
         return pending
 
@@ -296,12 +299,12 @@ class OidcClient:
         if response.status_code != 200 or not isinstance(token, dict) or "error" in token:
             error_code = token.get("error", response.status_code) if isinstance(token, dict) else ""
             raise OidcTokenError(
-                "The identity provider did not accept this sign-in. Start signing in again.",
+                _("The identity provider did not accept this sign-in. Start signing in again."),
                 f"token endpoint: {error_code}",
             )
         if not isinstance(token.get("id_token"), str):
             raise OidcTokenError(
-                "The identity provider sent no ID token. Ask an administrator.", "no id_token"
+                _("The identity provider sent no ID token. Ask an administrator."), "no id_token"
             )
         return token
 
@@ -337,7 +340,7 @@ class OidcClient:
             claims.validate(leeway=LEEWAY)
         except JoseError as error:
             raise OidcTokenError(
-                "The identity provider's answer could not be verified. Start signing in again.",
+                _("The identity provider's answer could not be verified. Start signing in again."),
                 f"id_token: {error.error}: {error.description or ''}".strip(": "),
             ) from error
         return dict(claims)
@@ -350,7 +353,7 @@ class OidcClient:
         username = claims.get("preferred_username") or email
         if not isinstance(username, str) or not username.strip():
             raise OidcTokenError(
-                "The identity provider did not say who you are. Ask an administrator.",
+                _("The identity provider did not say who you are. Ask an administrator."),
                 "no preferred_username or email",
             )
         raw_groups = claims.get(self.settings.groups_claim) or []
@@ -371,7 +374,7 @@ class OidcClient:
             document = self._get_json(self.metadata()["jwks_uri"])
             if not isinstance(document.get("keys"), list):
                 raise OidcProviderError(
-                    "The identity provider is not set up correctly. Ask an administrator.",
+                    _("The identity provider is not set up correctly. Ask an administrator."),
                     "jwks without keys",
                 )
             self._keys = KeySet.import_key_set(cast(KeySetSerialization, document))
@@ -397,15 +400,17 @@ def _auth_method(metadata: Mapping[str, Any]) -> str:
 
 def _provider_refused(error: str) -> OidcProviderError:
     if error in {"access_denied", "login_required", "consent_required", "interaction_required"}:
-        message = "Signing in was cancelled or refused at the identity provider."
+        message = _("Signing in was cancelled or refused at the identity provider.")
     else:
-        message = "The identity provider could not sign you in. Try again, or ask an administrator."
+        message = _(
+            "The identity provider could not sign you in. Try again, or ask an administrator."
+        )
     return OidcProviderError(message, f"provider: {error}"[:100])
 
 
 def _unreachable(error: Exception) -> OidcProviderError:
     return OidcProviderError(
-        "The identity provider is not answering. Try again in a few minutes.",
+        _("The identity provider is not answering. Try again in a few minutes."),
         f"unreachable: {type(error).__name__}",
     )
 
@@ -420,12 +425,14 @@ def provision_staff(session: Session, identity: OidcIdentity, actor: Actor) -> S
     and `OidcError` for a deactivated account.
     """
     if not identity.roles:
-        raise OidcRoleError(NO_ROLE, "no mapped role")
+        raise OidcRoleError(
+            _("Your account has no Paydesk role. Ask an administrator."), "no mapped role"
+        )
     known = ensure_default_roles(session)
     unknown = [r for r in identity.roles if r not in known]
     if unknown:
         raise OidcRoleError(
-            "Single sign-on is set up with a role Paydesk does not have. Ask an administrator.",
+            _("Single sign-on is set up with a role Paydesk does not have. Ask an administrator."),
             f"unknown role(s): {', '.join(unknown)}",
         )
     user = session.scalars(select(StaffUser).where(StaffUser.username == identity.username)).first()
@@ -448,7 +455,7 @@ def provision_staff(session: Session, identity: OidcIdentity, actor: Actor) -> S
         )
     elif not user.active:
         raise OidcError(
-            "This account is not active. Ask an administrator to reactivate it.", "inactive"
+            _("This account is not active. Ask an administrator to reactivate it."), "inactive"
         )
     else:
         user.display_name = identity.name

@@ -43,7 +43,8 @@ class Interaction(Base):
     )
 
     id: Mapped[IntPk]
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    # None while the caller is not identified yet (shared.interactions.identify sets it).
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     channel: Mapped[InteractionChannel] = mapped_column(enum_type(InteractionChannel))
     started_at: Mapped[Timestamp]
@@ -52,7 +53,7 @@ class Interaction(Base):
     follow_up_due: Mapped[dt.date | None] = mapped_column(Date)
     follow_up_done: Mapped[bool] = mapped_column(default=False)
 
-    customer: Mapped[Customer] = relationship()
+    customer: Mapped[Customer | None] = relationship()
     staff_user: Mapped[StaffUser] = relationship()
     notes: Mapped[list[InteractionNote]] = relationship(order_by="InteractionNote.id")
     links: Mapped[list[InteractionLink]] = relationship(order_by="InteractionLink.id")

@@ -16,7 +16,8 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.web.errors import N_, ErrorPages
+from shared.i18n import N_
+from shared.web.errors import ErrorPages
 from shared.web.sessions import session_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ExceptionHandler
 
-from shared.i18n import LOCALES, negotiate, translations
+from shared.i18n import LOCALES, N_, negotiate, translations
 from shared.web.request_id import request_id_of
 
 LOCALE_COOKIE = "paydesk_locale"
@@ -27,11 +27,6 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = "errors/error.html"
 
 logger = logging.getLogger(__name__)
-
-
-def N_(message: str) -> str:  # the name Babel's extractor looks for
-    """Marks a message for the catalog; it is translated when the page is rendered."""
-    return message
 
 
 # (title, message) by status; any other 4xx reads as 400, any other 5xx as 500.

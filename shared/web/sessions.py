@@ -161,7 +161,10 @@ class ServerSessionMiddleware:
             # Saved before the headers go out: a browser following a redirect at once
             # must find the row already there.
             if message["type"] == "http.response.start":
-                set_cookie = await anyio.to_thread.run_sync(self._save, loaded)
+                if self._unchanged(loaded):
+                    set_cookie = self._taken_back(loaded)
+                else:
+                    set_cookie = await anyio.to_thread.run_sync(self._save, loaded)
                 headers = MutableHeaders(scope=message)
                 if set_cookie:
                     headers.append("Set-Cookie", set_cookie)
@@ -185,14 +188,22 @@ class ServerSessionMiddleware:
             touch_due = now - row.last_seen_at >= TOUCH_EVERY
             return _Loaded(session, id_hash, cookie_sent=True, touch_due=touch_due)
 
+    @staticmethod
+    def _unchanged(loaded: _Loaded) -> bool:
+        """Nothing to write, so no worker thread and no database for this response."""
+        if loaded.id_hash is None and loaded.session.empty:
+            return True  # nothing stored: no row
+        return not loaded.session.modified and not loaded.touch_due
+
+    def _taken_back(self, loaded: _Loaded) -> str | None:
+        """The Set-Cookie for an unchanged session: a stale cookie (expired, unknown) goes."""
+        if loaded.id_hash is None and loaded.session.empty and loaded.cookie_sent:
+            return self._expired()
+        return None
+
     def _save(self, loaded: _Loaded) -> str | None:
         """Write what changed; returns the Set-Cookie value the response needs, if any."""
         session, id_hash = loaded.session, loaded.id_hash
-        if id_hash is None and session.empty:
-            # Nothing stored: no row; a stale cookie (expired, unknown) is taken back.
-            return self._expired() if loaded.cookie_sent else None
-        if not session.modified and not loaded.touch_due:
-            return None
         now = utcnow()
         with transaction(self.factory) as db:
             if id_hash and (session.renew or session.ended or session.empty):

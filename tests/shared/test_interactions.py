@@ -170,3 +170,36 @@ def test_follow_ups_are_listed_soonest_first_for_their_owner_only(
     assert me.staff_user_id is not None
     assert interactions.follow_ups_for(db, me.staff_user_id) == [sooner, later]
     assert interactions.recent_for_customer(db, customer.id)[0] is theirs
+
+
+def test_a_payment_with_no_customer_on_file_opens_an_unidentified_interaction(
+    db: Session,
+) -> None:
+    """A payment nobody is on file for (say, a walk-in) can still be talked about."""
+    (bill,) = factories.bills(db, [1500])
+    customer = bill.account.customer
+    actor = agent(db)
+    request = PaymentRequest(
+        items=(Item(bill.invoice_number),),
+        tender=Tender.CASH,
+        channel="counter",  # type: ignore[arg-type]
+        idempotency_key=str(uuid.uuid4()),
+        currency="CAD",
+        cash_tendered=1500,
+    )
+    payment = take_payment(db, NoGateway(), request, actor).payment
+    payment.customer_id = None
+    db.flush()
+    interaction = interactions.start_about(
+        db, actor, payment.transaction_id, InteractionChannel.CALL
+    )
+    assert interaction.customer_id is None
+    assert [link.kind for link in interaction.links] == [LinkKind.PAYMENT, LinkKind.RECEIPT]
+    # That payment cannot tell who the caller is; their customer number can.
+    with pytest.raises(InteractionRefused, match="no customer on file"):
+        interactions.identify(db, actor, interaction, payment.transaction_id)
+    interactions.identify(db, actor, interaction, customer.customer_number)
+    assert interaction.customer_id == customer.id
+    assert len(interaction.links) == 2
+    db.commit()
+    assert events(db, "interaction:customer:identified", interaction.id)

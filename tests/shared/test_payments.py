@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor, ActorType
+from shared.i18n import current_locale
 from shared.models import (
     AccountStatus,
     Allocation,
+    AuditEvent,
     InvoiceStatus,
     Payment,
     PaymentStatus,
@@ -149,6 +151,38 @@ def test_bad_amounts_are_refused_and_nothing_is_written(
     assert refused.value.code == code
     assert db.scalar(select(func.count()).select_from(Payment)) == 0
     assert audit.verify(db).ok
+
+
+def test_a_refusal_reads_in_the_staff_members_language_and_is_audited_in_english(
+    db: Session,
+) -> None:
+    (bill,) = factories.bills(db, [5_000])
+    token = current_locale.set("fr")
+    try:
+        with pytest.raises(PaymentRefused) as refused:
+            take_payment(db, NoGateway(), cash([Item(bill.invoice_number)], 4_999), CASHIER)
+        assert refused.value.message == "L’argent remis est inférieur au montant dû."
+    finally:
+        current_locale.reset(token)
+    assert refused.value.message == "The cash tendered is less than the amount due."
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == audit.AuditAction.PAYMENT_REQUEST_REFUSED)
+    ).one()
+    assert event.reason == "The cash tendered is less than the amount due."
+    assert event.details == {"code": "cash_short"}
+
+
+def test_a_refusal_names_the_bill_in_every_language(db: Session) -> None:
+    (bill,) = factories.bills(db, [5_000])
+    with pytest.raises(PaymentRefused) as refused:
+        take_payment(db, NoGateway(), cash([Item(bill.invoice_number, 6_000)], 6_000), CASHIER)
+    token = current_locale.set("es")
+    try:
+        message = refused.value.message
+    finally:
+        current_locale.reset(token)
+    assert message.startswith(f"La factura {bill.invoice_number} debe ")
+    assert refused.value.english.startswith(f"Bill {bill.invoice_number} owes ")
 
 
 def test_all_or_nothing_fees_refuse_part_payment(db: Session) -> None:

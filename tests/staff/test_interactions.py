@@ -322,3 +322,72 @@ def test_times_are_in_the_organisations_time_zone(console: Console) -> None:
     assert f">{shown}</time>" in page
     assert f">{format_datetime(started, locale='en_CA')}</time>" not in page
     assert " UTC" not in page
+
+
+def test_a_caller_not_identified_yet(console: Console, agent: tuple[TestClient, Account]) -> None:
+    """Notes cannot wait for the caller to find a number: start without a customer, attach
+    what they mention, set the customer once known."""
+    client, _ = agent
+    customer_id, transaction_id, receipt = paid_by_cash(console, 2675)
+    _, someone_elses_payment, _ = paid_by_cash(console, 500)
+    assert "Start without a customer" in client.get("/staff/interactions/new").text
+    started = form_post(
+        client, "/staff/interactions/new", {"channel": "counter", "unidentified": "1"}
+    )
+    assert started.status_code == 303, started.text
+    url = str(started.headers["location"])
+    page = client.get(url).text
+    assert "Interaction with a caller not identified yet" in page
+    assert "Not identified yet" in page and "Set the customer" in page
+
+    assert form_post(client, f"{url}/notes", {"text": "Asks about a payment"}).status_code == 303
+    # Before the customer is known, any record may be attached; an unknown one may not.
+    unknown = form_post(client, f"{url}/links", {"kind": "payment", "reference": "T-NOPE"})
+    assert unknown.status_code == 422 and "No payment has that transaction ID." in unknown.text
+    linked = form_post(
+        client, f"{url}/links", {"kind": "payment", "reference": someone_elses_payment}
+    )
+    assert linked.status_code == 303
+    due = re.search(r'min="(\d{4}-\d\d-\d\d)"', client.get(url).text)
+    assert due and form_post(client, f"{url}/follow-up", {"due": due.group(1)}).status_code == 303
+    assert "Caller not identified yet" in client.get("/staff/").text
+
+    for about, message in [
+        ("", "Enter a number of the caller&#39;s."),
+        ("R-1999-999999", "Nothing has that number."),
+    ]:
+        refused = form_post(client, f"{url}/customer", {"customer": about})
+        assert refused.status_code == 422 and message in refused.text, refused.text
+    # Read out loosely; what the number names is attached with the customer.
+    spoken = receipt.lower().replace("-", " ")
+    assert form_post(client, f"{url}/customer", {"customer": spoken}).status_code == 303
+    page = client.get(url).text
+    assert f"/staff/customers/{customer_id}" in page and "Set the customer" not in page
+    assert f"Receipt: {receipt}" in page and f">{transaction_id}</a>" in page
+    assert f">{someone_elses_payment}</a>" in page
+    again = form_post(client, f"{url}/customer", {"customer": receipt})
+    assert again.status_code == 422 and "already has its customer" in again.text
+
+    with console.factory() as db:
+        interaction = db.get(Interaction, interaction_id(url))
+        assert interaction is not None and interaction.customer_id == customer_id
+        customer = db.get(Customer, customer_id)
+        assert customer is not None
+        (identified,) = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "interaction:customer:identified",
+                AuditEvent.object_id == str(interaction.id),
+            )
+        ).all()
+        assert identified.details == {"customer": customer.customer_number}
+        started_event = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "interaction:interaction:started",
+                AuditEvent.object_id == str(interaction.id),
+            )
+        ).one()
+        assert started_event.details["customer"] is None
+
+    auditor, _ = signed_in(console, ["auditor"])
+    assert auditor.get(url).status_code == 200
+    assert form_post(auditor, f"{url}/customer", {"customer": receipt}).status_code == 403
