@@ -5,7 +5,10 @@ beside the floor: a bare transaction inserting the same number of rows.
 
 Each payment pays two bills in two departments in cash with an email address
 (so it writes the outbox too). Concurrency is spread over up to 4 processes so
-Python's GIL is not what is measured. Prints a table; record it in RESULTS.md.
+Python's GIL is not what is measured. Beside each rate, the CPU the whole machine spent
+per payment (clients and database together, from /proc/stat): with the database on
+the same machine, cores / that figure is the most this machine can do. Prints a table;
+record it in RESULTS.md.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -111,7 +115,26 @@ def _floor_worker(
     out.put(n)
 
 
-def run(target: Callable[..., None], concurrency: int, jobs: list[tuple[object, ...]]) -> float:
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine (clients and database) has been busy, from
+    /proc/stat; None where there is no /proc."""
+    try:
+        with open("/proc/stat") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq, *_ = (
+                int(n) for n in stat.readline().split()[1:]
+            )
+    except OSError:
+        return None
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_second: float
+    cpu_ms_each: float | None  # machine CPU (all cores) per unit of work
+
+
+def run(target: Callable[..., None], concurrency: int, jobs: list[tuple[object, ...]]) -> Rate:
     # The clock starts when every process has opened its connections (all meet at `start`).
     start: Barrier = mp.Barrier(len(jobs) + 1)
     out: Queue[int] = mp.Queue()
@@ -119,12 +142,15 @@ def run(target: Callable[..., None], concurrency: int, jobs: list[tuple[object, 
     for p in procs:
         p.start()
     start.wait()
+    busy = _busy_seconds()
     began = time.perf_counter()
     done = sum(out.get() for _ in procs)
     elapsed = time.perf_counter() - began
+    busy_after = _busy_seconds()
     for p in procs:
         p.join()
-    return done / elapsed
+    cpu = None if busy is None or busy_after is None else (busy_after - busy) * 1000 / done
+    return Rate(done / elapsed, cpu)
 
 
 def rows_per_payment(url: str) -> int:
@@ -159,9 +185,11 @@ def bench(backend: str, pg_url: str | None, payments: int, levels: list[int]) ->
                 _floor_worker, concurrency, [(url, payments // procs, rows, threads)] * procs
             )
             drop_schema(schema, pg_url)
+            cpu = "–" if rate.cpu_ms_each is None else f"{rate.cpu_ms_each:.1f}"
+            floor_cpu = "–" if floor.cpu_ms_each is None else f"{floor.cpu_ms_each:.2f}"
             lines.append(
-                f"| {backend:<10} | {concurrency:>11} | {rate:>10.0f} "
-                f"| {floor:>17.0f} | {rows:>7} |"
+                f"| {backend:<10} | {concurrency:>11} | {rate.per_second:>10.0f} | {cpu:>15} "
+                f"| {floor.per_second:>17.0f} | {floor_cpu:>15} | {rows:>7} |"
             )
             print(lines[-1], flush=True)
     return lines
@@ -174,8 +202,14 @@ def main() -> None:
     parser.add_argument("--levels", default="1,8,32")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
-    print("| database   | concurrency | payments/s | floor (bare tx)/s | rows/tx |")
-    print("|------------|-------------|------------|-------------------|---------|")
+    print(
+        "| database   | concurrency | payments/s | CPU ms/payment  | floor (bare tx)/s "
+        "| CPU ms/bare tx  | rows/tx |"
+    )
+    print(
+        "|------------|-------------|------------|-----------------|-------------------"
+        "|-----------------|---------|"
+    )
     bench("sqlite", None, args.payments, levels)
     if args.postgres:
         bench("postgresql", args.postgres, args.payments, levels)

@@ -71,6 +71,7 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.actors import Actor, ActorType
 from shared.audit import AuditAction
+from shared.i18n import N_
 from shared.i18n import gettext_ as _
 from shared.models import RoleAssignment, StaffUser
 from shared.staff_accounts import ensure_default_roles
@@ -81,8 +82,8 @@ SSO_LOGIN = "auth:sso:login"
 START_VALID_FOR = 10 * 60
 # Clock difference tolerated between us and the IdP when checking the ID token's times.
 LEEWAY = 60
-# The English text of the refusal when no group maps to a role (raised translated).
-NO_ROLE = "Your account has no Paydesk role. Ask an administrator."
+# The refusal when no group maps to a role (raised translated).
+NO_ROLE = N_("Your account has no Paydesk role. Ask an administrator.")
 _BLOB_KEYS = ("state", "nonce", "code_verifier", "return_to", "started")
 
 
@@ -425,9 +426,7 @@ def provision_staff(session: Session, identity: OidcIdentity, actor: Actor) -> S
     and `OidcError` for a deactivated account.
     """
     if not identity.roles:
-        raise OidcRoleError(
-            _("Your account has no Paydesk role. Ask an administrator."), "no mapped role"
-        )
+        raise OidcRoleError(_(NO_ROLE), "no mapped role")
     known = ensure_default_roles(session)
     unknown = [r for r in identity.roles if r not in known]
     if unknown:
