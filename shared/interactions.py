@@ -385,6 +385,20 @@ def about_payment(
     )
 
 
+def open_for(session: Session, staff_user_id: int, limit: int = 20) -> list[Interaction]:
+    """The staff member's interactions not ended yet, newest first: one started for a
+    caller not identified yet has no customer page to be found from."""
+    return list(
+        session.scalars(
+            select(Interaction)
+            .where(Interaction.staff_user_id == staff_user_id, Interaction.ended_at.is_(None))
+            .options(joinedload(Interaction.customer))
+            .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def follow_ups_for(session: Session, staff_user_id: int, limit: int = 50) -> list[Interaction]:
     """The staff member's follow-ups not done yet, the most overdue first."""
     return list(

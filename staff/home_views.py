@@ -1,4 +1,4 @@
-"""The staff home page: who is signed in, and what is due."""
+"""The staff home page: who is signed in, their open interactions, and what is due."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from starlette.responses import Response
 from shared import interactions
 from shared.web.endpoint import page
 from staff.access import SIGNED_IN, StaffContext, requires
-from staff.interaction_views import today
+from staff.interaction_views import channel_names, today
+from staff.payment_views import display
 from staff.templating import render
 
 
@@ -17,6 +18,12 @@ from staff.templating import render
 @requires(SIGNED_IN)
 def home(request: Request, db: Session) -> Response:
     staff: StaffContext = request.state.staff
-    follow_ups = interactions.follow_ups_for(db, staff.user.id)
-    context = {"roles": staff.permissions.roles, "follow_ups": follow_ups, "today": today(request)}
+    context = {
+        "roles": staff.permissions.roles,
+        "open_interactions": interactions.open_for(db, staff.user.id),
+        "channels": channel_names(),
+        "follow_ups": interactions.follow_ups_for(db, staff.user.id),
+        "today": today(request),
+        **display(request),
+    }
     return render(request, "staff/home.html", context)

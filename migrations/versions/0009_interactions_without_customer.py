@@ -1,4 +1,4 @@
-"""interactions without a customer: a caller not identified yet
+"""interactions without a customer (a caller not identified yet); an agent's open ones
 
 Revision ID: 0009
 Revises: 0008
@@ -22,6 +22,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.alter_column("customer_id", existing_type=_ID, nullable=True)
+        batch_op.create_index("ix_interactions_staff_open", ["staff_user_id", "ended_at"])
 
 
 def downgrade() -> None:
@@ -35,4 +36,5 @@ def downgrade() -> None:
             "before downgrading below 0009."
         )
     with op.batch_alter_table("interactions", schema=None) as batch_op:
+        batch_op.drop_index("ix_interactions_staff_open")
         batch_op.alter_column("customer_id", existing_type=_ID, nullable=False)

@@ -40,6 +40,8 @@ class Interaction(Base):
         Index("ix_interactions_customer_started", "customer_id", "started_at"),
         # An agent's open follow-ups, soonest first.
         Index("ix_interactions_follow_up", "staff_user_id", "follow_up_done", "follow_up_due"),
+        # An agent's interactions still open (ended_at NULL), on their home page.
+        Index("ix_interactions_staff_open", "staff_user_id", "ended_at"),
     )
 
     id: Mapped[IntPk]

@@ -339,6 +339,9 @@ def test_a_caller_not_identified_yet(console: Console, agent: tuple[TestClient, 
     page = client.get(url).text
     assert "Interaction with a caller not identified yet" in page
     assert "Not identified yet" in page and "Set the customer" in page
+    # Nothing else leads back to it: the agent's home page lists it while it is open.
+    home = client.get("/staff/").text
+    assert "Your open interactions" in home and f'href="{url}"' in home
 
     assert form_post(client, f"{url}/notes", {"text": "Asks about a payment"}).status_code == 303
     # Before the customer is known, any record may be attached; an unknown one may not.
@@ -391,3 +394,9 @@ def test_a_caller_not_identified_yet(console: Console, agent: tuple[TestClient, 
     auditor, _ = signed_in(console, ["auditor"])
     assert auditor.get(url).status_code == 200
     assert form_post(auditor, f"{url}/customer", {"customer": receipt}).status_code == 403
+
+    # Listed twice while open (open, and its follow-up); once ended, for the follow-up only.
+    assert client.get("/staff/").text.count(f'href="{url}"') == 2
+    assert form_post(client, f"{url}/outcome", {"outcome": "resolved"}).status_code == 303
+    assert form_post(client, f"{url}/end").status_code == 303
+    assert client.get("/staff/").text.count(f'href="{url}"') == 1
