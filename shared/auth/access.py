@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.models import Role, RoleAssignment, StaffUser
@@ -54,22 +54,35 @@ def permissions_of(db: Session, user: StaffUser) -> UserPermissions:
 
 
 def user_with_permissions(db: Session, user_id: int) -> tuple[StaffUser, UserPermissions] | None:
-    """A staff user and their permissions in one query: every staff request needs both."""
+    """A staff user and their permissions in one query: every staff request needs both.
+
+    One row per role assignment, its permissions joined into one string by the database
+    (permission codes hold no spaces): the user is built once, not once per permission.
+    """
     rows = db.execute(
         select(
-            StaffUser, RoleAssignment.department_id, Role.name, role_permissions.c.permission_code
+            StaffUser,
+            RoleAssignment.department_id,
+            Role.name,
+            func.aggregate_strings(role_permissions.c.permission_code, " "),
         )
         .outerjoin(RoleAssignment, RoleAssignment.user_id == StaffUser.id)
         .outerjoin(Role, Role.id == RoleAssignment.role_id)
         .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
         .where(StaffUser.id == user_id)
+        .group_by(StaffUser.id, RoleAssignment.id, Role.id)
     ).all()
     if not rows:
         return None
-    # A user without any role has one row with no role in it.
-    return rows[0][0], _permissions(
-        [(d, role, code) for _, d, role, code in rows if role is not None]
-    )
+    # A user without any role has one row with no role in it; a role without
+    # permissions has one with no codes, so that it is listed among the roles.
+    per_code = [
+        (department, role, code)
+        for _, department, role, codes in rows
+        if role is not None
+        for code in (codes.split(" ") if codes else [None])
+    ]
+    return rows[0][0], _permissions(per_code)
 
 
 def _permissions(rows: Sequence[tuple[int | None, str, str | None]]) -> UserPermissions:

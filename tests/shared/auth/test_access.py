@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.orm import Session
 
 from shared.actors import SYSTEM
@@ -11,6 +13,7 @@ from shared.auth.access import (
     user_with_permissions,
 )
 from shared.models import Role, RoleAssignment
+from shared.permissions import PERMISSIONS
 from shared.staff_accounts import create_staff, ensure_default_roles
 from tests import factories
 
@@ -86,3 +89,8 @@ def test_a_user_without_assignments_holds_nothing(db: Session) -> None:
     assert perms == UserPermissions(frozenset(), {}, ())
     assert user_with_permissions(db, user.id) == (user, perms)
     assert user_with_permissions(db, user.id + 1_000) is None
+
+
+def test_permission_codes_hold_no_spaces() -> None:
+    # user_with_permissions has the database join a role's codes with spaces.
+    assert all(re.fullmatch(r"[a-z_]+:[a-z_]+", code) for code in PERMISSIONS)
