@@ -150,7 +150,6 @@ def identify(session: Session, actor: Actor, interaction: Interaction, about: st
             "customer",
             _("That payment has no customer on file either: find the customer by name first."),
         )
-    interaction.customer_id = customer.id
     interaction.customer = customer
     session.flush()
     audit.record(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import secrets
+import uuid
 
 from sqlalchemy.orm import Session
 
+from shared.actors import Actor
 from shared.models import (
     Account,
     AccountStatus,
@@ -15,7 +17,10 @@ from shared.models import (
     Department,
     FeeType,
     Invoice,
+    Tender,
 )
+from shared.payments import Item, PaymentOutcome, PaymentRequest, take_payment
+from tests.shared.no_gateway import NoGateway
 
 _counter = itertools.count(1)
 
@@ -100,3 +105,16 @@ def bills(
         out.append(invoice(db, account(db, cust, dept, status), fee_type(db, dept), amount))
     db.commit()
     return out
+
+
+def paid_in_cash(db: Session, bill: Invoice, actor: Actor) -> PaymentOutcome:
+    """`bill` paid in full in cash at the counter, through the real payment service."""
+    request = PaymentRequest(
+        items=(Item(bill.invoice_number),),
+        tender=Tender.CASH,
+        channel="counter",  # type: ignore[arg-type]
+        idempotency_key=str(uuid.uuid4()),
+        currency="CAD",
+        cash_tendered=bill.amount_due,
+    )
+    return take_payment(db, NoGateway(), request, actor)

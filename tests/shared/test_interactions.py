@@ -21,11 +21,8 @@ from shared.models import (
     LinkKind,
     Outcome,
     StaffUser,
-    Tender,
 )
-from shared.payments import Item, PaymentRequest, take_payment
 from tests import factories
-from tests.shared.no_gateway import NoGateway
 
 TODAY = dt.date(2030, 5, 15)
 
@@ -94,19 +91,7 @@ def test_links_must_exist_and_belong_to_the_customer(db: Session) -> None:
     (other,) = factories.bills(db, [7000])
     customer = mine.account.customer
     actor = agent(db)
-    outcome = take_payment(
-        db,
-        NoGateway(),
-        PaymentRequest(
-            items=(Item(mine.invoice_number),),
-            tender=Tender.CASH,
-            channel="counter",  # type: ignore[arg-type]
-            idempotency_key=str(uuid.uuid4()),
-            currency="CAD",
-            cash_tendered=5000,
-        ),
-        actor,
-    )
+    outcome = factories.paid_in_cash(db, mine, actor)
     assert outcome.receipt is not None
     interaction = interactions.start(db, actor, customer, InteractionChannel.COUNTER)
     interactions.attach(db, actor, interaction, LinkKind.INVOICE, mine.invoice_number.lower())
@@ -179,15 +164,7 @@ def test_a_payment_with_no_customer_on_file_opens_an_unidentified_interaction(
     (bill,) = factories.bills(db, [1500])
     customer = bill.account.customer
     actor = agent(db)
-    request = PaymentRequest(
-        items=(Item(bill.invoice_number),),
-        tender=Tender.CASH,
-        channel="counter",  # type: ignore[arg-type]
-        idempotency_key=str(uuid.uuid4()),
-        currency="CAD",
-        cash_tendered=1500,
-    )
-    payment = take_payment(db, NoGateway(), request, actor).payment
+    payment = factories.paid_in_cash(db, bill, actor).payment
     payment.customer_id = None
     db.flush()
     interaction = interactions.start_about(

@@ -4,7 +4,6 @@ gets exactly what its permissions allow."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -17,12 +16,10 @@ from shared import interactions
 from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
-from shared.models import Customer, Role, StaffUser, Tender
+from shared.models import Customer, Role, StaffUser
 from shared.models.interactions import InteractionChannel
-from shared.payments import Item, PaymentRequest, take_payment
 from shared.permissions import DEFAULT_ROLES
 from tests import factories
-from tests.shared.no_gateway import NoGateway
 from tests.staff.conftest import Account, Console, csrf, signed_in
 
 # Single sign-on is off unless configured: its pages then answer 404 to everyone.
@@ -69,15 +66,7 @@ def records(console: Console) -> dict[str, str]:
     staff = console.user(["agent"])
     with console.factory() as db:
         (bill,) = factories.bills(db, [2_500])
-        request = PaymentRequest(
-            items=(Item(bill.invoice_number),),
-            tender=Tender.CASH,
-            channel="counter",  # type: ignore[arg-type]
-            idempotency_key=str(uuid.uuid4()),
-            currency="CAD",
-            cash_tendered=2_500,
-        )
-        outcome = take_payment(db, NoGateway(), request, Actor(ActorType.SYSTEM, "test"))
+        outcome = factories.paid_in_cash(db, bill, Actor(ActorType.SYSTEM, "test"))
         customer = db.get(Customer, outcome.payment.customer_id)
         assert customer is not None
         actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
