@@ -72,7 +72,12 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
 
     middleware = [
         Middleware(LocaleMiddleware),
-        Middleware(ServerSessionMiddleware, factory=runtime.factory, settings=settings),
+        Middleware(
+            ServerSessionMiddleware,
+            factory=runtime.factory,
+            settings=settings,
+            skip_prefixes=("/static/",),
+        ),
         Middleware(CSRFMiddleware, exempt_prefixes=("/api/", SANDBOX_MOUNT + "/")),
     ]
 

@@ -34,7 +34,7 @@ from shared.models import (
     Tender,
 )
 from shared.money import Money
-from shared.web.endpoint import fragment_or_page, page
+from shared.web.endpoint import fragment_or_page, page, writes_on_get
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DESCRIPTION_LENGTH = 500
@@ -193,6 +193,7 @@ def pay(request: Request, db: Session) -> Response:
 
 
 @page
+@writes_on_get
 def pay_return(request: Request, db: Session) -> Response:
     session = request.session
     gateway = _runtime_gateway(request)

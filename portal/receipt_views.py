@@ -27,7 +27,7 @@ from shared.rate_limit import Limit, RateLimited
 from shared.receipt_email import InvalidAddress, checked_address, send_receipt
 from shared.receipt_render.html import qr_svg, receipt_html
 from shared.receipt_render.pdf import receipt_pdf
-from shared.web.endpoint import page
+from shared.web.endpoint import page, writes_on_get
 
 PAID = "paid"  # written by the pay journey
 PROVEN_RECEIPTS = "proven_receipts"
@@ -106,6 +106,7 @@ def _receipt_response(
 
 
 @page
+@writes_on_get
 def receipt_page(request: Request, db: Session) -> Response:
     receipt = _visible_receipt(request, db)
     if receipt is None:

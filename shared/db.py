@@ -1,13 +1,22 @@
 """Database plumbing: declarative base, column types, engines and sessions.
 
-SQLite is the embedded default (WAL, foreign keys on, every transaction
+SQLite is the embedded default (WAL, foreign keys on, every writing transaction
 `BEGIN IMMEDIATE` so two writers never deadlock on a lock upgrade);
 PostgreSQL (psycopg 3) is production.
+
+A request that only reads (a GET page, the session look-up) uses `read_only_session`
+and ends it with `finish_read`; any write in it raises `WriteInARead`. On PostgreSQL it
+runs in autocommit: no BEGIN and no COMMIT round trips, and no ROLLBACK, on which
+psycopg forgets every prepared statement (every query would be planned on every
+request). Each statement still sees what was committed when it started, as in a
+READ COMMITTED transaction. SQLite begins it DEFERRED, so readers never queue for the
+write lock, and rolls it back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -32,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import (
     DeclarativeBase,
+    ORMExecuteState,
     Session,
     SessionTransaction,
     make_transient_to_detached,
@@ -113,7 +123,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -176,6 +187,64 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_READ_ONLY = "paydesk_read_only"  # engine option: SQLite begins DEFERRED
+_GUARDED = "paydesk.reads_only"  # session info: writes raise
+_AUTOCOMMIT = "paydesk.autocommit"  # session info: nothing to end but the session
+_read_only_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+class WriteInARead(RuntimeError):
+    """Something tried to write in a read-only session: a GET that writes must say so."""
+
+
+def _read_only_engine(engine: Engine) -> Engine:
+    """The same pool, for reads (see the module docstring)."""
+    found = _read_only_engines.get(engine)
+    if found is None:
+        options: dict[str, Any] = {_READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        found = engine.execution_options(**options)
+        _read_only_engines[engine] = found
+    return found
+
+
+def read_only_session(factory: sessionmaker[Session]) -> Session:
+    """A session for work that only reads; end it with `finish_read`.
+
+    A factory bound to a connection (the tests' outer transaction) is used as it is,
+    writes refused all the same."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        session = factory()
+    else:
+        session = factory(bind=_read_only_engine(bind))
+        session.info[_AUTOCOMMIT] = bind.dialect.name == "postgresql"
+    session.info[_GUARDED] = True
+    return session
+
+
+def finish_read(session: Session) -> None:
+    """End a read: in autocommit there is nothing to end (a ROLLBACK would cost a round
+    trip and psycopg's prepared statements); elsewhere roll back."""
+    if session.info.get(_AUTOCOMMIT):
+        session.commit()
+    else:
+        session.rollback()
+
+
+@event.listens_for(Session, "before_flush")
+def _no_flush_in_a_read(session: Session, *_: Any) -> None:
+    if session.info.get(_GUARDED):
+        raise WriteInARead("a read-only session has changes to write")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_dml_in_a_read(state: ORMExecuteState) -> None:
+    if state.session.info.get(_GUARDED) and (state.is_insert or state.is_update or state.is_delete):
+        raise WriteInARead(f"a read-only session was asked to run {state.statement}")
 
 
 def enum_type(enum_cls: type[StrEnum]) -> Enum:

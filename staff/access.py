@@ -59,11 +59,15 @@ def _signed_in(request: Request, db: Session) -> tuple[StaffUser, UserPermission
     session = session_of(request)
     if session.kind != SessionKind.STAFF or session.staff_user_id is None:
         return None
-    found = access.user_with_permissions(db, session.staff_user_id)
+    found = session.principal
+    if found is None or found[0].id != session.staff_user_id:
+        found = access.user_with_permissions(db, session.staff_user_id)
     if found is None or not found[0].active:
         session.clear()
         return None
-    return found
+    user, permissions = found
+    # Read with the session; attached here (no query) so the view can change it.
+    return db.merge(user, load=False), permissions
 
 
 def _to_sign_in(request: Request) -> Response:

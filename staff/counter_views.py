@@ -39,7 +39,7 @@ from shared.models import (
 )
 from shared.money import Money, MoneyError, parse_money
 from shared.receipt_render.html import receipt_html
-from shared.web.endpoint import fragment_or_page, page
+from shared.web.endpoint import fragment_or_page, page, writes_on_get
 from staff.access import StaffContext, requires
 from staff.templating import NO_STORE, render, templates
 from staff.web import form_text, form_values, local_time, settings_of
@@ -199,6 +199,7 @@ def _pop_notice(request: Request, customer_id: int) -> dict[str, Any] | None:
 
 @page
 @requires("payments:take")
+@writes_on_get
 def pay_page(request: Request, db: Session) -> Response:
     customer = _customer(db, request.path_params["customer_id"])
     bills = open_bills(db, request, customer.id)
@@ -380,6 +381,7 @@ def _to_card_page(
 
 @page
 @requires("payments:take")
+@writes_on_get
 def card_return(request: Request, db: Session) -> Response:
     """The gateway's card page sends the browser here with its session id."""
     session_id = request.query_params.get("session", "")

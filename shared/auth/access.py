@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import Role, RoleAssignment, StaffUser
+from shared.models import AccessStamp, Role, RoleAssignment, StaffUser
 from shared.models.staff import role_permissions
 
 # Every signed-in staff user holds this pseudo-permission (for pages like the home page).
@@ -53,36 +53,35 @@ def permissions_of(db: Session, user: StaffUser) -> UserPermissions:
     return _permissions(rows)
 
 
-def user_with_permissions(db: Session, user_id: int) -> tuple[StaffUser, UserPermissions] | None:
-    """A staff user and their permissions in one query: every staff request needs both.
+# Permissions by (access stamp, user id); see AccessStamp. Cleared when full.
+_CACHE_SIZE = 4096
+_cached: dict[tuple[str, int], UserPermissions] = {}
+ACCESS_STAMP = select(AccessStamp.stamp).where(AccessStamp.id == 1).scalar_subquery()
+"""Select it with the user: the permissions are cached under it (`cached_permissions`)."""
 
-    One row per role assignment, its permissions joined into one string by the database
-    (permission codes hold no spaces): the user is built once, not once per permission.
-    """
-    rows = db.execute(
-        select(
-            StaffUser,
-            RoleAssignment.department_id,
-            Role.name,
-            func.aggregate_strings(role_permissions.c.permission_code, " "),
-        )
-        .outerjoin(RoleAssignment, RoleAssignment.user_id == StaffUser.id)
-        .outerjoin(Role, Role.id == RoleAssignment.role_id)
-        .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
-        .where(StaffUser.id == user_id)
-        .group_by(StaffUser.id, RoleAssignment.id, Role.id)
-    ).all()
-    if not rows:
+
+def user_with_permissions(db: Session, user_id: int) -> tuple[StaffUser, UserPermissions] | None:
+    """A staff user and their permissions: every staff request needs both."""
+    row = db.execute(select(StaffUser, ACCESS_STAMP).where(StaffUser.id == user_id)).first()
+    if row is None:
         return None
-    # A user without any role has one row with no role in it; a role without
-    # permissions has one with no codes, so that it is listed among the roles.
-    per_code = [
-        (department, role, code)
-        for _, department, role, codes in rows
-        if role is not None
-        for code in (codes.split(" ") if codes else [None])
-    ]
-    return rows[0][0], _permissions(per_code)
+    return row[0], cached_permissions(db, row[0], row[1])
+
+
+def cached_permissions(db: Session, user: StaffUser, stamp: str | None) -> UserPermissions:
+    """The user's permissions, from this process's cache while `stamp` (the access stamp
+    read with the user) is unchanged: a change to anyone's access, made by any process,
+    is seen on the next request."""
+    key = (stamp or "", user.id)
+    permissions = _cached.get(key) if stamp else None
+    if permissions is None:
+        # Read after the stamp: never older than what the stamp stands for.
+        permissions = permissions_of(db, user)
+        if stamp:
+            if len(_cached) >= _CACHE_SIZE:
+                _cached.clear()
+            _cached[key] = permissions
+    return permissions
 
 
 def _permissions(rows: Sequence[tuple[int | None, str, str | None]]) -> UserPermissions:

@@ -30,10 +30,18 @@ from shared.models.payments import (
 )
 from shared.models.rate_limit import RateLimitWindow
 from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
-from shared.models.staff import Permission, Role, RoleAssignment, StaffUser, Terminal
+from shared.models.staff import (
+    AccessStamp,
+    Permission,
+    Role,
+    RoleAssignment,
+    StaffUser,
+    Terminal,
+)
 from shared.models.web_session import SessionKind, WebSession
 
 __all__ = [
+    "AccessStamp",
     "Account",
     "AccountStatus",
     "Allocation",

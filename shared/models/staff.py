@@ -33,6 +33,21 @@ class Role(Base):
     permissions: Mapped[list[Permission]] = relationship(secondary=role_permissions)
 
 
+class AccessStamp(Base):
+    """One row: a random stamp that database triggers replace whenever roles, their
+    permissions or role assignments change (migration 0010).
+
+    Staff permissions are cached per process under this stamp, and the stamp is read with
+    the user on every request: a change to anyone's access, by any process or by hand in
+    SQL, is seen on the next request. Random, not a counter, so a rolled-back change can
+    never give a stamp that a later, different change reuses."""
+
+    __tablename__ = "access_stamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(36))
+
+
 class StaffUser(Base):
     __tablename__ = "staff_users"
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
+from shared.db import finish_read, read_only_session
 from shared.web.csrf import SAFE_METHODS
 
 View = Callable[[Request, Session], Response]
@@ -25,14 +26,17 @@ Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def _run(view: View, request: Request, factory: sessionmaker[Session], commit: bool) -> Response:
-    db = factory()
+    # A read never writes: PostgreSQL refuses a write in it, SQLite's is rolled back.
+    reads = not commit and not getattr(view, "writes_on_get", False)
+    db = read_only_session(factory) if reads else factory()
     try:
         response = view(request, db)
         if commit:
             db.commit()
+        elif reads:
+            finish_read(db)
         else:
-            # A read never writes; anything a GET view flushed by mistake is dropped.
-            db.rollback()
+            db.rollback()  # what a GET meant to keep, it committed itself
         return response
     except BaseException:
         db.rollback()
@@ -65,6 +69,13 @@ def page(view: View) -> Endpoint:
             await form.close()
 
     return endpoint
+
+
+def writes_on_get(view: View) -> View:
+    """Mark a view whose GET must write, committing what it keeps: the return from the
+    processor's payment page, a receipt's first showing. Other GETs cannot write."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
 
 
 def wants_fragment(request: Request) -> bool:

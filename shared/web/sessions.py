@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import delete, or_, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth.access import ACCESS_STAMP, UserPermissions, cached_permissions
 from shared.config import Settings
-from shared.db import transaction, utcnow
+from shared.db import finish_read, read_only_session, transaction, utcnow
+from shared.models.staff import StaffUser
 from shared.models.web_session import SessionKind, WebSession
 
 COOKIE_NAME = "paydesk_session"
@@ -58,6 +60,8 @@ class SessionData(dict[str, Any]):
         self.accessed = False
         self.renew = False
         self.ended = False
+        # A staff session's user and permissions, read with it (the user detached).
+        self.principal: tuple[StaffUser, UserPermissions] | None = None
         self._loaded = self._snapshot()
 
     def _snapshot(self) -> str:
@@ -83,6 +87,7 @@ class SessionData(dict[str, Any]):
         """Log out: delete the stored session and expire the cookie."""
         super().clear()
         self.staff_user_id = None
+        self.principal = None
         self.ended = True
 
 
@@ -118,6 +123,23 @@ def purge_expired(db: Session, settings: Settings, now: dt.datetime | None = Non
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+# The session's values, and for a staff session its user and the access stamp: one
+# statement for what every staff request needs first.
+_LOAD = (
+    select(
+        WebSession.data,
+        WebSession.kind,
+        WebSession.staff_user_id,
+        WebSession.created_at,
+        WebSession.last_seen_at,
+        StaffUser,
+        ACCESS_STAMP,
+    )
+    .outerjoin(StaffUser, StaffUser.id == WebSession.staff_user_id)
+    .where(WebSession.id_hash == bindparam("id_hash"))
+)
+
+
 @dataclass
 class _Loaded:
     """What the request started with, to decide what the response must write."""
@@ -135,10 +157,12 @@ class ServerSessionMiddleware:
         factory: sessionmaker[Session],
         settings: Settings,
         cookie_name: str = COOKIE_NAME,
+        skip_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.factory = factory
         self.cookie_name = cookie_name
+        self.skip_prefixes = skip_prefixes
         self.idle = dt.timedelta(minutes=settings.session_idle_minutes)
         self.absolute = dt.timedelta(hours=settings.session_absolute_hours)
         # No Max-Age: the cookie dies with the browser, which matters on shared computers.
@@ -151,7 +175,10 @@ class ServerSessionMiddleware:
             await self.app(scope, receive, send)
             return
         cookie = HTTPConnection(scope).cookies.get(self.cookie_name)
-        if cookie and len(cookie) <= _MAX_COOKIE_LENGTH:
+        if scope["path"].startswith(self.skip_prefixes):
+            # Static files need no session: none is read, written or expired.
+            loaded = _Loaded()
+        elif cookie and len(cookie) <= _MAX_COOKIE_LENGTH:
             loaded = await anyio.to_thread.run_sync(self._load, cookie)
         else:
             loaded = _Loaded(cookie_sent=cookie is not None)
@@ -177,16 +204,29 @@ class ServerSessionMiddleware:
     def _load(self, cookie: str) -> _Loaded:
         id_hash = hash_id(cookie)
         now = utcnow()
-        with transaction(self.factory) as db:
-            row = db.get(WebSession, id_hash)
-            if row is None:
-                return _Loaded(cookie_sent=True)
-            if now - row.last_seen_at > self.idle or now - row.created_at > self.absolute:
-                db.delete(row)
-                return _Loaded(cookie_sent=True)
-            session = SessionData(row.data, kind=row.kind, staff_user_id=row.staff_user_id)
-            touch_due = now - row.last_seen_at >= TOUCH_EVERY
-            return _Loaded(session, id_hash, cookie_sent=True, touch_due=touch_due)
+        db = read_only_session(self.factory)
+        try:
+            row = db.execute(_LOAD, {"id_hash": id_hash}).first()
+            expired = row is not None and (
+                now - row.last_seen_at > self.idle or now - row.created_at > self.absolute
+            )
+            principal = None
+            if row is not None and not expired and row.StaffUser is not None:
+                principal = row.StaffUser, cached_permissions(db, row.StaffUser, row[-1])
+            db.expunge_all()  # the user outlives this read, detached
+            finish_read(db)
+        finally:
+            db.close()
+        if row is None:
+            return _Loaded(cookie_sent=True)
+        if expired:
+            with transaction(self.factory) as tx:
+                tx.execute(delete(WebSession).where(WebSession.id_hash == id_hash))
+            return _Loaded(cookie_sent=True)
+        session = SessionData(row.data, kind=row.kind, staff_user_id=row.staff_user_id)
+        session.principal = principal
+        touch_due = now - row.last_seen_at >= TOUCH_EVERY
+        return _Loaded(session, id_hash, cookie_sent=True, touch_due=touch_due)
 
     @staticmethod
     def _unchanged(loaded: _Loaded) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from starlette.testclient import TestClient
 
 from shared import audit
@@ -13,7 +13,7 @@ from shared.audit import AuditAction
 from shared.auth.login import MAX_FAILURES
 from shared.auth.mfa import STEP_SECONDS
 from shared.db import transaction
-from shared.models import AuditEvent, StaffUser
+from shared.models import AuditEvent, Role, RoleAssignment, StaffUser
 from tests.staff.conftest import (
     Account,
     Console,
@@ -131,6 +131,27 @@ def test_inactive_users_are_refused(console: Console, client: TestClient) -> Non
             )
         ).all()
     assert reasons == [{"reason": "inactive"}]
+
+
+def test_access_changes_reach_a_signed_in_user_on_the_next_request(console: Console) -> None:
+    # Permissions are cached per process under the access stamp; the stamp is read with
+    # the session on every request, so a change made elsewhere (another process, SQL by
+    # hand) is seen at once.
+    client, account = signed_in(console, ["agent"])
+    assert client.get("/staff/search").status_code == 200
+    with transaction(console.factory) as db:
+        db.execute(delete(RoleAssignment).where(RoleAssignment.user_id == account.id))
+    assert client.get("/staff/search").status_code == 403
+
+    with transaction(console.factory) as db:
+        auditor = db.scalars(select(Role).where(Role.name == "auditor")).one()
+        db.add(RoleAssignment(user_id=account.id, role_id=auditor.id))
+    assert client.get("/staff/search").status_code == 200
+
+    with transaction(console.factory) as db:
+        db.execute(update(StaffUser).where(StaffUser.id == account.id).values(active=False))
+    response = client.get("/staff/search")
+    assert response.status_code == 303 and "/staff/login" in response.headers["location"]
 
 
 def test_the_session_id_changes_at_sign_in(console: Console, client: TestClient) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import re
-
+from sqlalchemy import delete, event, text
 from sqlalchemy.orm import Session
 
 from shared.actors import SYSTEM
@@ -13,7 +12,7 @@ from shared.auth.access import (
     user_with_permissions,
 )
 from shared.models import Role, RoleAssignment
-from shared.permissions import PERMISSIONS
+from shared.models.staff import role_permissions
 from shared.staff_accounts import create_staff, ensure_default_roles
 from tests import factories
 
@@ -91,6 +90,60 @@ def test_a_user_without_assignments_holds_nothing(db: Session) -> None:
     assert user_with_permissions(db, user.id + 1_000) is None
 
 
-def test_permission_codes_hold_no_spaces() -> None:
-    # user_with_permissions has the database join a role's codes with spaces.
-    assert all(re.fullmatch(r"[a-z_]+:[a-z_]+", code) for code in PERMISSIONS)
+def test_a_change_to_anyone_s_access_is_seen_on_the_next_load(db: Session) -> None:
+    # Permissions are cached under the access stamp, which triggers on roles, role
+    # permissions and role assignments replace: however the change is made.
+    tax = factories.department(db)
+    roles = ensure_default_roles(db)
+    user = create_staff(
+        db, SYSTEM, username="agent", password="x" * 12, display_name="A", roles=["agent"]
+    )
+    assert _loaded(db, user.id).roles == ("agent",)
+    assert _loaded(db, user.id) == _loaded(db, user.id)  # from the cache now
+
+    db.execute(
+        delete(role_permissions).where(
+            role_permissions.c.role_id == roles["agent"].id,
+            role_permissions.c.permission_code == "notes:write",
+        )
+    )
+    assert not can(_loaded(db, user.id), "notes:write")
+
+    db.add(RoleAssignment(user_id=user.id, role_id=roles["cashier"].id, department_id=tax.id))
+    db.flush()
+    assert can(_loaded(db, user.id), "payments:take", tax.id)
+
+    db.execute(text("UPDATE roles SET name = 'counter' WHERE name = 'cashier'"))
+    assert _loaded(db, user.id).roles == ("agent", "counter")
+
+    db.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user.id))
+    assert _loaded(db, user.id) == UserPermissions(frozenset(), {}, ())
+    assert _loaded(db, user.id) == permissions_of(db, user)
+
+
+def test_a_cached_load_reads_the_user_and_the_stamp_only(db: Session) -> None:
+    ensure_default_roles(db)
+    user = create_staff(
+        db, SYSTEM, username="agent", password="x" * 12, display_name="A", roles=["agent"]
+    )
+    _loaded(db, user.id)
+    statements: list[str] = []
+    engine = db.get_bind().engine
+    listen = event.listens_for(engine, "before_cursor_execute")
+
+    @listen
+    def _count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    try:
+        assert can(_loaded(db, user.id), "notes:write")
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
+    assert len(statements) == 1
+    assert "role_permissions" not in statements[0]
+
+
+def _loaded(db: Session, user_id: int) -> UserPermissions:
+    found = user_with_permissions(db, user_id)
+    assert found is not None
+    return found[1]

@@ -25,7 +25,7 @@ from shared.config import Settings
 from shared.models import Department
 from shared.models.web_session import WebSession
 from shared.web.csrf import CSRFMiddleware, csrf_token
-from shared.web.endpoint import fragment_or_page, page
+from shared.web.endpoint import fragment_or_page, page, writes_on_get
 from shared.web.errors import exception_handlers
 from shared.web.request_id import RequestIdMiddleware
 from shared.web.security import DEFAULT_CSP, SecurityHeadersMiddleware
@@ -70,6 +70,14 @@ def add_on_get(request: Request, db: Session) -> Response:
 
 
 @page
+@writes_on_get
+def payment_return(request: Request, db: Session) -> Response:
+    db.add(Department(code="RET", name="kept by a GET that says it writes"))
+    db.commit()
+    return PlainTextResponse("kept")
+
+
+@page
 def search(request: Request, db: Session) -> Response:
     q = request.query_params.get("q", "")
     count = len(db.scalars(select(Department).where(Department.code == q)).all())
@@ -83,6 +91,7 @@ def client(factory: sessionmaker[Session]) -> Iterator[TestClient]:
         routes=[
             Route("/departments", add_department, methods=["POST"]),
             Route("/read", add_on_get),
+            Route("/return", payment_return),
             Route("/search", search),
         ],
         exception_handlers=exception_handlers(),
@@ -129,8 +138,16 @@ def test_an_http_error_from_the_view_rolls_back_and_shows_the_page(
 def test_a_get_never_writes(client: TestClient, factory: sessionmaker[Session]) -> None:
     response = client.get("/read")
 
-    assert response.text == "form has 0 fields"
+    # A view that writes on a GET by mistake fails loudly, and nothing is written.
+    assert response.status_code == 500
     assert codes(factory) == []
+
+
+def test_a_get_that_says_it_writes_keeps_what_it_commits(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    assert client.get("/return").text == "kept"
+    assert codes(factory) == ["RET"]
 
 
 def test_a_normal_request_gets_the_whole_page(client: TestClient) -> None:

@@ -66,8 +66,16 @@ def make_app(factory: sessionmaker[Session], settings: Settings = SETTINGS) -> S
             Route("/append", append),
             Route("/login", login),
             Route("/logout", logout),
+            Route("/static/app.css", show),
         ],
-        middleware=[Middleware(ServerSessionMiddleware, factory=factory, settings=settings)],
+        middleware=[
+            Middleware(
+                ServerSessionMiddleware,
+                factory=factory,
+                settings=settings,
+                skip_prefixes=("/static/",),
+            )
+        ],
     )
 
 
@@ -184,6 +192,22 @@ def test_last_seen_is_written_at_most_once_a_minute(
     age(factory, last_seen_at=dt.timedelta(minutes=2))
     client.get("/show")
     assert utcnow() - rows(factory)[0].last_seen_at < dt.timedelta(seconds=10)
+
+
+def test_static_files_neither_read_nor_touch_the_session(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    client.get("/store", params={"a": "1"})
+    age(factory, last_seen_at=dt.timedelta(minutes=2))
+    before = rows(factory)[0].last_seen_at
+
+    response = client.get("/static/app.css")
+
+    assert response.json()["data"] == {}
+    assert "set-cookie" not in response.headers
+    assert rows(factory)[0].last_seen_at == before
+    client.cookies.set(COOKIE, "made-up")
+    assert "set-cookie" not in client.get("/static/app.css").headers
 
 
 def test_rotate_changes_the_id_and_keeps_the_data(
