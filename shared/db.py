@@ -16,6 +16,7 @@ write lock, and rolls it back.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
     ORMExecuteState,
@@ -102,9 +104,18 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# A pooled PostgreSQL connection that sat unused this long is pinged before it is used.
+PING_AFTER_IDLE_SECONDS = 10.0
+_RETURNED = "paydesk.returned"
+
+
+def make_engine(
+    url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any
+) -> Engine:
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, **kwargs)
+        _ping_when_idle(engine, ping_after_idle)
+        return engine
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +138,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _ping_when_idle(engine: Engine, after: float) -> None:
+    """Ping a pooled connection before use only when it sat idle `after` seconds or more.
+
+    A ping on every check-out (`pool_pre_ping`) was a round trip on every request, two
+    for a staff page. A connection used moments ago is trusted instead: if the server
+    went away since, that one request fails and the pool is emptied, as SQLAlchemy does
+    on any disconnect; an idle one (a server restart overnight) is pinged and replaced.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is None or time.monotonic() - returned < after:
+            return  # just connected, or used moments ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_conn, None):
+                # The pool drops this connection and checks out another.
+                raise DisconnectionError() from error
+            raise
 
 
 def row_of(obj: Base) -> dict[str, Any]:

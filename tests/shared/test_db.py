@@ -4,9 +4,10 @@ write lock, and leave PostgreSQL's prepared statements in place."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy.exc import OperationalError
 
-from shared.db import WriteInARead, finish_read, read_only_session
+from shared.db import WriteInARead, finish_read, make_engine, read_only_session
 from shared.models import Department
 from tests.conftest import Database
 
@@ -71,3 +72,41 @@ def test_reads_keep_postgresql_prepared_statements(fresh_database: Database) -> 
     with factory() as db:
         prepared = db.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
     assert any("FROM departments" in statement for statement in prepared), prepared
+
+
+@pytest.mark.parametrize("fresh_database", ["postgres"], indirect=True)
+def test_a_connection_dropped_while_idle_is_replaced_unseen(fresh_database: Database) -> None:
+    engine = make_engine(fresh_database.url, ping_after_idle=0)
+    try:
+        dropped = _backend_pid(engine)
+        _terminate(fresh_database, dropped)  # as a server restart or an idle timeout would
+        assert _backend_pid(engine) != dropped  # pinged, replaced, and the query ran
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("fresh_database", ["postgres"], indirect=True)
+def test_a_connection_dropped_just_after_use_fails_one_request(fresh_database: Database) -> None:
+    # Used moments ago, it is trusted without a ping: the one request that finds it gone
+    # fails, the pool is emptied, and the next request gets a new connection.
+    engine = make_engine(fresh_database.url, ping_after_idle=3600)
+    try:
+        dropped = _backend_pid(engine)
+        _terminate(fresh_database, dropped)
+        with pytest.raises(OperationalError):
+            _backend_pid(engine)
+        assert _backend_pid(engine) != dropped
+    finally:
+        engine.dispose()
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def _terminate(database: Database, pid: int) -> None:
+    with database.engine.connect() as connection:
+        # Waits (up to 5 s) until the backend has exited.
+        connection.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 5000)")
+        connection.commit()
