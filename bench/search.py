@@ -15,8 +15,10 @@ Each identifier type (customer, account, invoice, receipt number, transaction ID
 the searches by name (`Resident 12345`), partial name (`resid 1234`: the start of each
 word), email and phone (as typed, `+1 613 555 0199`) are requested N times with random
 existing values; p50/p95 are printed beside the floor: GET /healthz on the same server
-with the same signed-in client (so it includes the session look-up), plus the raw indexed
-SELECT timed in Python. Each search's p95 is divided by the healthz p95 and by the sum.
+with the same signed-in client (so it includes the session look-up: the session row, and
+for staff the user and the access stamp, in one statement), plus the raw indexed SELECT
+timed in Python. Each round times one of each, interleaved. Each search's p95 is divided
+by the healthz p95 and by the sum.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -126,19 +129,24 @@ def _partial(name: str) -> str:
     return " ".join(word[: max(1, len(word) * 2 // 3)].lower() for word in name.split())
 
 
-def _raw_select_floor(url: str, values: list[str], rounds: int) -> tuple[float, float]:
+@contextmanager
+def _raw_select(url: str) -> Iterator[Callable[[str], float]]:
+    """Time one indexed look-up by transaction ID, in this process, as the app runs it."""
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
-    times = []
-    for value in values[:rounds]:
+
+    def timed(value: str) -> float:
         with factory() as db:
             start = time.perf_counter()
             db.execute(
                 text("SELECT id FROM payments WHERE transaction_id = :t"), {"t": value}
             ).first()
-            times.append(time.perf_counter() - start)
-    engine.dispose()
-    return _percentiles(times)
+            return time.perf_counter() - start
+
+    try:
+        yield timed
+    finally:
+        engine.dispose()
 
 
 def _timed(get: Callable[[], httpx.Response], expect: set[int]) -> float:
@@ -220,9 +228,22 @@ def measure(url: str, env: dict[str, str], rounds: int, seeded: str) -> list[tup
             for _ in range(20):  # warm up connections, caches, the plan cache
                 client.get("/healthz")
                 client.get("/staff/search", params={"q": samples["transaction"][0]})
-            floor = [_timed(lambda: client.get("/healthz"), {200}) for _ in range(rounds)]
-            f50, f95 = _percentiles(floor)
-            r50, r95 = _raw_select_floor(url, samples["transaction"], rounds)
+            # Interleaved, one of each per round: the floors and the searches see the
+            # machine in the same state, so drift (another process, CPU frequency) moves
+            # them together instead of skewing the ratios.
+            times: dict[str, list[float]] = {"healthz": [], "raw": []}
+            times |= {kind: [] for kind in samples}
+            with _raw_select(url) as raw:
+                for i in range(rounds):
+                    times["healthz"].append(_timed(lambda: client.get("/healthz"), {200}))
+                    times["raw"].append(raw(samples["transaction"][i]))
+                    for kind, values in samples.items():
+                        expect = {303} if kind in IDENTIFIERS else {200}
+                        params = {"q": values[i]}
+                        get = functools.partial(client.get, "/staff/search", params=params)
+                        times[kind].append(_timed(get, expect))
+            f50, f95 = _percentiles(times["healthz"])
+            r50, r95 = _percentiles(times["raw"])
             notes = f"{seeded} / {migrated:.0f}"
             # The issue's floor: the no-op route plus the one indexed SELECT a search needs.
             floor95 = f95 + r95
@@ -231,13 +252,8 @@ def measure(url: str, env: dict[str, str], rounds: int, seeded: str) -> list[tup
             )
             rows.append((label, "floor: raw SELECT", f"{r50:.2f}", f"{r95:.2f}", "", "", ""))
             rows.append((label, "floor: healthz + SELECT", "", f"{floor95:.1f}", "", "1.00", ""))
-            for kind, values in samples.items():
-                expect = {303} if kind in IDENTIFIERS else {200}
-                times = [
-                    _timed(functools.partial(client.get, "/staff/search", params={"q": v}), expect)
-                    for v in values[:rounds]
-                ]
-                p50, p95 = _percentiles(times)
+            for kind in samples:
+                p50, p95 = _percentiles(times[kind])
                 ratios = (f"{p95 / f95:.2f}", f"{p95 / floor95:.2f}")
                 rows.append((label, kind, f"{p50:.1f}", f"{p95:.1f}", *ratios, ""))
     finally:
