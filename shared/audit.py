@@ -19,7 +19,7 @@ from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from shared.actors import Actor
-from shared.db import utcnow
+from shared.db import WriteInARead, reads_only, utcnow
 from shared.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
@@ -114,6 +114,8 @@ def record(
     """Queue an audit event; it is chained and written when `session` commits."""
     if not session.in_transaction():
         session.begin()  # the event belongs to a transaction: it is dropped if that rolls back
+    if reads_only(session):
+        raise WriteInARead(f"audit event {action} in a read-only session")
     session.info.setdefault(_PENDING, []).append(
         _Queued(actor, str(action), object_type, str(object_id), details or {}, reason)
     )

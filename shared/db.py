@@ -6,18 +6,17 @@ PostgreSQL (psycopg 3) is production.
 
 A request that only reads (a GET page, the session look-up) uses `read_only_session`
 and ends it with `finish_read`; any write in it raises `WriteInARead`. On PostgreSQL it
-runs in autocommit: no BEGIN and no COMMIT round trips, and no ROLLBACK, on which
-psycopg forgets every prepared statement (every query would be planned on every
-request). Each statement still sees what was committed when it started, as in a
-READ COMMITTED transaction. SQLite begins it DEFERRED, so readers never queue for the
-write lock, and rolls it back.
+runs in autocommit: no BEGIN and COMMIT round trips, and its ROLLBACK sends nothing (a
+real ROLLBACK makes psycopg forget every prepared statement, so every query would be
+planned on every request). Each statement still sees what was committed when it
+started, as in a READ COMMITTED transaction. SQLite begins it DEFERRED, so readers never
+queue for the write lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -229,8 +228,9 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 _READ_ONLY = "paydesk_read_only"  # engine option: SQLite begins DEFERRED
 _GUARDED = "paydesk.reads_only"  # session info: writes raise
-_AUTOCOMMIT = "paydesk.autocommit"  # session info: nothing to end but the session
-_read_only_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_READ_ENGINE = "_paydesk_read_only_engine"  # the read engine, kept on its engine
+# Statements a read must never send, however they are sent (ORM, Core, a connection).
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "CREATE", "DROP", "ALTER")
 
 
 class WriteInARead(RuntimeError):
@@ -239,38 +239,47 @@ class WriteInARead(RuntimeError):
 
 def _read_only_engine(engine: Engine) -> Engine:
     """The same pool, for reads (see the module docstring)."""
-    found = _read_only_engines.get(engine)
+    found: Engine | None = getattr(engine, _READ_ENGINE, None)
     if found is None:
         options: dict[str, Any] = {_READ_ONLY: True}
         if engine.dialect.name == "postgresql":
             options["isolation_level"] = "AUTOCOMMIT"
         found = engine.execution_options(**options)
-        _read_only_engines[engine] = found
+        event.listen(found, "before_cursor_execute", _no_write_statement)
+        setattr(engine, _READ_ENGINE, found)
     return found
+
+
+def _no_write_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    if statement.lstrip()[:8].upper().startswith(_WRITES):
+        raise WriteInARead(f"a read-only connection was asked to run {statement[:60]}")
 
 
 def read_only_session(factory: sessionmaker[Session]) -> Session:
     """A session for work that only reads; end it with `finish_read`.
 
     A factory bound to a connection (the tests' outer transaction) is used as it is,
-    writes refused all the same."""
+    writes through the session refused all the same."""
     bind = factory.kw.get("bind")
-    if not isinstance(bind, Engine):
-        session = factory()
-    else:
-        session = factory(bind=_read_only_engine(bind))
-        session.info[_AUTOCOMMIT] = bind.dialect.name == "postgresql"
+    session = factory(bind=_read_only_engine(bind)) if isinstance(bind, Engine) else factory()
     session.info[_GUARDED] = True
     return session
 
 
+def reads_only(session: Session) -> bool:
+    """Whether `session` came from `read_only_session` (for writers to refuse it)."""
+    return bool(session.info.get(_GUARDED))
+
+
 def finish_read(session: Session) -> None:
-    """End a read: in autocommit there is nothing to end (a ROLLBACK would cost a round
-    trip and psycopg's prepared statements); elsewhere roll back."""
-    if session.info.get(_AUTOCOMMIT):
-        session.commit()
-    else:
+    """End a read. Changes left in it are an error, never saved and never quietly lost.
+
+    The ROLLBACK costs nothing in autocommit (psycopg sends nothing and keeps its
+    prepared statements); on SQLite it ends the DEFERRED transaction."""
+    if session.new or session.dirty or session.deleted:
         session.rollback()
+        raise WriteInARead("a read-only session was left with changes")
+    session.rollback()
 
 
 @event.listens_for(Session, "before_flush")

@@ -29,6 +29,7 @@ from shared.auth import access, account
 from shared.auth.access import SIGNED_IN, UserPermissions
 from shared.auth.login import staff_actor
 from shared.models import SessionKind, StaffUser
+from shared.web.csrf import SAFE_METHODS
 from shared.web.endpoint import View
 from shared.web.sessions import session_of
 from staff.templating import render
@@ -60,14 +61,17 @@ def _signed_in(request: Request, db: Session) -> tuple[StaffUser, UserPermission
     if session.kind != SessionKind.STAFF or session.staff_user_id is None:
         return None
     found = session.principal
-    if found is None or found[0].id != session.staff_user_id:
+    # A read uses the user read with the session; a write reads it again in its own
+    # transaction, so what it changes is current.
+    reads = request.method in SAFE_METHODS and found is not None
+    if not reads or found is None or found[0].id != session.staff_user_id:
         found = access.user_with_permissions(db, session.staff_user_id)
     if found is None or not found[0].active:
         session.clear()
         return None
     user, permissions = found
-    # Read with the session; attached here (no query) so the view can change it.
-    return db.merge(user, load=False), permissions
+    # Attached to the view's session without a query, so the view can use it as usual.
+    return (db.merge(user, load=False) if reads else user), permissions
 
 
 def _to_sign_in(request: Request) -> Response:

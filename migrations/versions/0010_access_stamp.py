@@ -17,7 +17,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # What grants access. A SQLite batch migration that rebuilds one of these tables drops
-# its triggers: recreate them (tests/shared/auth/test_access_cache.py would fail).
+# its triggers: recreate them (test_a_change_to_anyone_s_access_is_seen_on_the_next_load
+# in tests/shared/auth/test_access.py would fail).
 TABLES = ("roles", "role_permissions", "role_assignments")
 POSTGRES_STAMP = "gen_random_uuid()::text"
 SQLITE_STAMP = "lower(hex(randomblob(16)))"
@@ -35,7 +36,10 @@ def upgrade() -> None:
     op.execute(f"INSERT INTO access_stamp (id, stamp) VALUES (1, {stamp})")  # noqa: S608
     if postgres:
         op.execute(
-            "CREATE FUNCTION restamp_access() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            # The schema is fixed now: a change made under another search_path must
+            # still restamp this schema's access_stamp.
+            "CREATE FUNCTION restamp_access() RETURNS trigger LANGUAGE plpgsql "
+            "SET search_path FROM CURRENT AS $$ "
             f"BEGIN UPDATE access_stamp SET stamp = {stamp}; RETURN NULL; END $$"
         )
         for table in TABLES:

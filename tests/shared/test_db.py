@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
+from shared import audit
+from shared.actors import SYSTEM
 from shared.db import WriteInARead, finish_read, make_engine, read_only_session
 from shared.models import Department
 from tests.conftest import Database
@@ -27,7 +29,15 @@ def test_a_read_cannot_write(fresh_database: Database) -> None:
         db.expunge_all()
         with pytest.raises(WriteInARead):
             db.execute(insert(Department).values(code="stray", name="Written by a read"))
-        finish_read(db)
+        with pytest.raises(WriteInARead):  # past the ORM, on the connection itself
+            db.connection().exec_driver_sql(
+                "INSERT INTO departments (code, name) VALUES ('stray', 'Written by a read')"
+            )
+        with pytest.raises(WriteInARead):
+            audit.record(db, SYSTEM, "read:wrote", "department", "stray")
+        db.add(Department(code="stray", name="Never flushed"))
+        with pytest.raises(WriteInARead):  # left behind: an error, not quietly dropped
+            finish_read(db)
     finally:
         db.close()
     assert _departments(fresh_database) == 0

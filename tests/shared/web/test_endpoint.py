@@ -70,6 +70,12 @@ def add_on_get(request: Request, db: Session) -> Response:
 
 
 @page
+def add_unflushed_on_get(request: Request, db: Session) -> Response:
+    db.add(Department(code="GET", name="left behind by a read"))
+    return PlainTextResponse("added")
+
+
+@page
 @writes_on_get
 def payment_return(request: Request, db: Session) -> Response:
     db.add(Department(code="RET", name="kept by a GET that says it writes"))
@@ -92,6 +98,7 @@ def client(factory: sessionmaker[Session]) -> Iterator[TestClient]:
             Route("/departments", add_department, methods=["POST"]),
             Route("/read", add_on_get),
             Route("/return", payment_return),
+            Route("/read-unflushed", add_unflushed_on_get),
             Route("/search", search),
         ],
         exception_handlers=exception_handlers(),
@@ -138,8 +145,10 @@ def test_an_http_error_from_the_view_rolls_back_and_shows_the_page(
 def test_a_get_never_writes(client: TestClient, factory: sessionmaker[Session]) -> None:
     response = client.get("/read")
 
-    # A view that writes on a GET by mistake fails loudly, and nothing is written.
+    # A view that writes on a GET by mistake fails loudly, and nothing is written,
+    # even when it leaves the write for a flush that never comes.
     assert response.status_code == 500
+    assert client.get("/read-unflushed").status_code == 500
     assert codes(factory) == []
 
 
