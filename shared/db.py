@@ -284,13 +284,13 @@ def finish_read(session: Session) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _no_flush_in_a_read(session: Session, *_: Any) -> None:
-    if session.info.get(_GUARDED):
+    if reads_only(session):
         raise WriteInARead("a read-only session has changes to write")
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _no_dml_in_a_read(state: ORMExecuteState) -> None:
-    if state.session.info.get(_GUARDED) and (state.is_insert or state.is_update or state.is_delete):
+    if reads_only(state.session) and (state.is_insert or state.is_update or state.is_delete):
         raise WriteInARead(f"a read-only session was asked to run {state.statement}")
 
 

@@ -61,17 +61,20 @@ def _signed_in(request: Request, db: Session) -> tuple[StaffUser, UserPermission
     if session.kind != SessionKind.STAFF or session.staff_user_id is None:
         return None
     found = session.principal
-    # A read uses the user read with the session; a write reads it again in its own
-    # transaction, so what it changes is current.
-    reads = request.method in SAFE_METHODS and found is not None
-    if not reads or found is None or found[0].id != session.staff_user_id:
+    reuse = (
+        request.method in SAFE_METHODS
+        and found is not None
+        and found[0].id == session.staff_user_id
+    )
+    if not reuse:
+        # A write reads the user again in its own transaction, so what it changes is current.
         found = access.user_with_permissions(db, session.staff_user_id)
     if found is None or not found[0].active:
         session.clear()
         return None
     user, permissions = found
-    # Attached to the view's session without a query, so the view can use it as usual.
-    return (db.merge(user, load=False) if reads else user), permissions
+    # A read uses the user read with the session, attached to the view's without a query.
+    return (db.merge(user, load=False) if reuse else user), permissions
 
 
 def _to_sign_in(request: Request) -> Response:

@@ -72,15 +72,16 @@ def cached_permissions(db: Session, user: StaffUser, stamp: str | None) -> UserP
     """The user's permissions, from this process's cache while `stamp` (the access stamp
     read with the user) is unchanged: a change to anyone's access, made by any process,
     is seen on the next request."""
-    key = (stamp or "", user.id)
-    permissions = _cached.get(key) if stamp else None
+    if not stamp:  # no stamp row: nothing to key a cache on
+        return permissions_of(db, user)
+    key = (stamp, user.id)
+    permissions = _cached.get(key)
     if permissions is None:
         # Read after the stamp: never older than what the stamp stands for.
         permissions = permissions_of(db, user)
-        if stamp:
-            if len(_cached) >= _CACHE_SIZE:
-                _cached.clear()
-            _cached[key] = permissions
+        if len(_cached) >= _CACHE_SIZE:
+            _cached.clear()
+        _cached[key] = permissions
     return permissions
 
 
