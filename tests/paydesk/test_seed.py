@@ -1,0 +1,73 @@
+"""`paydesk seed` writes rows behind the ORM's back: they must read back like any other,
+the indexes it sets aside must all come back, and a seed that stops leaves nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from paydesk.demo_data import seed_demo
+from paydesk.seed import seed
+from shared.config import Settings
+from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.models import Customer, Payment, PaymentStatusChange, Receipt
+from tests.conftest import Database
+
+
+def _indexes(session: Session) -> set[tuple[str, str]]:
+    if session.get_bind().dialect.name == "postgresql":
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    else:
+        query = "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'index'"
+    return {(name, sql) for name, sql in session.execute(text(query))}
+
+
+def _count(session: Session, model: type) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_seeded_rows_read_back_like_live_ones_and_every_index_comes_back(
+    fresh_database: Database, sandbox: SandboxGateway
+) -> None:
+    with fresh_database.sessionmaker()() as session:
+        seed_demo(session, Settings(), sandbox, sandbox)
+        session.commit()
+        before = _indexes(session)
+        live = session.scalars(select(Payment).order_by(Payment.id.desc())).first()
+        assert live is not None
+
+        seed(session, customers=40, payments=700, currency="CAD")
+
+        assert _indexes(session) == before
+        seeded = session.scalars(select(Payment).order_by(Payment.id.desc())).first()
+        assert seeded is not None and seeded.id > live.id
+        # Timestamps are stored as the ORM stores them, so an exact match finds the row.
+        assert seeded.created_at.utcoffset() is not None
+        same_time = select(Payment.id).where(Payment.created_at == seeded.created_at)
+        assert seeded.id in session.scalars(same_time).all()
+        assert session.scalars(
+            select(PaymentStatusChange.to_status).where(
+                PaymentStatusChange.payment_id == seeded.id
+            )
+        ).all() == ["pending", "posted"]
+        receipt = session.scalars(select(Receipt).where(Receipt.payment_id == seeded.id)).one()
+        assert receipt.receipt_number.endswith(f"{receipt.sequence:06d}")
+
+
+def test_a_seed_that_stops_half_way_leaves_nothing_behind(
+    fresh_database: Database, sandbox: SandboxGateway
+) -> None:
+    with fresh_database.sessionmaker()() as session:
+        seed_demo(session, Settings(), sandbox, sandbox)
+        session.commit()
+        before = _indexes(session), _count(session, Customer), _count(session, Payment)
+
+        def stop(_written: int) -> None:
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            seed(session, customers=20, payments=6000, currency="CAD", progress=stop)
+        session.rollback()
+
+        assert (_indexes(session), _count(session, Customer), _count(session, Payment)) == before
