@@ -27,7 +27,8 @@ from shared.money import Money, MoneyError, babel_locale, parse_money
 
 S = PaymentStatus
 
-_RECEIPT = re.compile(r"R-\d{4}-\d{6}")
+# Six digits at least: the millionth receipt of a year and those after it have seven.
+_RECEIPT = re.compile(r"R-\d{4}-\d{6,10}")
 _TRANSACTION = re.compile(r"TX-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 # What people mistype in Crockford base32 (transaction IDs avoid I, L, O, U).
 _CROCKFORD = str.maketrans({"O": "0", "I": "1", "L": "1"})

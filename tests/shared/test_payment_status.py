@@ -8,10 +8,11 @@ import uuid
 import pytest
 from sqlalchemy.orm import Session
 
-from shared import payment_states
+from shared import payment_states, receipts, search
 from shared.actors import SYSTEM
+from shared.db import utcnow
 from shared.identifiers import transaction_id
-from shared.models import Channel, Payment, PaymentStatus, Tender
+from shared.models import Channel, Payment, PaymentStatus, ReceiptSequence, Tender
 from shared.money import Money
 from shared.payment_status import (
     LookupInputError,
@@ -66,6 +67,7 @@ def payment_in(db: Session, status: PaymentStatus, tender: Tender = Tender.CARD)
     [
         ("r-2026-000042", "R-2026-000042"),
         (" R 2026 000042 ", "R-2026-000042"),
+        ("r-2026-1000000", "R-2026-1000000"),
         ("tx-4k7q-2m9x-d4hj", "TX-4K7Q-2M9X-D4HJ"),
         ("TX 4K7Q2M9XD4HJ", "TX-4K7Q-2M9X-D4HJ"),
         ("TX-4K7Q-2M9X-D4HO", "TX-4K7Q-2M9X-D4H0"),
@@ -75,7 +77,9 @@ def test_references_are_normalised(typed: str, reference: str) -> None:
     assert normalize_reference(typed) == reference
 
 
-@pytest.mark.parametrize("typed", ["", "hello", "R-26-1", "TX-1234", "INV-2026-000001"])
+@pytest.mark.parametrize(
+    "typed", ["", "hello", "R-26-1", "R-2026-12345", "TX-1234", "INV-2026-000001"]
+)
 def test_other_shapes_are_input_errors(typed: str) -> None:
     with pytest.raises(LookupInputError):
         normalize_reference(typed)
@@ -99,6 +103,24 @@ def test_find_by_transaction_id_with_amount_or_email(db: Session) -> None:
     assert find_payment(db, tx, "123.44", "CAD", "en") is None
     assert find_payment(db, tx, "john@example.com", "CAD", "en") is None
     assert find_payment(db, "TX-0000-0000-0000", "123.45", "CAD", "en") is None
+
+
+def test_receipts_after_the_millionth_of_the_year_are_found(db: Session) -> None:
+    """Receipt numbers grow a seventh digit at the millionth of a year (a city's utility
+    bills alone can pass it); residents and staff must still find them."""
+    payment = payment_in(db, S.POSTED)
+    year = utcnow().year
+    sequence = db.get(ReceiptSequence, year) or ReceiptSequence(year=year)
+    sequence.last_number = 999_999
+    db.add(sequence)
+    db.flush()
+    first, second = payment, payment_in(db, S.POSTED)
+    numbers = [receipts.issue(db, p, SYSTEM).receipt_number for p in (first, second)]
+    assert numbers == [f"R-{year}-1000000", f"R-{year}-1000001"]
+    for paid, number in zip((first, second), numbers, strict=True):
+        assert find_payment(db, number.lower(), "123.45", "CAD", "en") is paid
+        jump = search.identify(db, number.replace("-", " "))
+        assert jump == search.Jump("payment", transaction_id=paid.transaction_id)
 
 
 def test_no_email_on_the_payment_never_matches(db: Session) -> None:
