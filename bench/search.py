@@ -1,13 +1,15 @@
 """Search latency through the real HTTP stack, beside the floor measured in the same run.
 
-    .venv/bin/python bench/search.py                       # SQLite: 100k and 1M payments
-    .venv/bin/python bench/search.py --sizes 10000:100000  # customers:payments, quicker
+    .venv/bin/python bench/search.py            # SQLite: 1M customers, 100k and 1M payments
+    .venv/bin/python bench/search.py --sizes 1000000:10000000   # customers:payments, 10M
+    .venv/bin/python bench/search.py --sizes 10000:100000       # quicker
     PAYDESK_TEST_POSTGRES_URL=postgresql+psycopg://... .venv/bin/python bench/search.py
     .venv/bin/python bench/search.py --database sqlite:////path/seeded.db \
         --database postgresql+psycopg://user@host/seeded     # already seeded, kept
 
-For each database and size: a fresh database, `paydesk seed`, an agent, then a real
-`paydesk serve` (uvicorn) in a subprocess and a signed-in httpx client. With
+For each database and size: a fresh database, `paydesk seed`, an agent, the whole
+database read into the OS page cache (see `_warm`), then a real `paydesk serve`
+(uvicorn) in a subprocess and a signed-in httpx client. With
 `--database`, an existing seeded database instead: it is migrated (`upgrade`), the
 agent is created or its password reset, and nothing is seeded or dropped.
 
@@ -17,8 +19,10 @@ word), email and phone (as typed, `+1 613 555 0199`) are requested N times with 
 existing values; p50/p95 are printed beside the floor: GET /healthz on the same server
 with the same signed-in client (so it includes the session look-up: the session row, and
 for staff the user and the access stamp, in one statement), plus the raw indexed SELECT
-timed in Python. Each round times one of each, interleaved. Each search's p95 is divided
-by the healthz p95 and by the sum.
+timed in Python. Each round times one of each, interleaved: first the identifier
+rounds, then the text rounds (name, email, phone), each with its own floors. Each
+search's p95 is divided by its rounds' healthz p95 and by the sum. A last table gives
+each identifier type's p95 at every size over its p95 at the smallest.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 from sqlalchemy import select, text
@@ -47,7 +52,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.actors import SYSTEM
-from shared.db import make_engine, make_sessionmaker, transaction
+from shared.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from shared.migrate import upgrade
 from shared.models import StaffUser
 from shared.staff_accounts import create_staff, hasher
@@ -56,7 +61,15 @@ from tests.support.databases import create_database, drop_schema
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 AGENT = "bench-agent"
-IDENTIFIERS = {"customer", "account", "invoice", "receipt", "transaction"}
+IDENTIFIERS = ("customer", "account", "invoice", "receipt", "transaction")
+# Each family is timed in rounds of its own, beside floors measured in those rounds: a
+# name search reads many pages, and at 10M payments, interleaved with identifier
+# searches, it pushed their pages (and the floor's) out of PostgreSQL's 128 MB of shared
+# buffers, so identifier searches were charged for the name searches' footprint.
+FAMILIES = {
+    "identifier rounds": IDENTIFIERS,
+    "text rounds": ("name", "name prefix", "email", "phone"),
+}
 
 
 def _free_port() -> int:
@@ -194,6 +207,46 @@ def _size(url: str) -> tuple[int, int]:
     return int(customers), int(payments)
 
 
+def _warm(url: str, drop_caches: bool) -> float:
+    """Read the whole database into the OS page cache before timing; returns seconds.
+
+    Picking the values to search for reads the rows picked, which leaves some of the
+    pages a search needs cached and others cold (a receipt search also reads its payment,
+    which the sampling never touched). Reading everything first gives every kind the same
+    start: a database server with the RAM to hold its data. Without it, on a machine
+    holding six bench databases (29 GB) in 24 GB, receipt searches at 10M payments took
+    1.3-1.4x their time at 100k, and the other kinds up to 1.16x.
+
+    Pages read once are the first the kernel evicts, so a database read once after
+    others that were read twice can lose its pages to them; `drop_caches` (root only)
+    empties the page cache first, so the database measured is the one cached.
+    """
+    start = time.perf_counter()
+    if drop_caches:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+    if is_sqlite(url):
+        database = Path(make_url(url).database or "")
+        for path in (database, database.with_name(database.name + "-wal")):
+            if path.exists():
+                with path.open("rb") as file:
+                    while file.read(1 << 24):
+                        pass
+    else:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+            conn.execute(
+                text(
+                    "SELECT sum(pg_prewarm(c.oid, 'read')) FROM pg_class c "
+                    "WHERE c.relnamespace = current_schema()::regnamespace "
+                    "AND c.relkind IN ('r', 'i')"
+                )
+            )
+        engine.dispose()
+    return time.perf_counter() - start
+
+
 def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     server = subprocess.Popen(
@@ -210,16 +263,25 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     return server, base
 
 
-def measure(url: str, env: dict[str, str], rounds: int, seeded: str) -> list[tuple[str, ...]]:
+class Measured(NamedTuple):
+    backend: str
+    payments: int
+    rows: list[tuple[str, ...]]  # the table's lines for this database
+    p95: dict[str, float]  # ms, by search kind
+
+
+def measure(url: str, env: dict[str, str], rounds: int, seeded: str, drop_caches: bool) -> Measured:
     """Serve `url`, sign in and time every kind of search beside the floors."""
     start = time.perf_counter()
     upgrade(url)
     migrated = time.perf_counter() - start
     password = _agent(url)
+    warmed = _warm(url, drop_caches)
     customers, payments = _size(url)
     backend = "postgres" if url.startswith("postgresql") else "sqlite"
     label = f"{backend} {customers // 1000}k/{payments // 1000}k"
     rows: list[tuple[str, ...]] = []
+    p95s: dict[str, float] = {}
     server, base = _serve(env)
     try:
         samples = _samples(url, rounds)
@@ -228,67 +290,118 @@ def measure(url: str, env: dict[str, str], rounds: int, seeded: str) -> list[tup
             for _ in range(20):  # warm up connections, caches, the plan cache
                 client.get("/healthz")
                 client.get("/staff/search", params={"q": samples["transaction"][0]})
-            # Interleaved, one of each per round: the floors and the searches see the
-            # machine in the same state, so drift (another process, CPU frequency) moves
-            # them together instead of skewing the ratios.
-            times: dict[str, list[float]] = {"healthz": [], "raw": []}
-            times |= {kind: [] for kind in samples}
             with _raw_select(url) as raw:
-                for i in range(rounds):
-                    times["healthz"].append(_timed(lambda: client.get("/healthz"), {200}))
-                    times["raw"].append(raw(samples["transaction"][i]))
-                    for kind, values in samples.items():
-                        expect = {303} if kind in IDENTIFIERS else {200}
-                        params = {"q": values[i]}
-                        get = functools.partial(client.get, "/staff/search", params=params)
-                        times[kind].append(_timed(get, expect))
-            f50, f95 = _percentiles(times["healthz"])
-            r50, r95 = _percentiles(times["raw"])
-            notes = f"{seeded} / {migrated:.0f}"
-            # The issue's floor: the no-op route plus the one indexed SELECT a search needs.
-            floor95 = f95 + r95
-            rows.append(
-                (label, "floor: GET /healthz", f"{f50:.1f}", f"{f95:.1f}", "1.00", "", notes)
-            )
-            rows.append((label, "floor: raw SELECT", f"{r50:.2f}", f"{r95:.2f}", "", "", ""))
-            rows.append((label, "floor: healthz + SELECT", "", f"{floor95:.1f}", "", "1.00", ""))
-            for kind in samples:
-                p50, p95 = _percentiles(times[kind])
-                ratios = (f"{p95 / f95:.2f}", f"{p95 / floor95:.2f}")
-                rows.append((label, kind, f"{p50:.1f}", f"{p95:.1f}", *ratios, ""))
+                notes = f"{seeded} / {migrated:.0f} / {warmed:.0f}"
+                for family, kinds in FAMILIES.items():
+                    wanted = {k: samples[k] for k in kinds}
+                    times = _rounds(client, raw, samples["transaction"], wanted, rounds)
+                    rows += _rows(label, family, times, notes)
+                    p95s |= {kind: _percentiles(times[kind])[1] for kind in kinds}
+                    notes = ""
     finally:
         server.terminate()
         server.wait(timeout=30)
+    return Measured(backend, payments, rows, p95s)
+
+
+def _rounds(
+    client: httpx.Client,
+    raw: Callable[[str], float],
+    transactions: list[str],
+    samples: dict[str, list[str]],
+    rounds: int,
+) -> dict[str, list[float]]:
+    """Interleaved, one of each per round: the floors and the searches see the machine in
+    the same state, so drift (another process, CPU frequency) moves them together
+    instead of skewing the ratios."""
+    times: dict[str, list[float]] = {k: [] for k in ("healthz", "raw", *samples)}
+    for i in range(rounds):
+        times["healthz"].append(_timed(lambda: client.get("/healthz"), {200}))
+        times["raw"].append(raw(transactions[i]))
+        for kind, values in samples.items():
+            expect = {303} if kind in IDENTIFIERS else {200}
+            get = functools.partial(client.get, "/staff/search", params={"q": values[i]})
+            times[kind].append(_timed(get, expect))
+    return times
+
+
+def _rows(
+    label: str, family: str, times: dict[str, list[float]], notes: str
+) -> list[tuple[str, ...]]:
+    """The floors of these rounds, then each search beside them."""
+    f50, f95 = _percentiles(times["healthz"])
+    r50, r95 = _percentiles(times["raw"])
+    # The issue's floor: the no-op route plus the one indexed SELECT a search needs.
+    floor95 = f95 + r95
+    rows: list[tuple[str, ...]] = [
+        (label, f"{family}: GET /healthz", f"{f50:.1f}", f"{f95:.1f}", "1.00", "", notes),
+        (label, f"{family}: raw SELECT", f"{r50:.2f}", f"{r95:.2f}", "", "", ""),
+        (label, f"{family}: healthz + SELECT", "", f"{floor95:.1f}", "", "1.00", ""),
+    ]
+    for kind, samples in times.items():
+        if kind not in ("healthz", "raw"):
+            p50, p95 = _percentiles(samples)
+            ratios = (f"{p95 / f95:.2f}", f"{p95 / floor95:.2f}")
+            rows.append((label, kind, f"{p50:.1f}", f"{p95:.1f}", *ratios, ""))
     return rows
 
 
-def run(backend: str, customers: int, payments: int, rounds: int) -> list[tuple[str, ...]]:
+def run(backend: str, customers: int, payments: int, rounds: int, drop_caches: bool) -> Measured:
     """A fresh database of this size, seeded, measured, then dropped."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-search-"))
     url, schema = create_database(backend, tmp)
     try:
         env = _env(url, tmp)
         seeded = _seed(url, env, customers, payments)
-        return measure(url, env, rounds, f"{seeded:.0f}")
+        return measure(url, env, rounds, f"{seeded:.0f}", drop_caches)
     finally:
         drop_schema(schema)
         shutil.rmtree(tmp, ignore_errors=True)  # a 1M-payment SQLite file is ~1 GB
 
 
-def run_existing(url: str, rounds: int) -> list[tuple[str, ...]]:
+def run_existing(url: str, rounds: int, drop_caches: bool) -> Measured:
     """A database seeded beforehand: migrated and measured, never seeded or dropped."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-search-"))
     try:
-        return measure(url, _env(url, tmp), rounds, "-")
+        return measure(url, _env(url, tmp), rounds, "-", drop_caches)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    print("| " + " | ".join("-" * w for w in widths) + " |")
+    for row in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+
+
+def _growth(results: list[Measured]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Identifier p95 at the largest size over p95 at the smallest, per database."""
+    header = ("database", "search by", "payments", "p95 ms", "p95 / smallest size p95")
+    rows: list[tuple[str, ...]] = []
+    for backend in dict.fromkeys(r.backend for r in results):
+        sized = sorted((r for r in results if r.backend == backend), key=lambda r: r.payments)
+        for kind in IDENTIFIERS:
+            for result in sized:
+                ratio = result.p95[kind] / sized[0].p95[kind]
+                rows.append(
+                    (
+                        backend,
+                        kind,
+                        f"{result.payments:,}",
+                        f"{result.p95[kind]:.1f}",
+                        f"{ratio:.2f}",
+                    )
+                )
+    return header, rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--sizes",
-        default="100000:100000,100000:1000000",
+        default="1000000:100000,1000000:1000000",
         help="comma-separated customers:payments",
     )
     parser.add_argument("--rounds", type=int, default=200)
@@ -299,6 +412,11 @@ def main() -> int:
         metavar="URL",
         help="an already seeded database to measure instead (repeatable; migrated, kept)",
     )
+    parser.add_argument(
+        "--drop-caches",
+        action="store_true",
+        help="empty the OS page cache before reading each database in (needs root)",
+    )
     args = parser.parse_args()
     header = (
         "database customers/payments",
@@ -307,24 +425,21 @@ def main() -> int:
         "p95 ms",
         "p95 / healthz p95",
         "p95 / floor p95",
-        "seed / migrate s",
+        "seed / migrate / warm s",
     )
-    rows: list[tuple[str, ...]] = []
+    results: list[Measured] = []
     for url in args.database:
-        rows += run_existing(url, args.rounds)
+        results.append(run_existing(url, args.rounds, args.drop_caches))
         print(f"done: {make_url(url).render_as_string()}", file=sys.stderr, flush=True)
     backends = ["sqlite"] + (["postgres"] if os.environ.get("PAYDESK_TEST_POSTGRES_URL") else [])
     sizes = [tuple(int(n) for n in size.split(":")) for size in args.sizes.split(",")]
     for backend in backends if not args.database else []:
         for customers, payments in sizes:
-            rows += run(backend, customers, payments, args.rounds)
+            results.append(run(backend, customers, payments, args.rounds, args.drop_caches))
             print(f"done: {backend} {customers}/{payments}", file=sys.stderr, flush=True)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = "| " + " | ".join("-" * w for w in widths) + " |"
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print(line)
-    for row in rows:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    _table(header, [row for result in results for row in result.rows])
+    print()
+    _table(*_growth(results))
     print(
         "\n'p95 / healthz p95' divides by the p95 of GET /healthz on the same server with "
         "the same signed-in client (so it includes the session look-up). The raw SELECT is "
