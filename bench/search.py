@@ -11,7 +11,9 @@ For each database and size: a fresh database, `paydesk seed`, an agent, the whol
 database read into the OS page cache (see `_warm`), then a real `paydesk serve`
 (uvicorn) in a subprocess and a signed-in httpx client. With
 `--database`, an existing seeded database instead: it is migrated (`upgrade`), the
-agent is created or its password reset, and nothing is seeded or dropped.
+agent is created or its password reset, pg_prewarm installed if missing (PostgreSQL), and
+nothing is seeded or dropped. A SQLite seed needs free disk of about twice the database
+(one transaction: its write-ahead log holds everything until the commit).
 
 Each identifier type (customer, account, invoice, receipt number, transaction ID) and
 the searches by name (`Resident 12345`), partial name (`resid 1234`: the start of each
@@ -210,7 +212,8 @@ def _size(url: str) -> tuple[int, int]:
 
 def _warm(url: str, drop_caches: bool) -> float | None:
     """Read the whole database into the OS page cache before timing; returns seconds, or
-    None when it could not (pg_prewarm needs a superuser to install it).
+    None when it could not. On PostgreSQL this installs the pg_prewarm extension in the
+    database if it is not there (a superuser's right; without it, nothing is warmed).
 
     Picking the values to search for reads the rows picked, which leaves some of the
     pages a search needs cached and others cold (a receipt search also reads its payment,
@@ -238,9 +241,16 @@ def _warm(url: str, drop_caches: bool) -> float | None:
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
+            # Wherever it was installed: not always on this database's search path.
+            schema = conn.scalar(
+                text(
+                    "SELECT CAST(extnamespace AS regnamespace) FROM pg_extension "
+                    "WHERE extname = 'pg_prewarm'"
+                )
+            )
             conn.execute(
                 text(
-                    "SELECT sum(pg_prewarm(c.oid, 'read')) FROM pg_class c "
+                    f"SELECT sum({schema}.pg_prewarm(c.oid, 'read')) FROM pg_class c "  # noqa: S608 - a schema name from the catalog, quoted by regnamespace
                     "WHERE c.relnamespace = current_schema()::regnamespace "
                     "AND c.relkind IN ('r', 'i')"
                 )
@@ -425,6 +435,8 @@ def main() -> int:
         help="empty the OS page cache before reading each database in (needs root)",
     )
     args = parser.parse_args()
+    if args.drop_caches and not os.access("/proc/sys/vm/drop_caches", os.W_OK):
+        parser.error("--drop-caches needs root (it writes /proc/sys/vm/drop_caches)")
     header = (
         "database customers/payments",
         "search by",

@@ -1,6 +1,6 @@
 """Bulk data for benchmarks: `paydesk seed --customers N --payments M`.
 
-Writes rows in large batches with Core inserts (not the service: a million
+Writes rows in large batches straight to the driver (not the service: a million
 payments through the full service would take hours), customers with their search
 terms. Payments are posted or settled, each with one allocation, a status history
 and a receipt, and the receipt counter moves on so later live receipts follow
@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from shared import audit
@@ -94,28 +96,30 @@ BUILD_MEMORY_KIB = 1024 * 1024
 
 _PG_SECONDARY = text(
     """
-    SELECT i.relname, pg_get_indexdef(x.indexrelid)
-    FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+    SELECT 'DROP INDEX ' || CAST(x.indexrelid AS regclass), pg_get_indexdef(x.indexrelid)
+    FROM pg_index x
     WHERE x.indrelid = ANY(CAST(:tables AS regclass[])) AND NOT x.indisunique
-    ORDER BY i.relname
+    ORDER BY 1
     """
 )
 
 
 def _secondary_indexes(session: Session, tables: list[str]) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of each non-unique index on these tables, as the
-    database itself holds it (migrations made them, not the models)."""
+    """(DROP statement, CREATE statement) of each non-unique index on these tables, as
+    the database itself holds it (migrations made them, not the models)."""
     if session.get_bind().dialect.name == "postgresql":
-        return [(n, d) for n, d in session.execute(_PG_SECONDARY, {"tables": tables})]
+        return [
+            (drop, create) for drop, create in session.execute(_PG_SECONDARY, {"tables": tables})
+        ]
     found = []
     for table in tables:
         for row in session.execute(text(f"PRAGMA index_list('{table}')")).mappings():
             if row["origin"] == "c" and not row["unique"]:
-                sql = session.scalar(
+                create = session.scalar(
                     text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n"),
                     {"n": row["name"]},
                 )
-                found.append((row["name"], sql))
+                found.append((f'DROP INDEX "{row["name"]}"', create))
     return sorted(found)
 
 
@@ -123,22 +127,33 @@ def _secondary_indexes(session: Session, tables: list[str]) -> list[tuple[str, s
 def _indexes_set_aside(session: Session) -> Iterator[None]:
     """Drop the filled tables' non-unique indexes, write, then build them again, all in
     the caller's transaction, with generous memory for the writing and the sorting."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY_KIB}kB'"))
-    else:
-        cache = session.scalar(text("PRAGMA cache_size"))
-        session.execute(text(f"PRAGMA cache_size = -{BUILD_MEMORY_KIB}"))
-    indexes = _secondary_indexes(session, [model.__tablename__ for model in FILLED])
+        with _set_aside(session):
+            yield
+        return
+    # SQLite: the page cache is the connection's, not the transaction's; put it back.
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    cache = raw.execute("PRAGMA cache_size").fetchone()[0]
     try:
-        for name, _sql in indexes:
-            session.execute(text(f'DROP INDEX "{name}"'))
-        yield
-        for _name, sql in indexes:
-            session.execute(text(sql))
+        raw.execute(f"PRAGMA cache_size = -{BUILD_MEMORY_KIB}")
+        with _set_aside(session):
+            yield
     finally:
-        if not postgres:
-            session.execute(text(f"PRAGMA cache_size = {cache}"))
+        # Interrupted mid-statement, the connection may be closed already: nothing to restore.
+        with suppress(sqlite3.Error):
+            raw.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
+@contextmanager
+def _set_aside(session: Session) -> Iterator[None]:
+    indexes = _secondary_indexes(session, [model.__tablename__ for model in FILLED])
+    for drop, _create in indexes:
+        session.execute(text(drop))
+    yield
+    for _drop, create in indexes:
+        session.execute(text(create))
 
 
 def _chunks(total: int, size: int = BATCH) -> Iterator[tuple[int, int]]:
@@ -347,16 +362,19 @@ def seed(
         {"customers": customers, "payments": payments},
     )
     session.commit()
-    if dialect == "postgresql":
-        _vacuum(session)
+    bind = session.get_bind()
+    # Only on a session of its own: one joined to an outer transaction has not really
+    # committed, and VACUUM on another connection would wait for its locks for ever.
+    if dialect == "postgresql" and isinstance(bind, Engine):
+        _vacuum(bind)
 
 
-def _vacuum(session: Session) -> None:
+def _vacuum(engine: Engine) -> None:
     """What autovacuum would do soon after: statistics (without them the planner guesses,
     e.g. reads payments newest first to find a few customers' ones), and the visibility
     map and hint bits, without which the first reads of each page write it again. Outside
     the transaction, as VACUUM must be."""
-    with session.get_bind().engine.connect() as conn:
+    with engine.connect() as conn:
         autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
         for model in FILLED:
             autocommit.execute(text(f"VACUUM (ANALYZE) {model.__tablename__}"))

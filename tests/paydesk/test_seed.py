@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from paydesk.demo_data import seed_demo
@@ -43,7 +44,6 @@ def test_seeded_rows_read_back_like_live_ones_and_every_index_comes_back(
         seeded = session.scalars(select(Payment).order_by(Payment.id.desc())).first()
         assert seeded is not None and seeded.id > live.id
         # Timestamps are stored as the ORM stores them, so an exact match finds the row.
-        assert seeded.created_at.utcoffset() is not None
         same_time = select(Payment.id).where(Payment.created_at == seeded.created_at)
         assert seeded.id in session.scalars(same_time).all()
         assert session.scalars(
@@ -60,13 +60,21 @@ def test_seeded_rows_read_back_like_live_ones_and_every_index_comes_back(
             assert visible is not None and visible > 0
 
 
+def _page_cache(conn: Connection) -> int | None:
+    """SQLite's page cache setting on this connection (None on PostgreSQL)."""
+    if conn.dialect.name != "sqlite":
+        return None
+    return int(conn.connection.driver_connection.execute("PRAGMA cache_size").fetchone()[0])
+
+
 def test_a_seed_that_stops_half_way_leaves_nothing_behind(
     fresh_database: Database, sandbox: SandboxGateway
 ) -> None:
-    with fresh_database.sessionmaker()() as session:
+    with fresh_database.engine.connect() as conn, Session(bind=conn) as session:
         seed_demo(session, Settings(), sandbox, sandbox)
         session.commit()
         before = _indexes(session), _count(session, Customer), _count(session, Payment)
+        page_cache = _page_cache(conn)
 
         def stop(_written: int) -> None:
             raise KeyboardInterrupt
@@ -76,3 +84,5 @@ def test_a_seed_that_stops_half_way_leaves_nothing_behind(
         session.rollback()
 
         assert (_indexes(session), _count(session, Customer), _count(session, Payment)) == before
+        # The seed's 1 GiB page cache goes with it; the connection is back to its own.
+        assert _page_cache(conn) == page_cache
