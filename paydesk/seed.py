@@ -65,13 +65,13 @@ def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> 
     names = ", ".join(columns)
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         statement = f"COPY {model.__tablename__} ({names}) FROM STDIN"
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row([row[column] for column in columns])
         return
-    dialect = session.get_bind().dialect
     table = model.__table__
     convert = [(c, table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
     raw.executemany(
