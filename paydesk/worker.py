@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 
+from integrations.write_back import write_back_handler
 from paydesk.runtime import Runtime
 from shared import outbox, rate_limit, recovery, settlement
 from shared.actors import SYSTEM
@@ -17,15 +18,19 @@ from shared.db import transaction, utcnow
 from shared.posting import RECEIPT_EMAIL
 from shared.receipt_email import receipt_email_handler
 from shared.web.sessions import purge_expired
+from shared.write_back import WRITE_BACK
 
 log = logging.getLogger(__name__)
+
+KEEP_TRYING = frozenset({WRITE_BACK})
 
 
 class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.handlers: dict[str, outbox.Handler] = {
-            RECEIPT_EMAIL: receipt_email_handler(runtime.settings, runtime.mailer)
+            RECEIPT_EMAIL: receipt_email_handler(runtime.settings, runtime.mailer),
+            WRITE_BACK: write_back_handler(runtime.settings),
         }
         self.last_settled: dt.date | None = None
         self.stopping = threading.Event()
@@ -40,7 +45,8 @@ class Worker:
                 rt.gateway,
                 dt.timedelta(seconds=rt.settings.recovery_after_seconds),
             ),
-            "sent": outbox.deliver_due(rt.factory, self.handlers),
+            # A source system that is down for days still gets its news when it is back.
+            "sent": outbox.deliver_due(rt.factory, self.handlers, keep_trying=KEEP_TRYING),
             "settled": 0,
             "sessions_purged": 0,
         }

@@ -62,6 +62,7 @@ class AuditAction(StrEnum):
     RECEIPT_EMAIL_REQUESTED = "receipt:email:requested"
     INVOICE_PAID = "invoice:balance:applied"
     SETTLEMENT_IMPORTED = "settlement:batch:imported"
+    WRITE_BACK_CONFIRMED = "integration:write_back:confirmed"
     STAFF_CREATED = "admin:user:created"
     STAFF_PASSWORD_RESET = "admin:password:reset"  # noqa: S105 - an event name
     STAFF_UNLOCKED = "admin:user:unlocked"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +32,39 @@ def _secret_key() -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+@dataclass(frozen=True)
+class WriteBackTarget:
+    """Where one source system takes paid-status news, and the secret its requests are
+    signed with."""
+
+    system: str
+    url: str
+    secret: str
+
+
+def _secret_variable(system: str) -> str:
+    return "PAYDESK_WRITE_BACK_SECRET_" + re.sub(r"[^A-Z0-9]", "_", system.upper())
+
+
+def _write_back_targets() -> tuple[WriteBackTarget, ...]:
+    """PAYDESK_WRITE_BACK_URLS="tax=https://…,utilities=https://…", and for each system a
+    PAYDESK_WRITE_BACK_SECRET_<SYSTEM> (non-alphanumerics as _). A malformed entry stops
+    the start-up with a message that names it."""
+    targets = []
+    for entry in filter(None, (e.strip() for e in _env("WRITE_BACK_URLS", "").split(","))):
+        system, _, url = (part.strip() for part in entry.partition("="))
+        if not system or not url.startswith(("http://", "https://")):
+            raise ValueError(f"PAYDESK_WRITE_BACK_URLS: {entry!r} is not system=http(s)://address")
+        secret = os.environ.get(_secret_variable(system), "")
+        if not secret:
+            raise ValueError(
+                f"PAYDESK_WRITE_BACK_URLS names {system!r}: set {_secret_variable(system)} "
+                "to the secret its write-backs are signed with"
+            )
+        targets.append(WriteBackTarget(system, url, secret))
+    return tuple(targets)
 
 
 @dataclass(frozen=True)
@@ -94,6 +128,11 @@ class Settings:
         )
     )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+    # Source systems told when their bills are paid (accounts name theirs in source_system).
+    write_back_targets: tuple[WriteBackTarget, ...] = field(default_factory=_write_back_targets)
+
+    def write_back_target(self, system: str) -> WriteBackTarget | None:
+        return next((t for t in self.write_back_targets if t.system == system), None)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

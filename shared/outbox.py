@@ -40,9 +40,16 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def deliver_due(
-    factory: sessionmaker[Session], handlers: dict[str, Handler], limit: int = 50
+    factory: sessionmaker[Session],
+    handlers: dict[str, Handler],
+    limit: int = 50,
+    keep_trying: frozenset[str] = frozenset(),
 ) -> int:
-    """Send what is due, one message per transaction. Returns how many were sent."""
+    """Send what is due, one message per transaction. Returns how many were sent.
+
+    A message is given up (dead) after MAX_ATTEMPTS, except the kinds in `keep_trying`:
+    those go on at the longest backoff until their destination takes them.
+    """
     sent = 0
     with transaction(factory) as session:
         ids = session.scalars(
@@ -76,7 +83,7 @@ def deliver_due(
                     handler(session, message)
             except Exception as exc:
                 message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if message.attempts >= MAX_ATTEMPTS:
+                if message.attempts >= MAX_ATTEMPTS and message.kind not in keep_trying:
                     message.status = OutboxStatus.DEAD
                 else:
                     message.next_attempt_at = utcnow() + backoff(message.attempts)

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from shared import audit, outbox, receipts
+from shared import audit, outbox, receipts, write_back
 from shared.actors import Actor
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway, Transaction, TransactionState
@@ -99,7 +99,8 @@ def apply(
     *,
     refuse_overpayment: bool = False,
 ) -> Receipt:
-    """Apply a posted payment to its bills and accounts, issue its receipt, queue the email.
+    """Apply a posted payment to its bills and accounts, issue its receipt, queue the email
+    and the write-back to the source systems the bills came from.
 
     With `refuse_overpayment` (nothing charged yet: cash, cheque), raise Overpaid when a
     bill would end up paid more than it owes; the caller rolls back. A card payment the
@@ -166,6 +167,7 @@ def _charge_accounts(n: int) -> Update:
         update(ACCOUNTS)
         .where(chosen)
         .values(balance=ACCOUNTS.c.balance - amount, balance_as_of=bindparam("as_of"))
+        .returning(ACCOUNTS.c.id, ACCOUNTS.c.source_system)
     )
 
 
@@ -182,7 +184,12 @@ def _pay_bills(
     by_account: dict[int, int] = {}
     for share in shares:
         by_account[share.account_id] = by_account.get(share.account_id, 0) + share.amount
-    connection.execute(_charge_accounts(len(by_account)), _params(by_account) | {"as_of": utcnow()})
+    systems = connection.execute(
+        _charge_accounts(len(by_account)), _params(by_account) | {"as_of": utcnow()}
+    ).all()
+    write_back.queue(
+        session, payment, ((row.id, row.source_system, by_account[row.id]) for row in systems)
+    )
     for share in shares:
         invoice = paid[share.invoice_id]
         audit.record(

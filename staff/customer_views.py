@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import balances
+from shared import balances, write_back
 from shared.models import (
     Account,
     AccountStatus,
@@ -241,6 +241,7 @@ def customer_view(request: Request, db: Session) -> Response:
         "receipts": receipts,
         "duplicates": duplicates(db, customer.id, payment_departments) if may_see_payments else [],
         "on_hold": on_hold,
+        "write_backs": write_back.pending_for(db, [a.id for a in accounts]),
         "limited": departments is not None,
     }
     return fragment_or_page(

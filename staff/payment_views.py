@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit, interactions, receipts
+from shared import audit, interactions, receipts, write_back
 from shared.i18n import LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.models import (
@@ -154,6 +154,7 @@ def _detail(
         if receipt
         else None,
         "deliveries": receipt.deliveries if receipt else [],
+        "write_backs": write_back.of_payment(db, payment.id),
         "terminal": db.get(Terminal, payment.terminal_id) if payment.terminal_id else None,
         "cashier": db.get(StaffUser, payment.staff_user_id) if payment.staff_user_id else None,
         "events": events,

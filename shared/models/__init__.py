@@ -39,6 +39,7 @@ from shared.models.staff import (
     Terminal,
 )
 from shared.models.web_session import SessionKind, WebSession
+from shared.models.write_back import WriteBack, WriteBackStatus
 
 __all__ = [
     "AccessStamp",
@@ -78,4 +79,6 @@ __all__ = [
     "Tender",
     "Terminal",
     "WebSession",
+    "WriteBack",
+    "WriteBackStatus",
 ]
