@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import ColumnElement, Table, insert, select
 from sqlalchemy.orm import Session
 
 from shared import outbox
@@ -75,7 +75,7 @@ class Delivery:
         return self.write_back.status is WriteBackStatus.PENDING
 
 
-def _deliveries(session: Session, *where: object, limit: int) -> list[Delivery]:
+def _deliveries(session: Session, *where: ColumnElement[bool], limit: int) -> list[Delivery]:
     rows = session.execute(
         select(
             WriteBack,
@@ -88,7 +88,7 @@ def _deliveries(session: Session, *where: object, limit: int) -> list[Delivery]:
         .join(Account, WriteBack.account_id == Account.id)
         .join(Payment, WriteBack.payment_id == Payment.id)
         .outerjoin(OutboxMessage, WriteBack.outbox_message_id == OutboxMessage.id)
-        .where(*where)  # type: ignore[arg-type]
+        .where(*where)
         .order_by(WriteBack.id)
         .limit(limit)
     ).all()
