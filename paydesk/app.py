@@ -25,6 +25,7 @@ from paydesk.worker import Worker
 from shared.config import Settings
 from shared.gateway.sandbox.hosted import hosted_app
 from shared.i18n import LocaleMiddleware
+from shared.web.control_characters import NulGuardMiddleware
 from shared.web.csrf import CSRFMiddleware
 from shared.web.errors import exception_handlers
 from shared.web.request_id import RequestIdMiddleware
@@ -71,6 +72,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
     routes.append(Mount("/", routes=portal.routes.routes, name="portal"))
 
     middleware = [
+        # First: a NUL in the address never reaches a session, a view or the database.
+        Middleware(NulGuardMiddleware),
         Middleware(LocaleMiddleware),
         Middleware(
             ServerSessionMiddleware,

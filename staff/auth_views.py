@@ -313,7 +313,8 @@ def account_password(request: Request, db: Session) -> Response:
                 db, user, password_field(request, "new"), client_address(request)
             )
             # This browser stays signed in, under a new session id; every other one is out.
-            rotate(request)
+            # Its time limit still counts from the sign-in: a new password is no new login.
+            rotate(request, keep_start=True)
             request.session[CHANGED_NOTICE] = True
             return redirect_to(request, "staff:account_password")
     context = {

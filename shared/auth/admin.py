@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.actors import Actor
 from shared.audit import AuditAction
-from shared.auth import passwords
+from shared.auth import login, passwords
 from shared.models import Department, Role, RoleAssignment, StaffUser
 from shared.web.sessions import end_all_for_user
 
@@ -41,8 +41,7 @@ def grants_of(db: Session, user_id: int) -> list[Grant]:
 
 
 def unlock(db: Session, actor: Actor, user: StaffUser) -> None:
-    user.failed_logins = 0
-    user.locked_until = None
+    login.clear_failures(db, user)
     audit.record(db, actor, AuditAction.STAFF_UNLOCKED, "staff_user", user.id)
 
 

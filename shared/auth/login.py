@@ -1,9 +1,11 @@
 """Signing staff in: password and TOTP checks, throttling, lockout, and their audit trail.
 
-Five wrong answers in a row (password or code) lock the account for fifteen minutes;
-an administrator can unlock it sooner. An unknown username gets the same answers and
-the same timing as a real one, lockout included, so the form tells nobody who works
-here. Failures from one address are also capped, against spraying many usernames.
+Five wrong answers (password or code) within fifteen minutes lock the account for
+fifteen minutes; an administrator can unlock it sooner. Failures are counted per
+username in one place, the same way whether anyone has that name or not, so an unknown
+username gets the same answers, lock times and timing as a real one: the form tells
+nobody who works here. Failures from one address are also capped, against spraying
+many usernames.
 A TOTP code is good once: a code already used, or one older than it, is a wrong answer.
 """
 
@@ -15,7 +17,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit
@@ -28,6 +30,8 @@ from shared.rate_limit import Limit, RateLimited, hit
 from shared.web.sessions import end_all_for_user
 
 MAX_FAILURES = 5
+# Also how long failures count toward a lock, from the first of them. One length for
+# both keeps the count simple: once a lock is over, so is the window it was counted in.
 LOCK_FOR = dt.timedelta(minutes=15)
 FAILURES_PER_ADDRESS = Limit(100, dt.timedelta(minutes=15))
 
@@ -169,16 +173,33 @@ def enrol(
 
 
 def record_login(db: Session, user: StaffUser, source_ip: str, factors: list[str]) -> None:
-    user.failed_logins = 0
-    user.locked_until = None
+    """Audit a sign-in. One with the password starts its failure count again.
+
+    Single sign-on proves nothing about the password: a lock against guessing it stays
+    (the audit says so), or a guesser would get fresh tries each time the real person
+    signs in through the IdP. Nor does that lock stop SSO, or anyone could shut an SSO
+    user out by typing wrong passwords for their name; deactivation does stop it.
+    """
+    details: dict[str, object] = {"factors": factors}
+    if "password" in factors:
+        clear_failures(db, user)
+    elif (until := locked_until(user)) is not None:
+        details["password_locked_until"] = until.isoformat()
     audit.record(
         db,
         staff_actor(user, source_ip),
         AuditAction.LOGIN_SUCCEEDED,
         "staff_user",
         user.id,
-        {"factors": factors},
+        details,
     )
+
+
+def clear_failures(db: Session, user: StaffUser) -> None:
+    """Forget the user's failed sign-ins and lift a lock (a right password, an admin)."""
+    user.failed_logins = 0
+    user.locked_until = None
+    db.execute(delete(RateLimitWindow).where(RateLimitWindow.key == _name_key(user.username)))
 
 
 def record_logout(db: Session, user: StaffUser, source_ip: str, *, everywhere: bool) -> int:
@@ -201,43 +222,77 @@ def _count_failure(
     db: Session, user: StaffUser, actor: Actor, source_ip: str, reason: str, now: dt.datetime
 ) -> Attempt:
     _failed(db, actor, user.username, reason)
-    # In SQL, so two wrong passwords at the same moment both count. The user's row is
-    # locked before the address's: a refused code may hold it already (`_claim_step`),
-    # and one order everywhere means no deadlock between concurrent failures.
-    failures = db.execute(
-        update(StaffUser)
-        .where(StaffUser.id == user.id)
-        .values(failed_logins=StaffUser.failed_logins + 1)
-        .returning(StaffUser.failed_logins)
-    ).scalar_one()
-    _note_address_failure(db, source_ip, now)
-    if failures < MAX_FAILURES:
+    # Rows are locked in one order everywhere, so concurrent failures never deadlock: the
+    # user's (a refused code may hold it already, `_claim_step`), the name's, the address's.
+    db.execute(select(StaffUser.id).where(StaffUser.id == user.id).with_for_update())
+    failures, until = _count_name_failure(db, user.username, source_ip, now)
+    if until is None:
+        user.failed_logins = failures
         return Attempt(Outcome.INVALID, user)
     user.failed_logins = 0
-    user.locked_until = now + LOCK_FOR
+    user.locked_until = until
     audit.record(
         db,
         actor,
         AuditAction.ACCOUNT_LOCKED,
         "staff_user",
         user.id,
-        {"failures": failures, "until": user.locked_until.isoformat()},
+        {"failures": failures, "until": until.isoformat()},
     )
-    return Attempt(Outcome.LOCKED, user, user.locked_until)
+    return Attempt(Outcome.LOCKED, user, until)
 
 
 def _unknown_user_failed(
     db: Session, actor: Actor, username: str, source_ip: str, now: dt.datetime
 ) -> Attempt:
+    # What `check_password` does for a real user, with the name's row in place of the
+    # user's `locked_until`: locked, no count; else counted, and locked at the fifth.
     _failed(db, actor, username, "unknown user")
-    _note_address_failure(db, source_ip, now)
-    # An unknown name "locks" after as many tries as a real one would.
-    key = "staff:login:unknown:" + hashlib.sha256(username.encode()).hexdigest()[:40]
+    if (until := _name_locked(db, username, now)) is None:
+        _, until = _count_name_failure(db, username, source_ip, now)
+    if until is not None:
+        return Attempt(Outcome.LOCKED, until=until)
+    return Attempt(Outcome.INVALID)
+
+
+def _name_key(username: str) -> str:
+    # Hashed: the table does not list the names people tried.
+    return "staff:login:name:" + hashlib.sha256(username.encode()).hexdigest()[:40]
+
+
+def _count_name_failure(
+    db: Session, username: str, source_ip: str, now: dt.datetime
+) -> tuple[int, dt.datetime | None]:
+    """Count a failure against `username`, known or not: (failures, the lock's end if it
+    locks now). Counted in SQL, so two at the same moment both count."""
+    key = _name_key(username)
     try:
         hit(db, key, Limit(MAX_FAILURES - 1, LOCK_FOR), now)
-    except RateLimited as limited:
-        return Attempt(Outcome.LOCKED, until=now + limited.retry_after)
-    return Attempt(Outcome.INVALID)
+    except RateLimited:
+        # The row now says when the lock began, which is all an unknown name has.
+        db.execute(
+            update(RateLimitWindow)
+            .where(RateLimitWindow.key == key)
+            .values(window_start=now, count=MAX_FAILURES)
+        )
+        _note_address_failure(db, source_ip, now)
+        return MAX_FAILURES, now + LOCK_FOR
+    _note_address_failure(db, source_ip, now)
+    failures = db.scalar(select(RateLimitWindow.count).where(RateLimitWindow.key == key))
+    return failures or 0, None
+
+
+def _name_locked(db: Session, username: str, now: dt.datetime) -> dt.datetime | None:
+    row = db.execute(
+        select(RateLimitWindow.window_start, RateLimitWindow.count).where(
+            RateLimitWindow.key == _name_key(username)
+        )
+    ).first()
+    if row is None:
+        return None
+    began, failures = row
+    until = began + LOCK_FOR
+    return until if failures >= MAX_FAILURES and until > now else None
 
 
 def _address_key(source_ip: str) -> str:

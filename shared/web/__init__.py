@@ -19,3 +19,6 @@ Wiring, outermost first (see `paydesk/app.py`)::
 Request ids and security headers wrap the Starlette app itself because Starlette
 answers a crash from its outermost layer: only outside it do 500 pages get them too.
 """
+
+# Registered on import, before any front defines its routes: see `shared.web.routing`.
+from shared.web import routing as routing

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
 from shared.db import finish_read, read_only_session
+from shared.web.control_characters import refuse_control_characters
 from shared.web.csrf import SAFE_METHODS
 
 View = Callable[[Request, Session], Response]
@@ -49,9 +50,10 @@ def page(view: View) -> Endpoint:
     """Make `view(request, db)` a Starlette endpoint with one database session.
 
     For unsafe methods the form is read first (the view cannot await) and put on
-    `request.state.form`; the session commits if the view returns and rolls back if it
-    raises. Raise (e.g. HTTPException) to undo; returning a 4xx still commits, so a
-    failed login can count the attempt.
+    `request.state.form`, refused with a 400 if a field holds a control character; the
+    session commits if the view returns and rolls back if it raises. Raise (e.g.
+    HTTPException) to undo; returning a 4xx still commits, so a failed login can count
+    the attempt.
     """
 
     @functools.wraps(view)
@@ -63,6 +65,7 @@ def page(view: View) -> Endpoint:
         form = await request.form() if unsafe else FormData()
         request.state.form = form
         try:
+            refuse_control_characters(form)
             return await run_in_threadpool(_run, view, request, factory, unsafe)
         finally:
             # Uploaded files are spooled to temporary files; close them.

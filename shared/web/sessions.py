@@ -59,6 +59,7 @@ class SessionData(dict[str, Any]):
         self.staff_user_id = staff_user_id
         self.accessed = False
         self.renew = False
+        self.keep_start = False
         self.ended = False
         # A staff session's user and permissions, read with it (the user detached).
         self.principal: tuple[StaffUser, UserPermissions] | None = None
@@ -79,9 +80,15 @@ class SessionData(dict[str, Any]):
         # Starlette calls this from `request.session`; the response then varies on Cookie.
         self.accessed = True
 
-    def rotate(self) -> None:
-        """Give the session a new id, keeping its data: call on login (fixation)."""
+    def rotate(self, *, keep_start: bool = False) -> None:
+        """Give the session a new id, keeping its data: call on login (fixation).
+
+        A sign-in starts the absolute time limit again. With `keep_start` (a new id for a
+        session already signed in, e.g. after a password change) the limit still counts
+        from when it began: a new id must never make a session live longer.
+        """
         self.renew = True
+        self.keep_start = self.keep_start or keep_start
 
     def clear(self) -> None:
         """Log out: delete the stored session and expire the cookie."""
@@ -99,8 +106,8 @@ def session_of(source: HTTPConnection | Scope) -> SessionData:
     return session
 
 
-def rotate(source: HTTPConnection | Scope) -> None:
-    session_of(source).rotate()
+def rotate(source: HTTPConnection | Scope, *, keep_start: bool = False) -> None:
+    session_of(source).rotate(keep_start=keep_start)
 
 
 def end_all_for_user(db: Session, staff_user_id: int) -> int:
@@ -146,6 +153,7 @@ class _Loaded:
 
     session: SessionData = field(default_factory=SessionData)
     id_hash: str | None = None
+    created_at: dt.datetime | None = None
     cookie_sent: bool = False
     touch_due: bool = False
 
@@ -226,7 +234,7 @@ class ServerSessionMiddleware:
         session = SessionData(row.data, kind=row.kind, staff_user_id=row.staff_user_id)
         session.principal = principal
         touch_due = now - row.last_seen_at >= TOUCH_EVERY
-        return _Loaded(session, id_hash, cookie_sent=True, touch_due=touch_due)
+        return _Loaded(session, id_hash, row.created_at, cookie_sent=True, touch_due=touch_due)
 
     @staticmethod
     def _unchanged(loaded: _Loaded) -> bool:
@@ -245,6 +253,9 @@ class ServerSessionMiddleware:
         """Write what changed; returns the Set-Cookie value the response needs, if any."""
         session, id_hash = loaded.session, loaded.id_hash
         now = utcnow()
+        started = now
+        if session.keep_start and id_hash is not None and loaded.created_at is not None:
+            started = loaded.created_at
         with transaction(self.factory) as db:
             if id_hash and (session.renew or session.ended or session.empty):
                 db.execute(delete(WebSession).where(WebSession.id_hash == id_hash))
@@ -252,7 +263,8 @@ class ServerSessionMiddleware:
             if session.empty:
                 return self._expired()
             if id_hash is None:
-                # A new session, or a rotated one: a fresh id and a fresh absolute limit.
+                # A new session, or a rotated one: a fresh id, and (unless the rotation
+                # keeps it) a fresh absolute limit.
                 token = secrets.token_urlsafe(32)
                 db.add(
                     WebSession(
@@ -260,7 +272,7 @@ class ServerSessionMiddleware:
                         kind=session.kind,
                         data=dict(session),
                         staff_user_id=session.staff_user_id,
-                        created_at=now,
+                        created_at=started,
                         last_seen_at=now,
                     )
                 )

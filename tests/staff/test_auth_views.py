@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -12,8 +13,8 @@ from shared import audit
 from shared.audit import AuditAction
 from shared.auth.login import MAX_FAILURES
 from shared.auth.mfa import STEP_SECONDS
-from shared.db import transaction
-from shared.models import AuditEvent, Role, RoleAssignment, StaffUser
+from shared.db import transaction, utcnow
+from shared.models import AuditEvent, Role, RoleAssignment, StaffUser, WebSession
 from tests.staff.conftest import (
     Account,
     Console,
@@ -74,6 +75,15 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(
     assert client.get("/staff/").status_code == 303
     assert actions(console, account.username)[-1] == AuditAction.LOGIN_FAILED
     assert actions(console, "nobody-" + account.username) == [AuditAction.LOGIN_FAILED]
+
+
+def test_a_nul_in_the_username_gets_a_plain_refusal(console: Console, client: TestClient) -> None:
+    # On PostgreSQL this was a 500: a text parameter cannot hold a NUL.
+    account = console.user(["agent"])
+    response = post_login(client, account.username + "\x00", account.password)
+    assert response.status_code == 400
+    assert "The form contains a control character" in response.text
+    assert client.get("/staff/").status_code == 303
 
 
 def test_empty_fields_are_named(client: TestClient) -> None:
@@ -515,6 +525,26 @@ def test_change_my_password(console: Console) -> None:
     account.password = NEW_PASSWORD
     sign_in(console.client(), account)
     assert chain_ok(console)
+
+
+def test_a_password_change_keeps_the_session_time_limit(console: Console) -> None:
+    client, account = signed_in(console, ["agent"])
+    started = utcnow() - dt.timedelta(hours=7)
+    with transaction(console.factory) as db:
+        db.execute(
+            update(WebSession)
+            .where(WebSession.staff_user_id == account.id)
+            .values(created_at=started)
+        )
+    data = {"current_password": account.password, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert post(client, PASSWORD_PAGE, data).status_code == 303
+    assert client.get("/staff/").status_code == 200
+    with transaction(console.factory) as db:
+        [kept] = db.scalars(
+            select(WebSession.created_at).where(WebSession.staff_user_id == account.id)
+        ).all()
+    # A new session id, not a new eight hours.
+    assert abs(kept - started) < dt.timedelta(seconds=1)
 
 
 def test_changing_a_password_needs_the_csrf_token(console: Console) -> None:

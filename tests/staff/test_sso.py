@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from shared import audit
+from shared.audit import AuditAction
+from shared.auth.login import MAX_FAILURES
 from shared.auth.oidc import OidcClient
 from shared.models import AuditEvent, StaffUser
 from tests.shared.auth.oidc_fixtures import Provider, browse, idp, oidc_provider  # noqa: F401
-from tests.staff.conftest import Console
+from tests.staff.conftest import Console, post_login
 
 ROLE_OF = {"alice": "agent", "sam": "supervisor"}
 
@@ -98,3 +100,47 @@ def test_sso_only_users_have_no_password_to_change(sso: Console) -> None:
         user.must_change_password = True
         db.commit()
     assert client.get("/staff/").status_code == 200
+
+
+def _user(console: Console, username: str) -> StaffUser:
+    with console.factory() as db:
+        return db.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+
+
+def test_a_password_lock_neither_stops_sso_nor_is_lifted_by_it(sso: Console) -> None:
+    assert sign_in_with_sso(sso.client(), "carol") == "/staff/"
+    # Someone guesses passwords for the name until it locks: that must not shut the real
+    # person out of single sign-on, and their sign-in must not give the guesser new tries.
+    guesser = sso.client()
+    answers = [post_login(guesser, "carol", "a guess").status_code for _ in range(MAX_FAILURES)]
+    assert answers[-1] == 429
+    locked_until = _user(sso, "carol").locked_until
+    assert locked_until is not None
+
+    client = sso.client()
+    assert sign_in_with_sso(client, "carol") == "/staff/"
+    assert client.get("/staff/").status_code == 200
+    assert _user(sso, "carol").locked_until == locked_until
+    assert post_login(guesser, "carol", "another guess").status_code == 429
+    with sso.factory() as db:
+        user_id = str(_user(sso, "carol").id)
+        details = db.scalars(
+            select(AuditEvent.details)
+            .where(AuditEvent.action == AuditAction.LOGIN_SUCCEEDED)
+            .where(AuditEvent.object_id == user_id)
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+    assert details == {"factors": ["sso"], "password_locked_until": locked_until.isoformat()}
+
+
+def test_a_deactivated_account_cannot_sign_in_with_sso(sso: Console) -> None:
+    assert sign_in_with_sso(sso.client(), "fran") == "/staff/"
+    with sso.factory() as db:
+        db.execute(update(StaffUser).where(StaffUser.username == "fran").values(active=False))
+        db.commit()
+    client = sso.client()
+    start = client.get("/staff/login/sso")
+    parts = urlsplit(browse(start.headers["location"], "fran"))
+    refused = client.get(f"{parts.path}?{parts.query}")
+    assert refused.status_code == 403 and "This account is not active." in refused.text
+    assert client.get("/staff/").status_code == 303

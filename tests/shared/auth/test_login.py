@@ -124,3 +124,68 @@ def test_the_same_code_at_the_same_moment_signs_in_once(fresh_database: Database
         outcomes = list(pool.map(attempt, range(8)))
     assert outcomes.count(Outcome.OK) == 1
     assert outcomes.count(Outcome.INVALID) + outcomes.count(Outcome.LOCKED) == 7
+
+
+def _failures(db: Session, name: str, minutes: list[int], start: dt.datetime) -> list[object]:
+    """Wrong passwords for `name` at these minutes after `start`: outcome and lock end each."""
+    answers: list[object] = []
+    for minute in minutes:
+        attempt = login.check_password(
+            db, name, "wrong", "10.0.0.7", start + dt.timedelta(minutes=minute)
+        )
+        until = attempt.until - start if attempt.until else None
+        answers.append((attempt.outcome, until))
+    return answers
+
+
+@pytest.mark.parametrize(
+    "minutes",
+    [
+        [0, 0, 0, 0, 16],  # four, then a fifth after the window: not locked
+        [0, 3, 6, 9, 12, 20, 28],  # locked at 12 until 27; asked during it; counted anew after
+        [0, 1, 2, 3, 4, 19, 19, 19, 19, 20],  # locked, and locked again after the first ended
+    ],
+)
+def test_a_real_and_an_unknown_username_answer_alike(db: Session, minutes: list[int]) -> None:
+    _user(db, "real.name")
+    start = utcnow()
+    assert _failures(db, "real.name", minutes, start) == _failures(
+        db, "no.such.name", minutes, start
+    )
+
+
+def test_failures_count_within_a_window_and_lock_from_the_fifth(db: Session) -> None:
+    _user(db)
+    start = utcnow()
+    answers = _failures(db, "lock.me", [0, 3, 6, 9, 12, 20, 28], start)
+    locked = (Outcome.LOCKED, dt.timedelta(minutes=12) + LOCK_FOR)
+    assert answers == [(Outcome.INVALID, None)] * 4 + [locked, locked, (Outcome.INVALID, None)]
+    assert (
+        _failures(db, "lock.me", [0, 0, 0, 0, 16], start + dt.timedelta(hours=1))
+        == [(Outcome.INVALID, None)] * 5
+    )
+
+
+def test_an_admin_unlock_forgets_the_failures(db: Session) -> None:
+    _user(db)
+    now = utcnow()
+    assert _failures(db, "lock.me", [0] * MAX_FAILURES, now)[-1] == (Outcome.LOCKED, LOCK_FOR)
+    user = db.scalars(select(StaffUser).where(StaffUser.username == "lock.me")).one()
+    admin.unlock(db, SYSTEM, user)
+    assert _failures(db, "lock.me", [1], now) == [(Outcome.INVALID, None)]
+    assert user.failed_logins == 1
+
+
+def test_single_sign_on_leaves_a_password_lock_in_place(db: Session) -> None:
+    _user(db)
+    now = utcnow()
+    _failures(db, "lock.me", [0] * MAX_FAILURES, now)
+    user = db.scalars(select(StaffUser).where(StaffUser.username == "lock.me")).one()
+    login.record_login(db, user, "10.0.0.8", ["sso"])
+    assert user.locked_until == now + LOCK_FOR
+    assert _failures(db, "lock.me", [1], now) == [(Outcome.LOCKED, LOCK_FOR)]
+    db.commit()  # audit events are written at commit
+    signed_in = db.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == AuditAction.LOGIN_SUCCEEDED)
+    ).one()
+    assert signed_in == {"factors": ["sso"], "password_locked_until": (now + LOCK_FOR).isoformat()}

@@ -53,6 +53,12 @@ async def login(request: Request) -> Response:
     return Response("logged in")
 
 
+async def new_id(request: Request) -> Response:
+    # What a password change does: a new id for a session already signed in.
+    rotate(request, keep_start=True)
+    return Response("new id")
+
+
 async def logout(request: Request) -> Response:
     request.session.clear()
     return Response("logged out")
@@ -65,6 +71,7 @@ def make_app(factory: sessionmaker[Session], settings: Settings = SETTINGS) -> S
             Route("/store", store),
             Route("/append", append),
             Route("/login", login),
+            Route("/new-id", new_id),
             Route("/logout", logout),
             Route("/static/app.css", show),
         ],
@@ -234,6 +241,33 @@ def test_the_old_id_is_useless_after_rotation(client: TestClient) -> None:
     client.cookies.clear()  # present only the old id, as a thief holding it would
     client.cookies.set(COOKIE, old_cookie)
     assert client.get("/show").json() == {"data": {}, "staff_user_id": None}
+
+
+def test_a_new_id_for_a_signed_in_session_keeps_its_time_limit(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    client.get("/login", params={"user": "7"})
+    started = dt.timedelta(hours=SETTINGS.session_absolute_hours - 1)
+    age(factory, created_at=started)
+    before = client.cookies[COOKIE]
+
+    client.get("/new-id")
+
+    assert client.cookies[COOKIE] != before
+    [row] = rows(factory)
+    assert abs(utcnow() - started - row.created_at) < dt.timedelta(seconds=10)
+
+
+def test_signing_in_again_starts_the_time_limit_again(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    client.get("/login", params={"user": "7"})
+    age(factory, created_at=dt.timedelta(hours=SETTINGS.session_absolute_hours - 1))
+
+    client.get("/login", params={"user": "7"})
+
+    [row] = rows(factory)
+    assert utcnow() - row.created_at < dt.timedelta(seconds=10)
 
 
 def test_clear_logs_out(client: TestClient, factory: sessionmaker[Session]) -> None:
