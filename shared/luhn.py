@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def luhn_valid(digits: str) -> bool:
-    if not digits.isdigit():
+    # Not `isdigit`: it accepts superscripts ("²"), on which `int` fails. Decimal digits of
+    # any script (full-width, Arabic-Indic) are what `int` reads.
+    if not digits.isdecimal():
         return False
     total = 0
     for position, char in enumerate(reversed(digits)):
