@@ -1,22 +1,25 @@
-"""Find anything: recognise an identifier someone reads out, or search people and payments.
+"""Find anything: search people and payments (an identifier read out is recognised first,
+by `shared.identify`).
 
-`identify` turns whatever was typed (a customer, account, invoice, receipt number or a
-transaction ID, loosely typed) into the record to open, with one unique-index look-up
-per candidate table. Otherwise `match_customers` finds the customers with a name word,
-email or phone starting with each typed word (`customer_hits` loads them to show), and
-`payments_query` builds the payment search (those customers' payments, "card last 4 +
-amount", the filters) for keyset pagination: `payment_page` for one screen,
-`payment_batches` for an export of any size. A screen matches the customers once and
-the payments query takes their ids: the payments of the customers listed (the first 50
-matches). An export takes the payments of every customer named, however many, through
-a subquery (`every_customer_named`). The staff console uses it now; the JSON API can
-reuse it.
+`match_customers` finds the customers with a name word, email or phone starting with
+each typed word (`customer_hits` loads them to show), and `payments_query` builds the
+payment search (those customers' payments, "card last 4 + amount", the filters) for
+keyset pagination: `payment_page` for one screen, `payment_batches` for an export of
+any size. A screen matches the customers once and the payments query takes their ids: the
+payments of the customers listed (the first 50 matches). An export takes the payments
+of every customer named, however many, through a subquery (`every_customer_named`).
+The staff console uses it now; the JSON API can reuse it.
 
 Names, emails and phones are searched through `customer_search_terms`: words folded
 (case, Latin accents) when the customer is written, so a search is an index range scan
 on both databases (see `shared.search_terms`). A word matches the start of a term, not
 its middle: `emil` and `trem` find Émilie Tremblay, `milie` does not. A payer email
 (typed with `@`) finds payments by the whole address.
+
+Someone limited to some departments finds only what they may open
+(`shared.visibility.Visible`): the customers holding an account in one of those
+departments, those accounts and their invoices, and the payments touching one. A
+record outside them answers exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
@@ -34,121 +37,21 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from shared.models import (
     Account,
-    Allocation,
     Channel,
     Customer,
     CustomerSearchTerm,
-    Invoice,
     Payment,
     PaymentStatus,
     Receipt,
 )
 from shared.money import MoneyError, parse_money
-from shared.payment_status import LookupInputError, normalize_reference
-from shared.search_terms import prefix_end, query_words
+from shared.search_terms import has_control_characters, prefix_end, query_words, word_forms
+from shared.visibility import in_department, known_in, probe, within
 
 PAGE_SIZE = 50
 CUSTOMER_LIMIT = 50
-
-
-# -- identifiers ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Jump:
-    """The one record an identifier names: a customer (maybe one of its accounts) or a payment."""
-
-    kind: Literal["customer", "payment"]
-    customer_id: int | None = None
-    transaction_id: str | None = None
-    anchor: str | None = None
-
-
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015_/.]+")
-_IDENTIFIER = re.compile(r"[A-Z]{1,4}-[0-9A-Z]+(?:-[0-9A-Z]+)*")
-_INVOICE_SHAPE = re.compile(r"[A-Z]{1,4}-\d{4}-\d+")
-
-
-def clean_identifier(text: str) -> str:
-    """`c 000123` -> `C-000123`: upper case, runs of spaces and dashes made one dash."""
-    return _SEPARATORS.sub("-", text.strip().upper()).strip("-")
-
-
-def _customer(db: Session, number: str) -> Jump | None:
-    found = db.scalar(select(Customer.id).where(Customer.customer_number == number))
-    return Jump("customer", customer_id=found) if found is not None else None
-
-
-def _account(db: Session, number: str) -> Jump | None:
-    row = db.execute(
-        select(Account.id, Account.customer_id).where(Account.account_number == number)
-    ).first()
-    return (
-        Jump("customer", customer_id=row.customer_id, anchor=f"account-{row.id}") if row else None
-    )
-
-
-def _invoice(db: Session, number: str) -> Jump | None:
-    row = db.execute(
-        select(Invoice.id, Account.customer_id)
-        .join(Account, Invoice.account_id == Account.id)
-        .where(Invoice.invoice_number == number)
-    ).first()
-    return (
-        Jump("customer", customer_id=row.customer_id, anchor=f"invoice-{row.id}") if row else None
-    )
-
-
-def _payment(db: Session, transaction_id: str) -> Jump | None:
-    found = db.scalar(
-        select(Payment.transaction_id).where(Payment.transaction_id == transaction_id)
-    )
-    return Jump("payment", transaction_id=found) if found is not None else None
-
-
-def _receipt(db: Session, number: str) -> Jump | None:
-    found = db.scalar(
-        select(Payment.transaction_id)
-        .join(Receipt, Receipt.payment_id == Payment.id)
-        .where(Receipt.receipt_number == number)
-    )
-    return Jump("payment", transaction_id=found) if found is not None else None
-
-
-def identify(db: Session, text: str) -> Jump | None:
-    """The record `text` names exactly, if it has the shape of an identifier and exists.
-
-    Transaction IDs and receipt numbers are read loosely (case, spaces or dashes, and
-    O/I/L for 0/1 in transaction IDs). Other shapes are tried against each kind of
-    number, the likeliest first, one unique-index look-up each.
-    """
-    cleaned = clean_identifier(text)
-    if not cleaned or len(cleaned) > 64:
-        return None
-    try:
-        reference = normalize_reference(cleaned)
-    except LookupInputError:
-        reference = None
-    if reference is not None:
-        jump = (_receipt if reference.startswith("R-") else _payment)(db, reference)
-        if jump is not None:
-            return jump
-    # Every number Paydesk issues or imports holds a digit: `Jean Roy` (JEAN-ROY) is a
-    # name to search, not five look-ups.
-    if not _IDENTIFIER.fullmatch(cleaned) or not any(c.isdigit() for c in cleaned):
-        return None
-    prefix = cleaned.split("-", 1)[0]
-    order = [_account, _customer, _invoice, _payment, _receipt]
-    if prefix in {"C", "S"}:
-        order = [_customer, _account, _invoice, _payment, _receipt]
-    elif prefix in {"B", "SB", "INV"} or _INVOICE_SHAPE.fullmatch(cleaned):
-        order = [_invoice, _receipt, _account, _customer, _payment]
-    elif prefix.startswith("T"):
-        order = [_payment, _account, _customer, _invoice, _receipt]
-    for look_up in order:
-        if (jump := look_up(db, cleaned)) is not None:
-            return jump
-    return None
+# The largest integer a BIGINT column holds: an id or amount past it names nothing.
+BIGINT_MAX = 2**63 - 1
 
 
 # -- card last 4 + amount ---------------------------------------------------------------
@@ -165,7 +68,8 @@ def card_and_amount(text: str, currency: str, locale: str) -> tuple[str, int] | 
         amount = parse_money(match.group(2), currency, locale)
     except MoneyError:
         return None
-    return (match.group(1), amount.minor) if amount.minor > 0 else None
+    # Past a BIGINT no payment can match, and the database would refuse the number.
+    return (match.group(1), amount.minor) if 0 < amount.minor <= BIGINT_MAX else None
 
 
 # -- customers --------------------------------------------------------------------------
@@ -180,9 +84,12 @@ _SCAN_LIMIT = 20_000
 
 
 def _starts(column: Any, word: str) -> ColumnElement[bool]:
-    # A range, not LIKE: the same B-tree range scan on both databases.
-    end = prefix_end(word)
-    return and_(column >= word, column < end) if end is not None else column >= word
+    # Ranges, not LIKE: the same B-tree range scan on both databases.
+    ranges = []
+    for form in word_forms(word):
+        end = prefix_end(form)
+        ranges.append(and_(column >= form, column < end) if end is not None else column >= form)
+    return or_(*ranges)
 
 
 def _counts_up_to(db: Session, words: list[str], cap: int) -> dict[str, int]:
@@ -207,8 +114,14 @@ class CustomerMatch:
     more: bool = False
 
 
-def match_customers(db: Session, text: str, limit: int = CUSTOMER_LIMIT) -> CustomerMatch:
-    """Up to `limit` customers with, for every typed word, a search term starting with it.
+def match_customers(
+    db: Session,
+    text: str,
+    limit: int = CUSTOMER_LIMIT,
+    departments: frozenset[int] | None = None,
+) -> CustomerMatch:
+    """Up to `limit` customers with, for every typed word, a search term starting with it
+    (and, when `departments` is given, known in one of them: `known_in`).
 
     The rarest word drives one index range scan, in term order (so `emil` lists the
     Emils before the Emilies); the other words are probed per customer. When every word
@@ -218,7 +131,9 @@ def match_customers(db: Session, text: str, limit: int = CUSTOMER_LIMIT) -> Cust
     if not words:
         return CustomerMatch()
     bounded = False
-    if len(words) > 1:
+    # Limited to some departments, the scan skips other departments' customers, so even
+    # one common word could read all its terms: bound it the same way.
+    if len(words) > 1 or departments is not None:
         counts = _counts_up_to(db, words, _COUNT_CAP)
         words.sort(key=lambda word: (counts[word], -len(word)))
         bounded = counts[words[0]] >= _COUNT_CAP
@@ -228,16 +143,16 @@ def match_customers(db: Session, text: str, limit: int = CUSTOMER_LIMIT) -> Cust
         driver = driver.order_by(term.term, term.customer_id).limit(_SCAN_LIMIT)
     scanned = driver.subquery()
     other = aliased(CustomerSearchTerm)
-    # A correlated look-up with LIMIT 1, not EXISTS: PostgreSQL would turn EXISTS into a
-    # hash join that reads every term of a common word; this probes per driver row.
     probes = [
-        select(literal(1))
-        .where(other.customer_id == scanned.c.customer_id, _starts(other.term, word))
-        .limit(1)
-        .scalar_subquery()
-        .is_not(None)
+        probe(
+            select(literal(1)).where(
+                other.customer_id == scanned.c.customer_id, _starts(other.term, word)
+            )
+        )
         for word in words[1:]
     ]
+    if departments is not None:
+        probes.append(known_in(scanned.c.customer_id, departments))
     wanted = (limit + 1) * _ROWS_PER_CUSTOMER
     rows = db.scalars(
         select(scanned.c.customer_id)
@@ -276,12 +191,16 @@ class CustomerHit:
     accounts: int
 
 
-def customer_hits(db: Session, ids: Sequence[int]) -> list[CustomerHit]:
-    """The customers `ids` with how many accounts each holds, by name."""
+def customer_hits(
+    db: Session, ids: Sequence[int], departments: frozenset[int] | None = None
+) -> list[CustomerHit]:
+    """The customers `ids` with how many accounts each holds (in `departments`), by name."""
     if not ids:
         return []
     accounts = (
-        select(func.count(Account.id)).where(Account.customer_id == Customer.id).scalar_subquery()
+        select(func.count(Account.id))
+        .where(Account.customer_id == Customer.id, *within(Account.department_id, departments))
+        .scalar_subquery()
     )
     rows = db.execute(
         select(Customer, accounts).where(Customer.id.in_(ids)).order_by(Customer.name, Customer.id)
@@ -289,9 +208,14 @@ def customer_hits(db: Session, ids: Sequence[int]) -> list[CustomerHit]:
     return [CustomerHit(customer, int(count)) for customer, count in rows]
 
 
-def find_customers(db: Session, text: str, limit: int = CUSTOMER_LIMIT) -> list[CustomerHit]:
+def find_customers(
+    db: Session,
+    text: str,
+    limit: int = CUSTOMER_LIMIT,
+    departments: frozenset[int] | None = None,
+) -> list[CustomerHit]:
     """Up to `limit` customers matching `text` by name, email or phone, by name."""
-    return customer_hits(db, match_customers(db, text, limit).ids)
+    return customer_hits(db, match_customers(db, text, limit, departments).ids, departments)
 
 
 # -- payments ---------------------------------------------------------------------------
@@ -332,6 +256,10 @@ class PaymentSearch:
         return bool(self.text.strip()) or self.filters.any()
 
 
+# ASCII digits only: int() also reads "١٢", " 12" and "1_2", which we never write.
+_CURSOR = re.compile(r"(?P<micros>-?[0-9]{1,20})\.(?P<id>[0-9]{1,20})")
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
     """Where a page ended: the last row's (created_at, id); the next page starts after it."""
@@ -346,29 +274,34 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor | None:
-        """None for anything that is not a cursor we made (a hand-edited URL)."""
+        """None for anything that is not a cursor we made (a hand-edited URL), nor one
+        the database could compare with: an id past a BIGINT, a time past year 9999."""
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            micros, ident = raw.split(".")
-            at = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(micros))
-            return cls(at, int(ident))
+            match = _CURSOR.fullmatch(raw)
+            if match is None or not 0 < int(match["id"]) <= BIGINT_MAX:
+                return None
+            micros = dt.timedelta(microseconds=int(match["micros"]))
+            return cls(dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + micros, int(match["id"]))
         except (ValueError, UnicodeDecodeError, OverflowError):
             return None
+
+    def older(self, time: Any, ident: Any) -> ColumnElement[bool]:
+        """The rows after this one in newest-first (time desc, id desc) order."""
+        return or_(time < self.created_at, and_(time == self.created_at, ident < self.id))
 
 
 _PaymentSelect = Select[Payment, Customer, str]
 
 
-def _in_department(departments: frozenset[int] | set[int]) -> ColumnElement[bool]:
-    return exists(
-        select(literal(1)).where(
-            Allocation.payment_id == Payment.id, Allocation.department_id.in_(departments)
-        )
-    )
-
-
-def _local_midnight(day: dt.date, timezone: str) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), ZoneInfo(timezone)).astimezone(dt.UTC)
+def _day_start(day: dt.date, timezone: str, days_later: int = 0) -> dt.datetime | None:
+    """When `day` (or the day `days_later`) starts in `timezone`, in UTC; None past
+    either end of the calendar (9999-12-31 has no next day), where no payment lies."""
+    try:
+        later = day + dt.timedelta(days=days_later)
+        return dt.datetime.combine(later, dt.time(), ZoneInfo(timezone)).astimezone(dt.UTC)
+    except OverflowError:
+        return None
 
 
 def _card(search: PaymentSearch) -> tuple[str, int] | None:
@@ -391,15 +324,15 @@ def payments_query(search: PaymentSearch) -> _PaymentSelect:
     elif text:
         named = search.customers if search.customers is not None else every_customer_named(text)
         who = [Payment.customer_id.in_(named)]
-        if "@" in text:
+        if "@" in text and not has_control_characters(text):
             # The whole address, as typed or in lower case: an index look-up, not a scan.
             who.append(Payment.payer_email.in_({text, text.lower()}))
         conditions.append(or_(*who))
     f = search.filters
     if f.department_id is not None:
-        conditions.append(_in_department({f.department_id}))
+        conditions.append(in_department({f.department_id}))
     if search.departments is not None:
-        conditions.append(_in_department(search.departments))
+        conditions.append(in_department(search.departments))
     if f.channel is not None:
         conditions.append(Payment.channel == f.channel)
     if f.status is not None:
@@ -410,10 +343,11 @@ def payments_query(search: PaymentSearch) -> _PaymentSelect:
         conditions.append(Payment.amount >= f.min_amount)
     if f.max_amount is not None:
         conditions.append(Payment.amount <= f.max_amount)
-    if f.date_from is not None:
-        conditions.append(Payment.created_at >= _local_midnight(f.date_from, search.timezone))
-    if f.date_to is not None:
-        end = _local_midnight(f.date_to + dt.timedelta(days=1), search.timezone)
+    start = _day_start(f.date_from, search.timezone) if f.date_from else None
+    if start is not None:
+        conditions.append(Payment.created_at >= start)
+    end = _day_start(f.date_to, search.timezone, days_later=1) if f.date_to else None
+    if end is not None:
         conditions.append(Payment.created_at < end)
     return (
         select(Payment, Customer, Receipt.receipt_number)
@@ -428,12 +362,7 @@ def after(statement: _PaymentSelect, cursor: Cursor | None) -> _PaymentSelect:
     """Only rows after `cursor` in (created_at desc, id desc) order."""
     if cursor is None:
         return statement
-    return statement.where(
-        or_(
-            Payment.created_at < cursor.created_at,
-            and_(Payment.created_at == cursor.created_at, Payment.id < cursor.id),
-        )
-    )
+    return statement.where(cursor.older(Payment.created_at, Payment.id))
 
 
 @dataclass(frozen=True, slots=True)

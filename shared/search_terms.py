@@ -12,8 +12,8 @@ B-tree range scan ("terms starting with ...") on SQLite and PostgreSQL alike:
   the country or area code is found.
 
 Staff input becomes words the same way (`query_words`); a customer matches when every
-word is the start of one of their terms. Pure functions only: the models and the
-migrations use them too.
+word (in one of its `word_forms`) is the start of one of their terms. Pure functions
+only: the models and the migrations use them too.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ PHONE_SUFFIXES = (10, 7, 4)
 _WORD = re.compile(r"[^\W_]+")
 _PHONE_TYPED = re.compile(r"[\d\s()+\-.]+")
 _MIN_PHONE_DIGITS = 3
+# A North American number typed with its country code: 1 and the 10-digit national number.
+_NANP_WITH_COUNTRY_CODE = re.compile(r"1[0-9]{10}")
 
 
 def fold(text: str | None) -> str | None:
@@ -36,6 +38,17 @@ def fold(text: str | None) -> str | None:
         return None
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def _is_control(char: str) -> bool:
+    # C0/C1 controls and lone surrogates, but not what a text box sends (tab, line breaks).
+    return unicodedata.category(char) in {"Cc", "Cs"} and char not in "\t\n\r"
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether `text` holds a character nobody types (NUL, BEL...): a paste or a hand-made
+    URL. PostgreSQL refuses NUL in a string, so such text must never reach a query."""
+    return any(_is_control(c) for c in text)
 
 
 def _digits(text: str) -> str:
@@ -68,9 +81,10 @@ def query_words(text: str) -> list[str]:
 
     A phone number typed with spaces, dashes or brackets is one word of digits. A piece
     holding `@` or `.` is kept whole (the start of an email, or a domain); anything else
-    is split into words of letters and digits, folded as names are.
+    is split into words of letters and digits, folded as names are. A control character
+    separates words, like a space.
     """
-    stripped = " ".join(text.split())
+    stripped = " ".join("".join(" " if _is_control(c) else c for c in text).split())
     digits = _digits(stripped)
     if _PHONE_TYPED.fullmatch(stripped) and len(digits) >= _MIN_PHONE_DIGITS:
         return [digits]
@@ -82,6 +96,18 @@ def query_words(text: str) -> list[str]:
         else:
             words += _WORD.findall(piece)
     return list(dict.fromkeys(word[:TERM_LENGTH] for word in words if word))
+
+
+def word_forms(word: str) -> tuple[str, ...]:
+    """The forms of a typed word, any of which may start a term.
+
+    A North American number typed with its country code (`+1 613 555 0199`) is also
+    the national number: a phone stored without the 1 (`613 555 0199`) has no term
+    starting `1613...`, only `6135550199`.
+    """
+    if _NANP_WITH_COUNTRY_CODE.fullmatch(word):
+        return (word, word[1:])
+    return (word,)
 
 
 def prefix_end(prefix: str) -> str | None:

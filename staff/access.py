@@ -29,6 +29,7 @@ from shared.auth import access, account
 from shared.auth.access import SIGNED_IN, UserPermissions
 from shared.auth.login import staff_actor
 from shared.models import SessionKind, StaffUser
+from shared.visibility import Visible
 from shared.web.csrf import SAFE_METHODS
 from shared.web.endpoint import View
 from shared.web.sessions import session_of
@@ -48,6 +49,14 @@ class StaffContext:
 
     def can(self, permission: str, department_id: int | None = None) -> bool:
         return access.can(self.permissions, permission, department_id)
+
+    def visible(self) -> Visible:
+        """What this member of staff may find: a record outside it is as unknown as a
+        wrong number."""
+        return Visible(
+            customers=self.permissions.departments_for("customers:view"),
+            payments=self.permissions.departments_for("payments:view"),
+        )
 
 
 def signed_in_user(request: Request, db: Session) -> StaffUser | None:

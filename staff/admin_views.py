@@ -21,7 +21,14 @@ from shared.staff_accounts import StaffError, create_staff
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
 from staff.templating import render
-from staff.web import form_text, form_values, local_time, password_field, redirect_to
+from staff.web import (
+    form_text,
+    form_values,
+    id_from,
+    local_time,
+    password_field,
+    redirect_to,
+)
 
 NOTICE = "staff_admin_notice"
 USERNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -237,7 +244,8 @@ def user_role_add(request: Request, db: Session) -> Response:
     user = _user(db, request)
     role = db.scalars(select(Role).where(Role.name == form_text(request, "role"))).first()
     department_id = form_text(request, "department")
-    department = db.get(Department, int(department_id)) if department_id.isdigit() else None
+    chosen = id_from(department_id)
+    department = db.get(Department, chosen) if chosen is not None else None
     errors = {}
     if role is None:
         errors["grant-role"] = _("Choose a role.")

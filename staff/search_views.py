@@ -16,17 +16,19 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from shared import search
+from shared import identifier_search, search
 from shared.i18n import current_locale
 from shared.i18n import gettext_ as _
 from shared.models import Channel, Department, PaymentStatus, Terminal
 from shared.money import Money, MoneyError, parse_money
 from shared.search import Cursor, CustomerMatch, Filters, PaymentRow, PaymentSearch
+from shared.search_terms import has_control_characters
+from shared.visibility import Visible
 from shared.web.endpoint import fragment_or_page, page, wants_fragment
 from staff.access import StaffContext, requires
 from staff.payment_views import display
 from staff.templating import NO_STORE, templates
-from staff.web import settings_of
+from staff.web import id_from, settings_of
 
 CSV_BATCH = 1000
 FILTER_NAMES = ("department", "channel", "status", "from", "to", "min", "max", "terminal")
@@ -42,10 +44,6 @@ class SearchForm:
     cursor: Cursor | None
 
 
-def _integer(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
-
 def read_form(request: Request, params: QueryParams) -> SearchForm:
     settings = settings_of(request)
     locale = current_locale.get()
@@ -57,10 +55,14 @@ def read_form(request: Request, params: QueryParams) -> SearchForm:
         if not values[name]:
             return None
         try:
-            return parse_money(values[name], settings.currency, locale).minor
+            minor = parse_money(values[name], settings.currency, locale).minor
         except MoneyError:
             errors[field_id] = _("Enter the amount as a number, like 125.50.")
             return None
+        if abs(minor) > search.BIGINT_MAX:
+            errors[field_id] = _("That amount is too large to search for.")
+            return None
+        return minor
 
     def day(name: str, field_id: str) -> dt.date | None:
         if not values[name]:
@@ -71,16 +73,18 @@ def read_form(request: Request, params: QueryParams) -> SearchForm:
             errors[field_id] = _("Enter the date as YYYY-MM-DD, like 2026-03-31.")
             return None
 
+    if has_control_characters(values["q"]):
+        errors["search-q"] = _("The search holds an invisible control character. Type it again.")
     channel = values["channel"] if values["channel"] in set(Channel) else None
     if values["channel"] and channel is None:
         errors["filter-channel"] = _("Choose a channel from the list.")
     status = values["status"] if values["status"] in set(PaymentStatus) else None
     if values["status"] and status is None:
         errors["filter-status"] = _("Choose a payment status from the list.")
-    department = _integer(values["department"])
+    department = id_from(values["department"])
     if values["department"] and department is None:
         errors["filter-department"] = _("Choose a department from the list.")
-    terminal = _integer(values["terminal"])
+    terminal = id_from(values["terminal"])
     if values["terminal"] and terminal is None:
         errors["filter-terminal"] = _("Choose a terminal from the list.")
     filters = Filters(
@@ -108,7 +112,7 @@ def read_form(request: Request, params: QueryParams) -> SearchForm:
     return SearchForm(values, payment_search, errors, cursor)
 
 
-def _jump_url(request: Request, jump: search.Jump) -> str:
+def _jump_url(request: Request, jump: identifier_search.Jump) -> str:
     if jump.kind == "payment":
         return str(request.url_for("staff:payment", transaction_id=jump.transaction_id))
     url = str(request.url_for("staff:customer", customer_id=jump.customer_id))
@@ -133,20 +137,29 @@ def _query_with(form: SearchForm, **changes: str) -> str:
 def search_page(request: Request, db: Session) -> Response:
     form = read_form(request, request.query_params)
     text = form.values["q"]
+    staff: StaffContext = request.state.staff
+    # Someone limited to some departments finds nothing of the others': not even, from a
+    # jump to a record they cannot open, that it exists.
+    visible = Visible(
+        customers=staff.permissions.departments_for("customers:view"),
+        payments=form.search.departments,
+    )
     if text and form.cursor is None and not form.errors:
-        jump = search.identify(db, text)
+        jump = identifier_search.identify(db, text, visible)
         if jump is not None:
             return _redirect(request, _jump_url(request, jump))
-    staff: StaffContext = request.state.staff
     # Matched once: the same customers are listed and have their payments searched.
-    match = search.match_customers(db, text) if text and not form.errors else CustomerMatch()
-    customers = search.customer_hits(db, match.ids)
+    match = (
+        search.match_customers(db, text, departments=visible.customers)
+        if text and not form.errors
+        else CustomerMatch()
+    )
+    customers = search.customer_hits(db, match.ids, visible.customers)
     results = (
         search.payment_page(db, replace(form.search, customers=match.ids), form.cursor)
         if not form.errors and staff.can("payments:view")
         else search.PaymentPage([], None)
     )
-    visible = staff.permissions.departments_for("payments:view")
     departments = db.scalars(select(Department).order_by(Department.name)).all()
     context: dict[str, Any] = {
         **display(request),
@@ -159,7 +172,9 @@ def search_page(request: Request, db: Session) -> Response:
         "next_query": _query_with(form, after=results.next.encode()) if results.next else None,
         "first_query": _query_with(form) if form.cursor else None,
         "csv_query": _query_with(form),
-        "departments": [d for d in departments if visible is None or d.id in visible],
+        "departments": [
+            d for d in departments if visible.payments is None or d.id in visible.payments
+        ],
         "terminals": db.scalars(select(Terminal).order_by(Terminal.code)).all(),
         "channels": list(Channel),
         "statuses": list(PaymentStatus),

@@ -12,6 +12,7 @@ from shared.web.forms import (
     client_address,
     form_text,
     form_values,
+    id_from,
     redirect_to,
     settings_of,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "client_address",
     "form_text",
     "form_values",
+    "id_from",
     "local_time",
     "password_field",
     "redirect_to",

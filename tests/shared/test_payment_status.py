@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy.orm import Session
 
-from shared import payment_states, receipts, search
+from shared import identifier_search, payment_states, receipts
 from shared.actors import SYSTEM
 from shared.db import utcnow
 from shared.identifiers import transaction_id
@@ -119,8 +119,8 @@ def test_receipts_after_the_millionth_of_the_year_are_found(db: Session) -> None
     assert numbers == [f"R-{year}-1000000", f"R-{year}-1000001"]
     for paid, number in zip((first, second), numbers, strict=True):
         assert find_payment(db, number.lower(), "123.45", "CAD", "en") is paid
-        jump = search.identify(db, number.replace("-", " "))
-        assert jump == search.Jump("payment", transaction_id=paid.transaction_id)
+        jump = identifier_search.identify(db, number.replace("-", " "))
+        assert jump == identifier_search.Jump("payment", transaction_id=paid.transaction_id)
 
 
 def test_no_email_on_the_payment_never_matches(db: Session) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from shared.search_terms import customer_terms, fold, prefix_end, query_words
+from shared.search_terms import (
+    customer_terms,
+    fold,
+    has_control_characters,
+    prefix_end,
+    query_words,
+    word_forms,
+)
 
 
 def test_fold_strips_accents_and_case() -> None:
@@ -51,3 +58,17 @@ def test_prefix_end_is_just_above_every_string_with_the_prefix() -> None:
     assert prefix_end("\ud7ff") == "\ue000"
     for word in ("emil", "emilie", "emil\U0010ffff", "emil\uffff"):
         assert "emil" <= word < (prefix_end("emil") or "")
+
+
+def test_control_characters_separate_words() -> None:
+    # NUL cannot reach PostgreSQL inside a word; a tab or newline pasted in is a space.
+    assert query_words("a@b\x00") == ["a@b"]
+    assert query_words("emilie\x07trem\tblay") == ["emilie", "trem", "blay"]
+    assert has_control_characters("a@b\x00") and has_control_characters("x\ud800")
+    assert not has_control_characters("Émilie\tTremblay\n")
+
+
+def test_a_north_american_number_with_its_country_code_is_also_the_national_number() -> None:
+    assert word_forms("16135550199") == ("16135550199", "6135550199")
+    for word in ("6135550199", "26135550199", "1613555019", "emilie"):
+        assert word_forms(word) == (word,)

@@ -123,6 +123,17 @@ def test_give_and_remove_roles_limited_to_a_department(console: Console) -> None
     assert _audited(console, AuditAction.ROLE_REMOVED, account.id) == [admin_account.username]
 
 
+def test_a_department_that_is_not_a_number_from_the_list_is_refused(console: Console) -> None:
+    admin, _ = signed_in(console, ["admin"])
+    _, account = signed_in(console, ["agent"])
+    url = f"/staff/admin/users/{account.id}/roles"
+    # "²" is a digit to str.isdigit but not to int; the other is past any BIGINT.
+    for department in ("\u00b2", "9" * 23, "-1"):
+        refused = post(admin, url, {"role": "agent", "department": department})
+        assert refused.status_code == 422, department
+        assert "Choose a department from the list." in refused.text, department
+
+
 def test_remove_an_authenticator(console: Console) -> None:
     admin, _ = signed_in(console, ["admin"])
     _, account = signed_in(console, ["supervisor"])

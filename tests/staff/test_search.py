@@ -7,6 +7,7 @@ card payments (two of them a duplicate suspect) and a long history to page throu
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -30,6 +31,7 @@ from shared.models import (
     Allocation,
     Channel,
     Customer,
+    Department,
     Invoice,
     Payment,
     PaymentStatus,
@@ -301,6 +303,94 @@ def test_htmx_search_hit_asks_for_a_full_page_load(agent: TestClient, world: Wor
     assert response.headers["HX-Redirect"].endswith(f"/staff/customers/{world.customer_id}")
 
 
+def test_identifiers_typed_without_their_dashes_jump(
+    agent: TestClient, world: World, console: Console
+) -> None:
+    """Callers read numbers aloud; agents type them without the dashes."""
+    with transaction(console.factory) as db:
+        dept = db.get(Department, world.tax)
+        assert dept is not None
+        customer = Customer(customer_number="C-700123", name="Dashless Dan")
+        db.add(customer)
+        db.flush()
+        account = factories.account(db, customer, dept)
+        account.account_number = "TAX-700123"
+        invoice = factories.invoice(db, account, factories.fee_type(db, dept), 100)
+        invoice.invoice_number = "B-2026-700123"
+        db.flush()
+        page = f"/staff/customers/{customer.id}"
+        cases = {
+            "C700123": page,
+            "c700123": page,
+            "TAX700123": f"{page}#account-{account.id}",
+            "tax700123": f"{page}#account-{account.id}",
+            "B2026700123": f"{page}#invoice-{invoice.id}",
+            "b2026700123": f"{page}#invoice-{invoice.id}",
+        }
+    receipt = world.receipt_number.replace("-", "")
+    cases |= {receipt: f"/staff/payments/{world.cash_tx}"}
+    cases |= {receipt.lower(): f"/staff/payments/{world.cash_tx}"}
+    for typed, target in cases.items():
+        parts = urlsplit(_location(agent.get("/staff/search", params={"q": typed})))
+        assert (parts.path, parts.fragment) == tuple(f"{target}#".split("#")[:2]), typed
+
+
+# -- bad input gets an answer, never a 500 ---------------------------------------------
+
+
+def _cursor(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+HUGE = "9" * 23
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "message"),
+    [
+        ({"q": "emilie", "to": "9999-12-31"}, 200, ""),
+        ({"department": "\u00b2"}, 422, "Choose a department from the list."),
+        ({"terminal": "\u00b2"}, 422, "Choose a terminal from the list."),
+        ({"department": HUGE}, 422, "Choose a department from the list."),
+        ({"terminal": HUGE}, 422, "Choose a terminal from the list."),
+        ({"min": HUGE}, 422, "That amount is too large to search for."),
+        ({"max": f"-{HUGE}"}, 422, "That amount is too large to search for."),
+        ({"q": f"4242 {HUGE}"}, 200, "No payments match."),
+        ({"q": "emilie", "after": _cursor(f"0.{HUGE}")}, 200, ""),
+        ({"q": "emilie\x07"}, 422, "The search holds an invisible control character."),
+        ({"q": "C-1\x1b"}, 422, "The search holds an invisible control character."),
+    ],
+)
+def test_out_of_range_input_gets_an_answer(
+    agent: TestClient, world: World, params: dict[str, str], status: int, message: str
+) -> None:
+    response = agent.get("/staff/search", params=params)
+    assert response.status_code == status, response.text[:300]
+    assert message in response.text
+
+
+@pytest.mark.parametrize("typed", ["a@b\x00", "emilie\x00", "C-1\x00"])
+def test_a_nul_in_the_search_is_refused(agent: TestClient, world: World, typed: str) -> None:
+    # The app refuses a NUL anywhere in an address (400); were it let through, the search
+    # would refuse it as any control character (422). Never a database error.
+    response = agent.get("/staff/search", params={"q": typed})
+    assert response.status_code in {400, 422}
+    assert world.cash_tx not in response.text
+
+
+def test_out_of_range_input_in_the_export_and_the_customer_page(
+    agent: TestClient, world: World
+) -> None:
+    response = agent.get("/staff/search.csv", params={"q": world.history_name, "to": "9999-12-31"})
+    assert response.status_code == 200
+    assert len(list(csv.reader(io.StringIO(response.text)))) == 1 + len(world.history_txs)
+    assert agent.get("/staff/search.csv", params={"min": HUGE}).status_code == 422
+    page = agent.get(
+        f"/staff/customers/{world.customer_id}", params={"payments_after": _cursor(f"0.{HUGE}")}
+    )
+    assert page.status_code == 200
+
+
 # -- names, emails, phones, card + amount ----------------------------------------------
 
 
@@ -323,6 +413,18 @@ def test_email_and_phone_partial(agent: TestClient, world: World, console: Conso
     for typed in (email.split("@")[0].upper(), email, email[:8], *typed_phones):
         response = agent.get("/staff/search", params={"q": typed})
         assert f'/staff/customers/{world.customer_id}"' in response.text, typed
+
+
+def test_a_phone_typed_with_the_country_code_finds_one_stored_without(
+    agent: TestClient, console: Console
+) -> None:
+    last4 = f"{secrets.randbelow(10_000):04d}"
+    with transaction(console.factory) as db:
+        customer = factories.customer(db, name="Nat Ional")
+        customer.phone = f"819 555 {last4}"
+    for typed in (f"+1 819 555 {last4}", f"1-819-555-{last4}", f"1819555{last4}"):
+        response = agent.get("/staff/search", params={"q": typed})
+        assert f'/staff/customers/{customer.id}"' in response.text, typed
 
 
 def test_a_payer_email_finds_the_payment(agent: TestClient, world: World) -> None:
@@ -501,6 +603,87 @@ def test_a_department_limited_agent_sees_only_their_departments_payments(
     text = client.get("/staff/search", params={"q": "emilie"}).text
     assert set(world.card_txs[:2]) <= _txs(text)
     assert world.card_txs[2] not in text  # water only
+
+
+@dataclass
+class WaterOnly:
+    customer_id: int
+    customer_number: str
+    email: str
+    phone: str
+    account_number: str
+    invoice_number: str
+    transaction_id: str
+    receipt_number: str
+
+
+@pytest.fixture(scope="module")
+def water_only(console: Console, world: World) -> WaterOnly:
+    """A customer with an account in Water only, and a paid bill there."""
+    tag = secrets.token_hex(3)
+    db = console.factory()
+    try:
+        water = db.get(Department, world.water)
+        assert water is not None
+        customer = factories.customer(
+            db, name=f"Wanda Wateronly {tag}", email=f"wanda.{tag}@example.org"
+        )
+        customer.phone = f"705 555 {secrets.randbelow(10_000):04d}"
+        account = factories.account(db, customer, water)
+        bill = factories.invoice(db, account, factories.fee_type(db, water), 4_200)
+        found = WaterOnly(
+            customer.id, customer.customer_number, customer.email or "", customer.phone,
+            account.account_number, bill.invoice_number, "", "",
+        )  # fmt: skip
+        db.commit()
+        outcome = factories.paid_in_cash(db, bill, Actor(ActorType.STAFF, "cashier-test"))
+        assert outcome.receipt is not None
+        found.transaction_id = outcome.payment.transaction_id
+        found.receipt_number = outcome.receipt.receipt_number
+    finally:
+        db.close()
+    return found
+
+
+def test_a_department_limited_agent_does_not_find_other_departments_customers(
+    console: Console, world: World, water_only: WaterOnly, agent: TestClient
+) -> None:
+    client, _ = signed_in(console, ["agent"], departments={"agent": world.tax})
+    for typed in ("wanda wateronly", water_only.email, water_only.phone):
+        text = client.get("/staff/search", params={"q": typed}).text
+        assert f"/staff/customers/{water_only.customer_id}" not in text, typed
+        assert "No customers match." in text, typed
+        everyone = agent.get("/staff/search", params={"q": typed}).text
+        assert f'/staff/customers/{water_only.customer_id}"' in everyone, typed
+    text = client.get("/staff/search", params={"q": "wanda wateronly"}).text
+    assert water_only.email not in text and water_only.phone not in text
+    # Émilie holds a Tax account among others: found, with the one account shown to them.
+    text = client.get("/staff/search", params={"q": "emilie"}).text
+    assert f'/staff/customers/{world.customer_id}"' in text
+
+
+def test_another_departments_identifier_answers_like_an_unknown_one(
+    console: Console, world: World, water_only: WaterOnly, agent: TestClient
+) -> None:
+    """A redirect (then a 404) would confirm the record exists: give the 'no results' page."""
+    client, _ = signed_in(console, ["agent"], departments={"agent": world.tax})
+    unknown = client.get("/staff/search", params={"q": "ACC-99999-FFFF"})
+    assert unknown.status_code == 200
+    for typed in (
+        water_only.customer_number,
+        water_only.account_number,
+        water_only.invoice_number,
+        water_only.transaction_id,
+        water_only.receipt_number,
+        world.accounts["Water"],
+    ):
+        response = client.get("/staff/search", params={"q": typed})
+        assert response.status_code == 200, typed
+        assert "No customers match." in response.text and "No payments match." in response.text
+        assert agent.get("/staff/search", params={"q": typed}).status_code == 303, typed
+    # Their own department's records still jump.
+    for typed in (world.accounts["Tax"], world.customer_number, world.cash_tx):
+        assert client.get("/staff/search", params={"q": typed}).status_code == 303, typed
 
 
 def test_signed_out_goes_to_sign_in(console: Console) -> None:
