@@ -1,9 +1,15 @@
-"""Reading the amount a person typed to pay part of a bill, with the message to show."""
+"""Reading an amount a person typed (part of a bill, cash handed over), with the message
+to show beside the field."""
 
 from __future__ import annotations
 
 from shared.i18n import gettext_ as _
 from shared.money import Money, MoneyError, parse_money
+
+# The most change a counter gives, in minor units: 1,000.00 in a two-decimal currency,
+# 100,000 yen. More is a typing slip (an extra zero or two), not cash in the customer's
+# hand; it also keeps an absurd number out of the database's 64-bit integers.
+MAX_CHANGE = 100_000
 
 
 def read_part_payment(text: str, owing: Money, locale: str) -> tuple[int | None, str | None]:
@@ -25,3 +31,25 @@ def read_part_payment(text: str, owing: Money, locale: str) -> tuple[int | None,
     if amount > owing:
         return None, _("Enter no more than the %(owing)s owing.") % {"owing": owing.format(locale)}
     return amount.minor, None
+
+
+def read_cash_tendered(
+    text: str, due: int | None, currency: str, locale: str
+) -> tuple[int | None, str | None]:
+    """The cash handed over in minor units, or None and the error to show beside the field.
+
+    More than zero, and at most `MAX_CHANGE` more than `due` (None: not known yet, as
+    when an amount chosen is wrong; the caller refuses the form for that anyway).
+    """
+    try:
+        cash = parse_money(text, currency, locale)
+    except MoneyError:
+        return None, _("Enter the cash tendered, like 50.00.")
+    if cash.minor <= 0:
+        return None, _("Enter the cash tendered, like 50.00.")
+    if due is not None and cash.minor - due > MAX_CHANGE:
+        most = Money(MAX_CHANGE, currency).format(locale)
+        return None, _("The change due would be more than %(most)s. Check the cash tendered.") % {
+            "most": most
+        }
+    return cash.minor, None

@@ -8,11 +8,12 @@ into one is masked before it is saved (the masking is audited, the number never 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shared import audit, search
+from shared import audit, identifier_search, search
 from shared.actors import Actor
 from shared.db import utcnow
 from shared.i18n import gettext_ as _
@@ -29,11 +30,14 @@ from shared.models import (
     Payment,
     Receipt,
 )
+from shared.visibility import EVERYTHING, Visible
 from shared.web.logging import scrub
 
 NOTE_MAX_LENGTH = 4000
 REFERENCE_MAX_LENGTH = 64
 RECENT = 10
+# Notes shown per interaction in a list (the interaction page has them all).
+NOTES_SHOWN = 3
 
 
 class InteractionRefused(Exception):
@@ -95,10 +99,14 @@ def start(
 ABOUT_MAX_LENGTH = 64
 
 
-def _about(session: Session, text: str) -> tuple[Customer | None, list[tuple[LinkKind, str]]]:
+def _about(
+    session: Session, text: str, visible: Visible
+) -> tuple[Customer | None, list[tuple[LinkKind, str]]]:
     """The customer `text` identifies, and the records it named (to attach). No customer
-    for a payment nobody is on file for (a walk-in paying cash at the kiosk)."""
-    jump = search.identify(session, text) if len(text) <= ABOUT_MAX_LENGTH else None
+    for a payment nobody is on file for (a walk-in paying cash at the kiosk). A record
+    outside the `visible` departments is as unknown as a wrong number."""
+    found = len(text) <= ABOUT_MAX_LENGTH
+    jump = identifier_search.identify(session, text, visible) if found else None
     if jump is None:
         raise InteractionRefused(
             "about",
@@ -127,24 +135,34 @@ def _about(session: Session, text: str) -> tuple[Customer | None, list[tuple[Lin
 
 
 def start_about(
-    session: Session, actor: Actor, about: str, channel: InteractionChannel
+    session: Session,
+    actor: Actor,
+    about: str,
+    channel: InteractionChannel,
+    visible: Visible = EVERYTHING,
 ) -> Interaction:
     """Open an interaction from whatever number the caller reads out, with the payment,
     receipt or invoice it names already attached."""
-    customer, links = _about(session, about.strip())
+    customer, links = _about(session, about.strip(), visible)
     interaction = start(session, actor, customer, channel)
     for kind, reference in links:
         attach(session, actor, interaction, kind, reference)
     return interaction
 
 
-def identify(session: Session, actor: Actor, interaction: Interaction, about: str) -> Customer:
+def identify(
+    session: Session,
+    actor: Actor,
+    interaction: Interaction,
+    about: str,
+    visible: Visible = EVERYTHING,
+) -> Customer:
     """Give an interaction started without a customer the one the caller turned out to be,
     from any number of theirs; what that number names is attached too."""
     _still_open(interaction)
     if interaction.customer_id is not None:
         raise InteractionRefused("customer", _("This interaction already has its customer."))
-    customer, links = _about(session, about.strip())
+    customer, links = _about(session, about.strip(), visible)
     if customer is None:
         raise InteractionRefused(
             "customer",
@@ -347,18 +365,66 @@ def end(session: Session, actor: Actor, interaction: Interaction) -> None:
     )
 
 
-def recent_for_customer(
-    session: Session, customer_id: int, limit: int = RECENT
-) -> list[Interaction]:
-    return list(
-        session.scalars(
-            select(Interaction)
-            .where(Interaction.customer_id == customer_id)
-            .options(joinedload(Interaction.staff_user), selectinload(Interaction.notes))
-            .order_by(Interaction.started_at.desc(), Interaction.id.desc())
-            .limit(limit)
-        )
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An interaction in a list: its latest notes (oldest first) and how many are not shown."""
+
+    interaction: Interaction
+    notes: list[InteractionNote]
+    more_notes: int
+
+
+def page_for_customer(
+    session: Session, customer_id: int, after: search.Cursor | None = None, limit: int = RECENT
+) -> tuple[list[Listed], search.Cursor | None]:
+    """A page of the customer's interactions, newest first, and the cursor of the next
+    (None on the last). Each brings at most NOTES_SHOWN notes: nothing loads a whole history."""
+    statement = (
+        select(Interaction)
+        .where(Interaction.customer_id == customer_id)
+        .options(joinedload(Interaction.staff_user))
+        .order_by(Interaction.started_at.desc(), Interaction.id.desc())
     )
+    if after is not None:
+        statement = statement.where(after.older(Interaction.started_at, Interaction.id))
+    found = list(session.scalars(statement.limit(limit + 1)))
+    shown = found[:limit]
+    notes = _latest_notes(session, [i.id for i in shown])
+    listed = [Listed(i, *notes.get(i.id, ([], 0))) for i in shown]
+    more = len(found) > limit and shown
+    return listed, search.Cursor(shown[-1].started_at, shown[-1].id) if more else None
+
+
+def _latest_notes(
+    session: Session, interaction_ids: list[int]
+) -> dict[int, tuple[list[InteractionNote], int]]:
+    """Per interaction: its latest NOTES_SHOWN notes, oldest first, and how many more it has."""
+    if not interaction_ids:
+        return {}
+    by_interaction = InteractionNote.interaction_id
+    ranked = (
+        select(
+            InteractionNote.id,
+            func.row_number()
+            .over(partition_by=by_interaction, order_by=InteractionNote.id.desc())
+            .label("rank"),
+            func.count().over(partition_by=by_interaction).label("total"),
+        )
+        .where(by_interaction.in_(interaction_ids))
+        .subquery()
+    )
+    rows = session.execute(
+        select(InteractionNote, ranked.c.total)
+        .join(ranked, InteractionNote.id == ranked.c.id)
+        .where(ranked.c.rank <= NOTES_SHOWN)
+        .order_by(InteractionNote.id)
+    )
+    found: dict[int, tuple[list[InteractionNote], int]] = {}
+    for note, total in rows:
+        shown = found.get(note.interaction_id, ([], 0))[0]
+        shown.append(note)
+        found[note.interaction_id] = (shown, int(total) - len(shown))
+    return found
 
 
 def about_payment(

@@ -24,6 +24,11 @@ routes: list[BaseRoute] = [
         methods=POST,
         name="interaction_start",
     ),
+    Route(
+        "/customers/{customer_id:int}/interactions",
+        interaction_views.customer_history,
+        name="customer_interactions",
+    ),
     Route("/interactions/new", interaction_views.new, name="interaction_new"),
     Route(
         "/interactions/new",

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from starlette.exceptions import HTTPException
@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from shared import audit, payments, receipts
-from shared.amount_input import read_part_payment
+from shared.amount_input import read_cash_tendered, read_part_payment
 from shared.db import utcnow
 from shared.gateway.protocol import GatewayError, PaymentGateway
 from shared.i18n import gettext_ as _
@@ -37,10 +37,11 @@ from shared.models import (
     Tender,
     Terminal,
 )
-from shared.money import Money, MoneyError, parse_money
+from shared.money import Money, parse_money
 from shared.receipt_render.html import receipt_html
 from shared.web.endpoint import fragment_or_page, page, writes_on_get
 from staff.access import StaffContext, requires
+from staff.customer_views import visible_customer
 from staff.templating import NO_STORE, render, templates
 from staff.web import form_text, form_values, local_time, settings_of
 
@@ -51,6 +52,17 @@ CARD_STARTED = "counter_card"
 NOTICE = "counter_notice"
 MAX_BILLS = 200
 CONFIRMED = (PaymentStatus.AUTHORIZED, PaymentStatus.POSTED, PaymentStatus.SETTLED)
+IN_DOUBT = (PaymentStatus.PENDING, PaymentStatus.UNKNOWN)
+# Final, and no money moved: the form's next try needs a new key, not a replay of this one.
+NOT_TAKEN = (PaymentStatus.DECLINED, PaymentStatus.FAILED)
+# Which message the result page gives: only a confirmed payment is "taken".
+OUTCOMES = {
+    **dict.fromkeys(CONFIRMED, "taken"),
+    **dict.fromkeys(IN_DOUBT, "in_doubt"),
+    PaymentStatus.DECLINED: "declined",
+    PaymentStatus.FAILED: "failed",
+}
+CHEQUE_NUMBER_MAX_LENGTH = 40
 
 
 @dataclass
@@ -108,6 +120,7 @@ def open_bills(db: Session, request: Request, customer_id: int) -> list[Bill]:
             Account.customer_id == customer_id,
             Invoice.status == InvoiceStatus.OPEN,
             Invoice.amount_due > Invoice.amount_paid,
+            *_shown_departments(staff),
         )
         .options(
             joinedload(Invoice.account).joinedload(Account.department),
@@ -124,6 +137,16 @@ def open_bills(db: Session, request: Request, customer_id: int) -> list[Bill]:
         )
         for inv in invoices
     ]
+
+
+def _shown_departments(staff: StaffContext) -> list[ColumnElement[bool]]:
+    """Bills in departments the cashier may take payments for or may see on the customer
+    page; any other department's bill numbers, amounts and accounts are not theirs to see."""
+    taking = staff.permissions.departments_for("payments:take")
+    viewing = staff.permissions.departments_for("customers:view")
+    if taking is None or viewing is None:
+        return []
+    return [Account.department_id.in_(taking | viewing)]
 
 
 def counter_terminals(db: Session, request: Request) -> list[Terminal]:
@@ -201,7 +224,7 @@ def _pop_notice(request: Request, customer_id: int) -> dict[str, Any] | None:
 @requires("payments:take")
 @writes_on_get
 def pay_page(request: Request, db: Session) -> Response:
-    customer = _customer(db, request.path_params["customer_id"])
+    customer = visible_customer(request, db)
     bills = open_bills(db, request, customer.id)
     errors: dict[str, str] = {}
     notice = _pop_notice(request, customer.id)
@@ -230,6 +253,18 @@ def _message(code: str) -> str:
             "This payment form was already used for a different payment. "
             "Check the bills and the tender, then take the payment again."
         ),
+        "declined_before": _(
+            "The card payment made with this form was declined, so no money was taken. "
+            "Check the bills and the tender, then take the payment again."
+        ),
+        "failed_before": _(
+            "The card payment made with this form did not go through, so nothing was "
+            "charged. Check the bills and the tender, then take the payment again."
+        ),
+        "stale": _(
+            "This payment form is not valid any more. "
+            "Check the bills and the tender, then take the payment again."
+        ),
     }
     return messages.get(code, _("The card payment did not go through. Nothing was charged."))
 
@@ -239,8 +274,9 @@ def _read_form(
 ) -> tuple[Form, dict[str, int | None], dict[str, str]]:
     """The submitted choices, checked; `items` maps invoice number to amount (None: all)."""
     locale = request.state.locale
+    key = form_text(request, "idempotency_key")
     form = Form(
-        key=form_text(request, "idempotency_key") or str(uuid.uuid4()),
+        key=key if _is_our_key(key) else str(uuid.uuid4()),
         tender=form_text(request, "tender"),
         cash_tendered=form_text(request, "cash_tendered"),
         cheque_number=form_text(request, "cheque_number"),
@@ -248,6 +284,7 @@ def _read_form(
     errors: dict[str, str] = {}
     chosen = set(form_values(request, "pay"))
     items: dict[str, int | None] = {}
+    total = 0
     for bill in bills:
         if bill.number not in chosen:
             continue
@@ -263,8 +300,10 @@ def _read_form(
             if error:
                 bill.error = errors[f"amount-{bill.number}"] = error
             items[bill.number] = amount
+            total += amount or 0
         else:
             items[bill.number] = None
+            total += bill.owing.minor
     if chosen - {bill.number for bill in bills}:
         errors["form"] = _("Some bills are no longer open. Check the list again.")
     elif not chosen:
@@ -272,21 +311,40 @@ def _read_form(
     if form.tender not in {"cash", "cheque", "card"}:
         errors["tender-cash"] = _("Choose how the customer pays.")
     elif form.tender == "cash":
-        try:
-            parse_money(form.cash_tendered, settings_of(request).currency, locale)
-        except MoneyError:
-            errors["counter-cash"] = _("Enter the cash tendered, like 50.00.")
-    elif form.tender == "cheque" and not form.cheque_number:
-        errors["counter-cheque"] = _("Enter the cheque number.")
-    elif form.tender == "cheque" and len(form.cheque_number) > 40:
-        errors["counter-cheque"] = _("The cheque number is too long.")
-    terminals = {t.id for t in counter_terminals(db, request)}
-    terminal = form_text(request, "terminal")
-    if terminal.isdigit() and int(terminal) in terminals:
-        form.terminal_id = int(terminal)
-    else:
+        # The change is only worth checking once every amount chosen is right.
+        due = None if errors else total
+        currency = settings_of(request).currency
+        if error := read_cash_tendered(form.cash_tendered, due, currency, locale)[1]:
+            errors["counter-cash"] = error
+    elif form.tender == "cheque" and (error := _cheque_error(form.cheque_number)):
+        errors["counter-cheque"] = error
+    # Matched as text: the value is the browser's, and int() of it can fail ("²", 5,000 digits).
+    terminals = {str(t.id): t.id for t in counter_terminals(db, request)}
+    form.terminal_id = terminals.get(form_text(request, "terminal"))
+    if form.terminal_id is None:
         errors["counter-terminal"] = _("Choose the counter you are working at.")
+    if key != form.key:
+        errors.setdefault("form", _message("stale"))
     return form, items, errors
+
+
+def _is_our_key(key: str) -> bool:
+    """The counter's keys are UUIDs it made; anything else was changed in the browser
+    (too long for the column, or a NUL byte PostgreSQL refuses)."""
+    try:
+        return str(uuid.UUID(key)) == key
+    except ValueError:
+        return False
+
+
+def _cheque_error(number: str) -> str | None:
+    if not number:
+        return _("Enter the cheque number.")
+    if len(number) > CHEQUE_NUMBER_MAX_LENGTH:
+        return _("The cheque number is too long.")
+    if not number.isprintable():  # a NUL, or a zero-width space pasted with it: not on a cheque
+        return _("Enter the cheque number as it is printed on the cheque.")
+    return None
 
 
 def _request_of(
@@ -305,7 +363,8 @@ def _request_of(
         currency=currency,
         card_token=card_token,
         cash_tendered=cash,
-        cheque_number=form.cheque_number or None,
+        # Only a cheque has one: what was typed in the field for another tender is not kept.
+        cheque_number=(form.cheque_number or None) if form.tender == "cheque" else None,
         locale=locale,
     )
 
@@ -313,14 +372,24 @@ def _request_of(
 @page
 @requires("payments:take")
 def pay(request: Request, db: Session) -> Response:
-    customer = _customer(db, request.path_params["customer_id"])
+    customer = visible_customer(request, db)
     key = form_text(request, "idempotency_key")
-    found = payments.find_by_key(db, key) if key else None
-    if found is not None and found[1].customer_id == customer.id:
-        # A double submit (the bills are paid by now): show what the first one did.
-        return _result(request, db, found[1])
+    found = payments.find_by_key(db, key) if _is_our_key(key) else None
+    if found is not None:
+        payment = found[1]
+        if payment.customer_id == customer.id and payment.status not in NOT_TAKEN:
+            # A double submit, or a card payment still in doubt: show what the first one
+            # did, never make a second.
+            return _result(request, db, payment)
     bills = open_bills(db, request, customer.id)
     form, items, errors = _read_form(request, db, bills)
+    if found is not None:
+        # The form's card attempt took no money (the browser's Back button brought the
+        # form again), or the key is another customer's: the next try needs a new key.
+        # A second submit of this same form lands here too, so it cannot pay twice.
+        form.key = str(uuid.uuid4())
+        errors["form"] = _message(_used_key(found[1], customer))
+        return _page(request, db, customer, bills, form, errors, status_code=409)
     if errors:
         return _page(request, db, customer, bills, form, errors, status_code=422)
     request.session["counter_terminal"] = form.terminal_id
@@ -336,6 +405,12 @@ def pay(request: Request, db: Session) -> Response:
         form.key = str(uuid.uuid4())
         return _page(request, db, customer, bills, form, {"form": _message("conflict")}, 409)
     return _result(request, db, outcome.payment, first=not outcome.replayed)
+
+
+def _used_key(payment: Payment, customer: Customer) -> str:
+    if payment.customer_id != customer.id:
+        return "conflict"
+    return "declined_before" if payment.status is PaymentStatus.DECLINED else "failed_before"
 
 
 def _to_card_page(
@@ -454,6 +529,7 @@ def _result(request: Request, db: Session, payment: Payment, first: bool = False
         if payment.change_due is None
         else Money(payment.change_due, payment.currency),
         "total": Money(payment.amount, payment.currency),
-        "confirmed": payment.status in CONFIRMED,
+        # Any other status: voided, refunded or reversed since it was taken.
+        "outcome": OUTCOMES.get(payment.status, "changed"),
     }
     return render(request, "staff/counter/result.html", context)

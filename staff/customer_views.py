@@ -67,6 +67,24 @@ def _visible(departments: frozenset[int] | None, column: Any) -> list[ColumnElem
     return [] if departments is None else [column.in_(departments)]
 
 
+def visible_customer(request: Request, db: Session) -> Customer:
+    """The customer of the path, or 404. Staff limited to departments see only customers
+    with an account in one of them: to them anyone else is as unknown as a wrong number."""
+    customer = db.get(Customer, request.path_params["customer_id"])
+    if customer is None:
+        raise HTTPException(404)
+    departments = request.state.staff.permissions.departments_for("customers:view")
+    if departments is not None and not db.scalar(
+        select(
+            exists().where(
+                Account.customer_id == customer.id, Account.department_id.in_(departments)
+            )
+        )
+    ):
+        raise HTTPException(404)
+    return customer
+
+
 def _payments_of(customer_id: int, departments: frozenset[int] | None) -> Select[Any]:
     statement = select(Payment).where(Payment.customer_id == customer_id)
     if departments is not None:
@@ -85,12 +103,7 @@ def _payment_page(
 ) -> tuple[list[tuple[Payment, str | None]], Cursor | None]:
     statement = _payments_of(customer_id, departments)
     if cursor is not None:
-        statement = statement.where(
-            or_(
-                Payment.created_at < cursor.created_at,
-                and_(Payment.created_at == cursor.created_at, Payment.id < cursor.id),
-            )
-        )
+        statement = statement.where(cursor.older(Payment.created_at, Payment.id))
     found = list(db.scalars(statement.limit(PAYMENTS_PAGE + 1)))
     shown = found[:PAYMENTS_PAGE]
     numbers: dict[int, str] = {
@@ -135,6 +148,51 @@ def duplicates(
     return found
 
 
+def _invoice_cursor(text: str) -> tuple[dt.date, int] | None:
+    """`2026-12-01.123` (due date, id of the last bill shown); None for anything else."""
+    due, _, ident = text.partition(".")
+    if not ident.isascii() or len(ident) > 18:  # an id the database could not hold
+        return None
+    try:
+        return dt.date.fromisoformat(due), int(ident)
+    except ValueError:
+        return None
+
+
+def _open_invoices(
+    db: Session,
+    customer_id: int,
+    departments: frozenset[int] | None,
+    after: tuple[dt.date, int] | None,
+) -> list[tuple[Invoice, Account, FeeType]]:
+    """A page of open bills, soonest due first (one more than shown: is there a next?)."""
+    statement = (
+        select(Invoice, Account, FeeType)
+        .join(Account, Invoice.account_id == Account.id)
+        .join(FeeType, Invoice.fee_type_id == FeeType.id)
+        .where(
+            Account.customer_id == customer_id,
+            Invoice.status == InvoiceStatus.OPEN,
+            *_visible(departments, Account.department_id),
+        )
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+    if after is not None:
+        due, ident = after
+        statement = statement.where(
+            or_(Invoice.due_date > due, and_(Invoice.due_date == due, Invoice.id > ident))
+        )
+    return [(i, a, f) for i, a, f in db.execute(statement.limit(INVOICES_SHOWN + 1))]
+
+
+def _more_invoices(rows: list[tuple[Invoice, Account, FeeType]]) -> str | None:
+    """The query string of the next page of open bills, or None on the last."""
+    if len(rows) <= INVOICES_SHOWN:
+        return None
+    last = rows[INVOICES_SHOWN - 1][0]
+    return str(QueryParams({"invoices_after": f"{last.due_date.isoformat()}.{last.id}"}))
+
+
 def _balances(accounts: list[Account]) -> list[DepartmentBalance]:
     by_department: dict[int, list[Account]] = defaultdict(list)
     for account in accounts:
@@ -149,9 +207,7 @@ def _balances(accounts: list[Account]) -> list[DepartmentBalance]:
 @requires("customers:view")
 def refresh_balances(request: Request, db: Session) -> Response:
     """Re-read the balances of the accounts this member of staff may see."""
-    customer = db.get(Customer, request.path_params["customer_id"])
-    if customer is None:
-        raise HTTPException(404)
+    customer = visible_customer(request, db)
     departments = request.state.staff.permissions.departments_for("customers:view")
     accounts = list(
         db.scalars(
@@ -167,9 +223,7 @@ def refresh_balances(request: Request, db: Session) -> Response:
 @page
 @requires("customers:view")
 def customer_view(request: Request, db: Session) -> Response:
-    customer = db.get(Customer, request.path_params["customer_id"])
-    if customer is None:
-        raise HTTPException(404)
+    customer = visible_customer(request, db)
     staff: StaffContext = request.state.staff
     departments = staff.permissions.departments_for("customers:view")
     accounts = list(
@@ -182,18 +236,8 @@ def customer_view(request: Request, db: Session) -> Response:
             .order_by(Department.name, Account.account_number)
         )
     )
-    invoices = db.execute(
-        select(Invoice, Account, FeeType)
-        .join(Account, Invoice.account_id == Account.id)
-        .join(FeeType, Invoice.fee_type_id == FeeType.id)
-        .where(
-            Account.customer_id == customer.id,
-            Invoice.status == InvoiceStatus.OPEN,
-            *_visible(departments, Account.department_id),
-        )
-        .order_by(Invoice.due_date, Invoice.id)
-        .limit(INVOICES_SHOWN + 1)
-    ).all()
+    invoices_from = _invoice_cursor(request.query_params.get("invoices_after", ""))
+    invoices = _open_invoices(db, customer.id, departments, invoices_from)
     raw_cursor = request.query_params.get("payments_after", "")
     cursor = Cursor.decode(raw_cursor) if raw_cursor else None
     may_see_payments = staff.can("payments:view")
@@ -231,7 +275,8 @@ def customer_view(request: Request, db: Session) -> Response:
         "balances": _balances(accounts),
         "as_of": max((a.balance_as_of for a in accounts if a.balance_as_of), default=None),
         "invoices": invoices[:INVOICES_SHOWN],
-        "more_invoices": len(invoices) > INVOICES_SHOWN,
+        "more_invoices": _more_invoices(invoices),
+        "invoices_paged": invoices_from is not None,
         "may_see_payments": may_see_payments,
         "payments": payments,
         "more_payments": str(QueryParams({"payments_after": next_cursor.encode()}))

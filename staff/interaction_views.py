@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, object_session
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,14 +21,17 @@ from shared import interactions
 from shared.i18n import gettext_ as _
 from shared.interactions import InteractionRefused
 from shared.models import Customer, Interaction, InteractionChannel, LinkKind, Outcome
+from shared.search import Cursor
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
+from staff.customer_views import visible_customer
 from staff.payment_views import display
 from staff.templating import render, templates
 from staff.web import form_text, redirect_to, settings_of
 
 READ = "customers:view"
 WRITE = "notes:write"
+HISTORY_PAGE = 20
 
 
 def channel_names() -> dict[str, str]:
@@ -58,12 +62,38 @@ def link_names() -> dict[str, str]:
 # The customer view includes staff/customer/_counter_panel.html with the customer in
 # context; the panel reads the recent interactions through the customer's own session.
 templates.env.globals.update(
-    recent_interactions=lambda customer: interactions.recent_for_customer(
-        _session_of(customer), customer.id
-    ),
+    interaction_page=lambda customer: _first_page(_session_of(customer), customer.id),
     interaction_channel_names=channel_names,
     interaction_outcome_names=outcome_names,
 )
+
+
+def _older(cursor: Cursor | None) -> str | None:
+    """The query string of the next (older) page, or None on the last."""
+    return str(QueryParams({"after": cursor.encode()})) if cursor else None
+
+
+def _first_page(db: Session, customer_id: int) -> tuple[list[interactions.Listed], str | None]:
+    listed, cursor = interactions.page_for_customer(db, customer_id)
+    return listed, _older(cursor)
+
+
+@page
+@requires(READ)
+def customer_history(request: Request, db: Session) -> Response:
+    """Every interaction with one customer, a page at a time, newest first."""
+    customer = visible_customer(request, db)
+    raw = request.query_params.get("after", "")
+    after = Cursor.decode(raw) if raw else None
+    listed, cursor = interactions.page_for_customer(db, customer.id, after, HISTORY_PAGE)
+    context: dict[str, Any] = {
+        "customer": customer,
+        "listed": listed,
+        "older": _older(cursor),
+        "paged": after is not None,
+        **display(request),
+    }
+    return render(request, "staff/interactions/history.html", context)
 
 
 def _session_of(customer: Customer) -> Session:
@@ -155,7 +185,10 @@ def start_about(request: Request, db: Session) -> Response:
     if not form["about"]:
         return _new_page(request, form, {"about": _("Enter the number the caller reads out.")})
     try:
-        interaction = interactions.start_about(db, _staff(request).actor, form["about"], channel)
+        staff = _staff(request)
+        interaction = interactions.start_about(
+            db, staff.actor, form["about"], channel, staff.visible()
+        )
     except InteractionRefused as refused:
         db.rollback()
         return _new_page(request, form, {refused.field: refused.message})
@@ -205,7 +238,7 @@ def identify(request: Request, db: Session) -> Response:
     def act(interaction: Interaction) -> None:
         if not about:
             raise InteractionRefused("customer", _("Enter a number of the caller's."))
-        interactions.identify(db, actor, interaction, about)
+        interactions.identify(db, actor, interaction, about, _staff(request).visible())
 
     return _change(request, db, act, {"customer": about})
 

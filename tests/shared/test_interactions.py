@@ -68,6 +68,37 @@ def test_a_card_number_in_a_note_is_masked_and_the_masking_audited(
     assert events(db, "interaction:interaction:started", interaction.id)
 
 
+@pytest.mark.parametrize(
+    "card",
+    [
+        "4242 - 4242 - 4242 - 4242",
+        "4242\u00a04242\u00a04242\u00a04242",
+        "4242\n4242\n4242\n4242",
+        "4242.4242.4242.4242",
+        "4242\u20134242\u20134242\u20134242",
+        "\uff14\uff12\uff14\uff12 \uff14\uff12\uff14\uff12 \uff14\uff12\uff14\uff12 "
+        "\uff14\uff12\uff14\uff12",
+    ],
+    ids=["spaced-dashes", "no-break-spaces", "lines", "dots", "en-dashes", "full-width"],
+)
+def test_a_card_number_typed_with_other_separators_is_masked_and_the_masking_audited(
+    db: Session, customer: Customer, card: str
+) -> None:
+    actor = agent(db)
+    interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+    note = interactions.add_note(
+        db, actor, interaction, f"Paid 125.00 on 2030-05-15; caller read {card} by mistake"
+    )
+    db.commit()
+    expected = "Paid 125.00 on 2030-05-15; caller read ************4242 by mistake"
+    assert note.text == expected
+    stored = db.scalars(select(InteractionNote.text).where(InteractionNote.id == note.id)).one()
+    assert stored == expected
+    (masked,) = events(db, "interaction:note:masked", interaction.id)
+    assert masked.details == {"interaction": interaction.id, "note": note.id}
+    assert events(db, "interaction:note:added", interaction.id)
+
+
 def test_a_note_without_a_card_number_is_kept_as_typed(db: Session, customer: Customer) -> None:
     actor = agent(db)
     interaction = interactions.start(db, actor, customer, InteractionChannel.EMAIL)
@@ -154,7 +185,7 @@ def test_follow_ups_are_listed_soonest_first_for_their_owner_only(
     db.commit()
     assert me.staff_user_id is not None
     assert interactions.follow_ups_for(db, me.staff_user_id) == [sooner, later]
-    assert interactions.recent_for_customer(db, customer.id)[0] is theirs
+    assert interactions.page_for_customer(db, customer.id)[0][0].interaction is theirs
 
 
 def test_a_payment_with_no_customer_on_file_opens_an_unidentified_interaction(

@@ -29,7 +29,7 @@ from shared.permissions import DEFAULT_ROLES
 from staff import counter_routes
 from tests import factories
 from tests.portal.test_pay import card, hosted
-from tests.staff.conftest import Console, csrf_from, signed_in
+from tests.staff.conftest import Console, csrf, csrf_from, signed_in
 from tests.staff.test_routes import staff_routes
 
 OURS = {getattr(route, "name", None) for route in counter_routes.routes}
@@ -91,6 +91,21 @@ def submit(
     client: TestClient, customer_id: int, data: dict[str, str | list[str]]
 ) -> httpx.Response:
     return client.post(f"/staff/customers/{customer_id}/pay", data=data)
+
+
+def in_cash(
+    base: dict[str, str], amounts: dict[str, str], tendered: str, **extra: str
+) -> dict[str, str | list[str]]:
+    """The counter form paying each bill (invoice number -> amount typed) in cash."""
+    typed = {f"amount-{number}": amount for number, amount in amounts.items()}
+    return {
+        **base,
+        "pay": list(amounts),
+        **typed,
+        "tender": "cash",
+        "cash_tendered": tendered,
+        **extra,
+    }
 
 
 def payments_for(console: Console, invoice_number: str) -> list[Payment]:
@@ -215,13 +230,7 @@ def test_double_submit_makes_one_payment(console: Console, cashier: tuple[TestCl
     bills = make_bills(console, [7000])
     number = bills.numbers[0]
     _, base = pay_form(client, bills.customer_id)
-    data: dict[str, str | list[str]] = {
-        **base,
-        "pay": [number],
-        f"amount-{number}": "70.00",
-        "tender": "cash",
-        "cash_tendered": "100",
-    }
+    data = in_cash(base, {number: "70.00"}, "100")
     first = submit(client, bills.customer_id, data)
     second = submit(client, bills.customer_id, data)
     assert first.status_code == second.status_code == 200
@@ -289,7 +298,7 @@ def test_an_account_on_hold_is_refused(console: Console, cashier: tuple[TestClie
     client, _ = cashier
     bills = make_bills(console, [9000], status=AccountStatus.HOLD)
     page, base = pay_form(client, bills.customer_id)
-    assert "Account status: hold" in page
+    assert "Account status: On hold" in page
     refused = submit(
         client,
         bills.customer_id,
@@ -324,14 +333,7 @@ def test_a_department_limited_cashier_takes_only_their_departments(console: Cons
     refused = submit(
         client,
         bills.customer_id,
-        {
-            **base,
-            "pay": [mine, theirs],
-            f"amount-{mine}": "10",
-            f"amount-{theirs}": "20",
-            "tender": "cash",
-            "cash_tendered": "30",
-        },
+        in_cash(base, {mine: "10", theirs: "20"}, "30"),
     )
     assert refused.status_code == 422
     assert "You cannot take payments for Department 2 bills." in refused.text
@@ -343,6 +345,44 @@ def test_a_department_limited_cashier_takes_only_their_departments(console: Cons
     )
     assert done.status_code == 200
     assert len(payments_for(console, mine)) == 1
+
+
+def test_a_cashier_limited_to_one_department_sees_no_other_departments_bills(
+    console: Console,
+) -> None:
+    bills = make_bills(console, [1000, 2000])
+    mine, theirs = bills.numbers
+    client, _ = signed_in(console, ["cashier"], departments={"cashier": bills.departments[0]})
+    page, base = pay_form(client, bills.customer_id)
+    assert mine in page
+    assert theirs not in page and "Department 2" not in page and "20.00" not in page
+    with console.factory() as db:
+        invoice = db.scalars(select(Invoice).where(Invoice.invoice_number == theirs)).one()
+        assert invoice.account.account_number not in page
+    # Posting the hidden bill's number takes nothing either.
+    refused = submit(
+        client,
+        bills.customer_id,
+        in_cash(base, {theirs: "20"}, "20"),
+    )
+    assert refused.status_code == 422 and "Some bills are no longer open" in refused.text
+    assert theirs not in refused.text
+    assert payments_for(console, theirs) == []
+
+
+def test_a_customer_of_other_departments_is_unknown_at_a_limited_counter(
+    console: Console,
+) -> None:
+    bills = make_bills(console, [1000])
+    elsewhere = console.department("Elsewhere")
+    client, _ = signed_in(console, ["cashier"], departments={"cashier": elsewhere})
+    assert client.get(f"/staff/customers/{bills.customer_id}/pay").status_code == 404
+    refused = client.post(
+        f"/staff/customers/{bills.customer_id}/pay",
+        data={"csrf_token": csrf(client), "pay": bills.numbers, "tender": "cash"},
+    )
+    assert refused.status_code == 404
+    assert payments_for(console, bills.numbers[0]) == []
 
 
 def test_an_agent_cannot_take_payments(console: Console) -> None:
@@ -390,4 +430,170 @@ def test_every_role_gets_what_its_permissions_allow_here(console: Console, role:
         expected = 200 if can(perms, route.endpoint.required_permission) else 403  # type: ignore[attr-defined]
         assert client.get(path).status_code == expected, (role, path)
         checked.append(route.name)
-    assert sorted(checked) == ["counter_pay", "counter_return", "interaction", "interaction_new"]
+    assert sorted(checked) == [
+        "counter_pay",
+        "counter_return",
+        "customer_interactions",
+        "interaction",
+        "interaction_new",
+    ]
+
+
+def test_cash_tendered_is_bounded_by_the_most_change_the_counter_gives(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [2500])
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    data: dict[str, str | list[str]] = {
+        **base,
+        "pay": [number],
+        f"amount-{number}": "25.00",
+        "tender": "cash",
+    }
+    # Past what the database's integers hold, and merely absurd: the same clear refusal.
+    for typed in ("99999999999999999999", "1,000,000,000,000,000", "1025.01"):
+        refused = submit(client, bills.customer_id, {**data, "cash_tendered": typed})
+        assert refused.status_code == 422, typed
+        assert "The change due would be more than $1,000.00." in refused.text
+        assert 'id="counter-cash-error"' in refused.text
+    for typed in ("0", "-5"):
+        refused = submit(client, bills.customer_id, {**data, "cash_tendered": typed})
+        assert refused.status_code == 422 and "Enter the cash tendered" in refused.text
+    # A part payment of an absurd amount is refused as more than is owing.
+    huge = submit(
+        client,
+        bills.customer_id,
+        {**data, f"amount-{number}": "99999999999999999999", "cash_tendered": "30"},
+    )
+    assert huge.status_code == 422 and "Enter no more than" in huge.text
+    assert payments_for(console, number) == []
+    done = submit(client, bills.customer_id, {**data, "cash_tendered": "1025.00"})
+    assert done.status_code == 200
+    (payment,) = payments_for(console, number)
+    assert payment.change_due == 1000_00
+
+
+def test_a_declined_card_form_sent_again_takes_cash_with_a_new_key(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [5000], partial=(False,))
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    started = submit(client, bills.customer_id, {**base, "pay": [number], "tender": "card"})
+    client.get(hosted(client, started.headers["location"], card(Behaviour.DECLINE)))
+    # Back to the first form (its key is the declined card's), now paid in cash.
+    cash: dict[str, str | list[str]] = {
+        **base,
+        "pay": [number],
+        "tender": "cash",
+        "cash_tendered": "50",
+    }
+    for _attempt in range(2):  # sent twice, still nothing taken
+        again = submit(client, bills.customer_id, cash)
+        assert again.status_code == 409
+        assert "was declined, so no money was taken" in again.text
+        assert "Waiting for the card processor" not in again.text
+        assert field(again.text, "idempotency_key") != base["idempotency_key"]
+        assert [p.status for p in payments_for(console, number)] == [PaymentStatus.DECLINED]
+    fresh = {**cash, "idempotency_key": field(again.text, "idempotency_key")}
+    done = submit(client, bills.customer_id, fresh)
+    assert done.status_code == 200 and "Payment taken" in done.text
+    statuses = sorted(p.status for p in payments_for(console, number))
+    assert statuses == [PaymentStatus.DECLINED, PaymentStatus.POSTED]
+
+
+def test_a_card_in_doubt_still_blocks_its_form(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [5000], partial=(False,))
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    started = submit(client, bills.customer_id, {**base, "pay": [number], "tender": "card"})
+    back = client.get(hosted(client, started.headers["location"], card(Behaviour.TIMEOUT_DECLINE)))
+    assert "Waiting for the card processor" in back.text and "Unknown: being confirmed" in back.text
+    cash = {**base, "pay": [number], "tender": "cash", "cash_tendered": "50"}
+    again = submit(client, bills.customer_id, cash)
+    assert again.status_code == 200 and "Waiting for the card processor" in again.text
+    assert [p.status for p in payments_for(console, number)] == [PaymentStatus.UNKNOWN]
+
+
+def test_the_result_page_says_the_status_in_words(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [1000])
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    done = submit(
+        client,
+        bills.customer_id,
+        in_cash(base, {number: "10"}, "10"),
+    )
+    assert done.status_code == 200
+    assert "<dd>Posted</dd>" in done.text and ">posted<" not in done.text
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        # A zero-width space, pasted with the number.
+        ({"cheque_number": "12\u200b3"}, "Enter the cheque number as it is printed on the cheque."),
+        ({"cheque_number": "1" * 41}, "The cheque number is too long."),
+        ({"idempotency_key": "k" * 5000}, "This payment form is not valid any more."),
+        ({"idempotency_key": "not-a-key-we-made"}, "This payment form is not valid any more."),
+        ({"idempotency_key": ""}, "This payment form is not valid any more."),
+        ({"terminal": "\u00b2"}, "Choose the counter you are working at."),
+        ({"terminal": "9" * 5000}, "Choose the counter you are working at."),
+    ],
+)
+def test_tampered_or_unusable_fields_are_refused_clearly(
+    console: Console, cashier: tuple[TestClient, int], changed: dict[str, str], message: str
+) -> None:
+    """On PostgreSQL an over-long key or cheque number used to reach the database (a 500)."""
+    client, _ = cashier
+    bills = make_bills(console, [2500])
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    data = {**base, "pay": [number], f"amount-{number}": "25", "tender": "cheque"}
+    refused = submit(client, bills.customer_id, {**data, "cheque_number": "000123", **changed})
+    assert refused.status_code == 422
+    assert message in refused.text
+    assert payments_for(console, number) == []
+
+
+def test_a_cheque_number_typed_for_cash_is_not_kept(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [2500])
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    done = submit(
+        client,
+        bills.customer_id,
+        in_cash(base, {number: "25"}, "25", cheque_number="1\u200b" + "2" * 60),
+    )
+    assert done.status_code == 200
+    (payment,) = payments_for(console, number)
+    assert payment.tender is Tender.CASH and payment.cheque_number is None
+
+
+@pytest.mark.parametrize("name", ["cheque_number", "idempotency_key", "cash_tendered"])
+def test_a_nul_byte_in_a_counter_field_is_a_clear_refusal(
+    console: Console, cashier: tuple[TestClient, int], name: str
+) -> None:
+    """PostgreSQL cannot hold a NUL in text: it must never get that far (it was a 500)."""
+    client, _ = cashier
+    bills = make_bills(console, [2500])
+    number = bills.numbers[0]
+    _, base = pay_form(client, bills.customer_id)
+    tender = "cash" if name == "cash_tendered" else "cheque"
+    data = {**base, "pay": [number], f"amount-{number}": "25", "tender": tender}
+    sent = {"cheque_number": "000123", "cash_tendered": "25", **data}
+    refused = submit(client, bills.customer_id, {**sent, name: f"12\x00{sent[name]}"})
+    assert refused.status_code in (400, 422)
+    assert payments_for(console, number) == []

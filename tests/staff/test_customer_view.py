@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import urlsplit
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.staff.conftest import Console, signed_in
+from tests.staff.conftest import Console, csrf_from, signed_in
 from tests.staff.test_search import World, build_world
 
 
@@ -97,6 +99,21 @@ def test_a_department_limited_agent_sees_only_their_department(
     assert "Duplicate suspect:" not in text  # the duplicates are tax payments
 
 
+def test_a_customer_of_other_departments_is_unknown_to_a_limited_agent(
+    console: Console, world: World
+) -> None:
+    """Hilda has only a Water account: to an agent limited to Tax she does not exist."""
+    client, _ = signed_in(console, ["agent"], departments={"agent": world.tax})
+    hilda = f"/staff/customers/{world.history_customer_id}"
+    assert client.get(hilda).status_code == 404
+    assert client.get(f"{hilda}/interactions").status_code == 404
+    token = csrf_from(client.get(f"/staff/customers/{world.customer_id}").text)
+    refresh = client.post(f"{hilda}/balances/refresh", data={"csrf_token": token})
+    assert refresh.status_code == 404
+    everywhere, _ = signed_in(console, ["agent"])
+    assert everywhere.get(hilda).status_code == 200
+
+
 def test_unknown_customer_is_404(agent: TestClient) -> None:
     assert agent.get("/staff/customers/987654321").status_code == 404
 
@@ -131,3 +148,32 @@ def test_refresh_re_reads_balances_from_the_bills(console: Console) -> None:
         assert account.balance == 12_000
         assert account.balance_as_of is not None
     assert "$120.00" in client.get(f"/staff/customers/{customer_id}").text
+
+
+def test_many_open_invoices_page_soonest_due_first(console: Console) -> None:
+    """A fleet owner with 120 parking fines: 50 a page, every bill reached exactly once."""
+    from tests import factories
+
+    with console.factory() as db:
+        (first,) = factories.bills(db, [1_000])
+        for _ in range(119):
+            factories.invoice(db, first.account, first.fee_type, 1_000)
+        db.commit()
+        customer_id = first.account.customer_id
+    client, _ = signed_in(console, ["agent"])
+    url: str | None = f"/staff/customers/{customer_id}"
+    seen: list[str] = []
+    pages = 0
+    while url:
+        text = client.get(url).text
+        page = re.findall(r'<tr id="invoice-\d+"><td>([^<]+)<br>', text)
+        assert len(page) == min(50, 120 - len(seen))
+        seen += page
+        pages += 1
+        more = re.search(r'href="([^"]+)#invoices-title">More open invoices', text)
+        url = html.unescape(more.group(1)) if more else None
+    assert pages == 3
+    assert len(seen) == len(set(seen)) == 120
+    tampered = client.get(f"/staff/customers/{customer_id}?invoices_after=9999-99-99.x")
+    assert tampered.status_code == 200
+    assert len(re.findall(r'<tr id="invoice-\d+">', tampered.text)) == 50

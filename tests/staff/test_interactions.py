@@ -5,6 +5,7 @@ on the agent's home page, end it. Auditors read; they do not write."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
@@ -16,9 +17,19 @@ from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from paydesk.app import asgi, create_app
+from shared import interactions
+from shared.actors import Actor, ActorType
 from shared.auth import access
 from shared.auth.login import staff_actor
-from shared.models import AuditEvent, Customer, Interaction, InteractionNote, Outcome, StaffUser
+from shared.models import (
+    AuditEvent,
+    Customer,
+    Interaction,
+    InteractionChannel,
+    InteractionNote,
+    Outcome,
+    StaffUser,
+)
 from shared.web.sessions import SessionData
 from staff.access import StaffContext
 from staff.payment_views import display
@@ -264,6 +275,18 @@ def test_start_from_the_number_the_caller_reads_out(
         assert interaction is not None and interaction.customer_id == customer_id
 
 
+def test_a_number_from_another_department_is_unknown_to_a_limited_agent(
+    console: Console,
+) -> None:
+    _, transaction_id, receipt = paid_by_cash(console, 2150)
+    elsewhere = console.department("Elsewhere")
+    client, _ = signed_in(console, ["agent"], departments={"agent": elsewhere})
+    for about in (transaction_id, receipt):
+        refused = form_post(client, "/staff/interactions/new", {"channel": "call", "about": about})
+        assert refused.status_code == 422
+        assert "Nothing has that number" in refused.text
+
+
 def test_start_from_a_payment_page(console: Console, agent: tuple[TestClient, Account]) -> None:
     client, _ = agent
     _, transaction_id, receipt = paid_by_cash(console, 1200)
@@ -400,3 +423,60 @@ def test_a_caller_not_identified_yet(console: Console, agent: tuple[TestClient, 
     assert form_post(client, f"{url}/outcome", {"outcome": "resolved"}).status_code == 303
     assert form_post(client, f"{url}/end").status_code == 303
     assert client.get("/staff/").text.count(f'href="{url}"') == 1
+
+
+def test_a_long_history_pages_and_shows_only_the_latest_notes(
+    console: Console, agent: tuple[TestClient, Account]
+) -> None:
+    """25 interactions (some starting at the same instant) and one with five notes: the
+    customer view shows the 10 newest and the latest 3 notes; the rest is a page away."""
+    client, account = agent
+    customer_id = new_customer(console, "Long History")
+    actor = Actor(ActorType.STAFF, account.username, staff_user_id=account.id)
+    base = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    with console.factory() as db:
+        customer = db.get(Customer, customer_id)
+        started = []
+        for i in range(25):
+            interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+            interaction.started_at = base + dt.timedelta(minutes=i // 2)
+            started.append(interaction)
+        chatty = started[-1]  # the newest
+        for n in range(5):
+            interactions.add_note(db, actor, chatty, f"note number {n}")
+        db.commit()
+        ids = [i.id for i in started]
+        chatty_id = chatty.id
+
+    def shown(html: str) -> list[int]:
+        return [int(x) for x in re.findall(r'href="[^"]*/staff/interactions/(\d+)"><time', html)]
+
+    view = client.get(f"/staff/customers/{customer_id}").text
+    newest = sorted(ids, key=lambda i: (started[ids.index(i)].started_at, i), reverse=True)
+    assert shown(view) == newest[:10]
+    assert "note number 4" in view and "note number 2" in view
+    assert "note number 1" not in view and "2 earlier notes" in view
+    url = re.search(r'href="([^"]*/staff/customers/\d+/interactions\?after=[^"]+)"', view)
+    assert url, "no link to older interactions"
+    seen = shown(view)
+    next_url: str | None = url.group(1).replace("&amp;", "&")
+    while next_url:
+        page = client.get(next_url)
+        assert page.status_code == 200
+        seen += shown(page.text)
+        more = re.search(r'href="([^"]+)" rel="next"', page.text)
+        next_url = more.group(1).replace("&amp;", "&") if more else None
+    assert seen == newest
+    full = client.get(f"/staff/interactions/{chatty_id}").text
+    assert all(f"note number {n}" in full for n in range(5))
+
+
+def test_a_tampered_history_cursor_starts_from_the_newest(
+    console: Console, agent: tuple[TestClient, Account]
+) -> None:
+    client, _ = agent
+    customer_id = new_customer(console, "Cursor Person")
+    start(client, customer_id)
+    page = client.get(f"/staff/customers/{customer_id}/interactions?after=not-a-cursor")
+    assert page.status_code == 200
+    assert len(re.findall(r'href="[^"]*/staff/interactions/\d+"><time', page.text)) == 1
