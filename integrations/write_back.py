@@ -1,20 +1,22 @@
 """Sending write-backs: a signed JSON POST to the source system that holds the account.
 
-The request (one per account a payment touched):
+The request (one per account a payment touched; the body was written when the payment
+posted, so every retry sends the same bytes):
 
     POST <the system's URL from PAYDESK_WRITE_BACK_URLS>
     Content-Type: application/json
-    Idempotency-Key: paydesk-write-back-<id>     the same on every retry
+    Idempotency-Key: <transaction ID>:<account number>   the body's "id"
     Paydesk-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
 
     {"event": "payment.posted", "id": ..., "transaction_id": ..., "receipt_number": ...,
-     "posted_at": ..., "currency": ..., "account_number": ..., "amount": ...,
-     "lines": [{"invoice_number": ..., "fee_type": ..., "amount": ...,
-                "owing_after": ...}]}
+     "posted_at": ..., "channel": ..., "tender": ..., "currency": ..., "account_number": ...,
+     "amount": ..., "lines": [{"invoice_number": ..., "fee_type": ..., "amount": ...,
+                               "owing_after": ...}]}
 
-Amounts are integers in minor units. A 2xx answer confirms the write-back; anything
-else, or no answer, raises and the outbox tries again later (it never gives up on a
-write-back: the flag on the customer view stays until the system takes it).
+Amounts are integers in minor units; `owing_after` is what the bill owed in Paydesk once
+this payment was applied. A 2xx answer confirms the write-back; anything else, or no
+answer, raises and the outbox tries again later (it never gives up on a write-back: the
+flag on the customer view stays until the system takes it).
 """
 
 from __future__ import annotations
@@ -23,33 +25,30 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import audit, outbox, receipts
+from shared import audit, outbox
 from shared.actors import SYSTEM
 from shared.config import Settings
 from shared.db import utcnow
-from shared.models import (
-    Account,
-    Allocation,
-    FeeType,
-    Invoice,
-    OutboxMessage,
-    Payment,
-    WriteBack,
-    WriteBackStatus,
-)
+from shared.models import OutboxMessage, WriteBack, WriteBackStatus
 
 SIGNATURE_HEADER = "Paydesk-Signature"
-TIMEOUT_SECONDS = 10.0
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# A system that did not answer is not asked again for this long: one worker pass
+# waits for its timeout once, not once per message queued for it.
+RESTING_SECONDS = 60.0
 
 
 class WriteBackRefused(RuntimeError):
     """The source system answered, but not with a 2xx."""
+
+
+class SourceSystemDown(RuntimeError):
+    """The source system did not answer (or answered 5xx) a moment ago: not asked again yet."""
 
 
 def signature(secret: str, body: bytes, at: int) -> str:
@@ -58,45 +57,10 @@ def signature(secret: str, body: bytes, at: int) -> str:
     return f"t={at},v1={mac}"
 
 
-def document(session: Session, wb: WriteBack) -> dict[str, Any]:
-    """What the source system is told: this payment, on this account, paid these bills."""
-    payment = session.get_one(Payment, wb.payment_id)
-    account = session.get_one(Account, wb.account_id)
-    receipt = receipts.for_payment(session, payment)
-    lines = session.execute(
-        select(Allocation.amount, Invoice.invoice_number, Invoice.amount_due, Invoice.amount_paid)
-        .add_columns(FeeType.code)
-        .join(Invoice, Allocation.invoice_id == Invoice.id)
-        .join(FeeType, Allocation.fee_type_id == FeeType.id)
-        .where(Allocation.payment_id == payment.id, Allocation.account_id == account.id)
-        .order_by(Allocation.id)
-    ).all()
-    return {
-        "event": "payment.posted",
-        "id": f"paydesk-write-back-{wb.id}",
-        "transaction_id": payment.transaction_id,
-        "receipt_number": receipt.receipt_number if receipt else None,
-        "posted_at": payment.posted_at.isoformat() if payment.posted_at else None,
-        "channel": payment.channel.value,
-        "tender": payment.tender.value,
-        "currency": payment.currency,
-        "account_number": account.account_number,
-        "amount": wb.amount,
-        "lines": [
-            {
-                "invoice_number": number,
-                "fee_type": fee_type,
-                "amount": amount,
-                # What the bill still owes in Paydesk's books now (later payments included).
-                "owing_after": max(due - paid, 0),
-            }
-            for amount, number, due, paid, fee_type in lines
-        ],
-    }
-
-
 def write_back_handler(settings: Settings) -> outbox.Handler:
     """The outbox handler for `write_back` messages."""
+    # System -> (when it last failed to answer, what went wrong), monotonic seconds.
+    down: dict[str, tuple[float, str]] = {}
 
     def handle(session: Session, message: OutboxMessage) -> None:
         wb = session.scalars(
@@ -107,26 +71,35 @@ def write_back_handler(settings: Settings) -> outbox.Handler:
         ).one()
         if wb.status is WriteBackStatus.CONFIRMED:
             return
-        target = settings.write_back_target(wb.source_system)
+        system = wb.source_system
+        target = settings.write_back_target(system)
         if target is None:
             raise LookupError(
-                f"no write-back address for source system {wb.source_system!r} "
-                "(PAYDESK_WRITE_BACK_URLS)"
+                f"no write-back address for source system {system!r} (PAYDESK_WRITE_BACK_URLS)"
             )
-        document_ = document(session, wb)
-        body = json.dumps(document_, separators=(",", ":")).encode()
-        answer = httpx.post(
-            target.url,
-            content=body,
-            headers={
-                "Content-Type": "application/json",
-                "Idempotency-Key": document_["id"],
-                SIGNATURE_HEADER: signature(target.secret, body, int(time.time())),
-            },
-            timeout=TIMEOUT_SECONDS,
-        )
+        if (failed := down.get(system)) and time.monotonic() - failed[0] < RESTING_SECONDS:
+            raise SourceSystemDown(f"not tried: {system} did not answer just before ({failed[1]})")
+        news = message.payload["body"]
+        body = json.dumps(news, separators=(",", ":")).encode()
+        try:
+            answer = httpx.post(
+                target.url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": news["id"],
+                    SIGNATURE_HEADER: signature(target.secret, body, int(time.time())),
+                },
+                timeout=TIMEOUT,
+            )
+        except httpx.TransportError as exc:
+            down[system] = (time.monotonic(), f"{type(exc).__name__}: {exc}")
+            raise
+        if answer.is_server_error:
+            down[system] = (time.monotonic(), f"HTTP {answer.status_code}")
         if not answer.is_success:
-            raise WriteBackRefused(f"{target.system} answered HTTP {answer.status_code}")
+            raise WriteBackRefused(f"{system} answered HTTP {answer.status_code}")
+        down.pop(system, None)
         wb.status = WriteBackStatus.CONFIRMED
         wb.confirmed_at = utcnow()
         audit.record(
@@ -134,10 +107,10 @@ def write_back_handler(settings: Settings) -> outbox.Handler:
             SYSTEM,
             audit.AuditAction.WRITE_BACK_CONFIRMED,
             "payment",
-            document_["transaction_id"],
+            news["transaction_id"],
             {
-                "source_system": wb.source_system,
-                "account_number": document_["account_number"],
+                "source_system": system,
+                "account_number": news["account_number"],
                 "amount": wb.amount,
                 "http_status": answer.status_code,
             },

@@ -106,10 +106,11 @@ def apply(
     bill would end up paid more than it owes; the caller rolls back. A card payment the
     gateway has taken is applied anyway (the account shows the credit).
     """
-    overpaid = _pay_bills(session, payment, shares, actor)
+    overpaid, bills, systems = _pay_bills(session, payment, shares, actor)
     if overpaid and refuse_overpayment:
         raise Overpaid(overpaid)
     receipt = receipts.issue(session, payment, actor)
+    write_back.queue(session, payment, receipt, bills, systems)
     if payment.payer_email:
         outbox.enqueue(
             session,
@@ -173,8 +174,9 @@ def _charge_accounts(n: int) -> Update:
 
 def _pay_bills(
     session: Session, payment: Payment, shares: Sequence[Share], actor: Actor
-) -> list[str]:
-    """Apply the shares; the numbers of bills now paid more than they owed."""
+) -> tuple[list[str], list[write_back.PaidBill], dict[int, str]]:
+    """Apply the shares. Returns the numbers of bills now paid more than they owed, each
+    bill as the payment left it, and each account's source system."""
     connection = session.connection()
     by_invoice = {share.invoice_id: share.amount for share in shares}
     paid = {
@@ -184,14 +186,23 @@ def _pay_bills(
     by_account: dict[int, int] = {}
     for share in shares:
         by_account[share.account_id] = by_account.get(share.account_id, 0) + share.amount
-    systems = connection.execute(
+    charged = connection.execute(
         _charge_accounts(len(by_account)), _params(by_account) | {"as_of": utcnow()}
-    ).all()
-    write_back.queue(
-        session, payment, ((row.id, row.source_system, by_account[row.id]) for row in systems)
     )
+    systems = {row.id: row.source_system for row in charged}
+    bills = []
     for share in shares:
         invoice = paid[share.invoice_id]
+        owing_after = max(int(invoice.owing), 0)
+        bills.append(
+            write_back.PaidBill(
+                share.account_id,
+                share.invoice_id,
+                invoice.invoice_number,
+                share.amount,
+                owing_after,
+            )
+        )
         audit.record(
             session,
             actor,
@@ -201,12 +212,13 @@ def _pay_bills(
             {
                 "transaction_id": payment.transaction_id,
                 "amount": share.amount,
-                "owing_after": max(int(invoice.owing), 0),
+                "owing_after": owing_after,
             },
         )
         _expire_loaded(session, Invoice, share.invoice_id)
         _expire_loaded(session, Account, share.account_id)
-    return [row.invoice_number for row in paid.values() if int(row.owing) < 0]
+    overpaid = [row.invoice_number for row in paid.values() if int(row.owing) < 0]
+    return overpaid, bills, systems
 
 
 def _expire_loaded(session: Session, model: type[Invoice] | type[Account], pk: int) -> None:

@@ -11,7 +11,7 @@ in integrations/write_back.py.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -22,8 +22,11 @@ from shared import outbox
 from shared.db import utcnow
 from shared.models import (
     Account,
+    FeeType,
+    Invoice,
     OutboxMessage,
     Payment,
+    Receipt,
     WriteBack,
     WriteBackStatus,
 )
@@ -35,28 +38,85 @@ WRITE_BACKS = cast(Table, WriteBack.__table__)
 _INSERT = insert(WRITE_BACKS)
 
 
-def queue(session: Session, payment: Payment, charged: Iterable[tuple[int, str, int]]) -> None:
-    """Queue the news for each (account id, source system, amount) not held locally."""
+@dataclass(frozen=True, slots=True)
+class PaidBill:
+    """One bill as a payment left it: what its source system is told."""
+
+    account_id: int
+    invoice_id: int
+    invoice_number: str
+    amount: int
+    owing_after: int
+
+
+def queue(
+    session: Session,
+    payment: Payment,
+    receipt: Receipt,
+    bills: Sequence[PaidBill],
+    systems: Mapping[int, str],
+) -> None:
+    """Queue the news for each account (id -> its source system) not held locally.
+
+    The message body is written now, in the payment's transaction: every retry sends the
+    same bytes under the same idempotency key, as a receiver that dedupes expects.
+    """
+    remote = {account: system for account, system in systems.items() if system != LOCAL}
+    if not remote:
+        return
+    numbers = dict(
+        session.execute(
+            select(Account.id, Account.account_number).where(Account.id.in_(remote))
+        ).all()
+    )
+    fee_types = dict(
+        session.execute(
+            select(Invoice.id, FeeType.code)
+            .join(FeeType, Invoice.fee_type_id == FeeType.id)
+            .where(Invoice.id.in_([b.invoice_id for b in bills if b.account_id in remote]))
+        ).all()
+    )
     rows = []
-    for account_id, system, amount in charged:
-        if system == LOCAL:
-            continue
+    for account_id, system in remote.items():
+        paid = [b for b in bills if b.account_id == account_id]
+        body = {
+            "event": "payment.posted",
+            "id": f"{payment.transaction_id}:{numbers[account_id]}",
+            "transaction_id": payment.transaction_id,
+            "receipt_number": receipt.receipt_number,
+            "posted_at": (payment.posted_at or utcnow()).isoformat(),
+            "channel": payment.channel.value,
+            "tender": payment.tender.value,
+            "currency": payment.currency,
+            "account_number": numbers[account_id],
+            "amount": sum(b.amount for b in paid),
+            "lines": [
+                {
+                    "invoice_number": b.invoice_number,
+                    "fee_type": fee_types[b.invoice_id],
+                    "amount": b.amount,
+                    "owing_after": b.owing_after,
+                }
+                for b in paid
+            ],
+        }
         message = outbox.enqueue(
-            session, WRITE_BACK, {"payment_id": payment.id, "account_id": account_id}
+            session,
+            WRITE_BACK,
+            {"payment_id": payment.id, "account_id": account_id, "body": body},
         )
         rows.append(
             {
                 "payment_id": payment.id,
                 "account_id": account_id,
                 "source_system": system,
-                "amount": amount,
+                "amount": body["amount"],
                 "status": WriteBackStatus.PENDING,
                 "outbox_message_id": message.id,
                 "created_at": utcnow(),
             }
         )
-    if rows:
-        session.connection().execute(_INSERT, rows)
+    session.connection().execute(_INSERT, rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrations.write_back import SIGNATURE_HEADER, write_back_handler
@@ -109,8 +109,10 @@ def test_a_payment_on_a_source_system_s_account_is_written_back_signed(
     t, v1 = (part.split("=", 1)[1] for part in request.headers[SIGNATURE_HEADER].split(","))
     expected = hmac.new(SECRET.encode(), f"{t}.".encode() + request.body, hashlib.sha256)
     assert hmac.compare_digest(v1, expected.hexdigest())
-    assert request.headers["Idempotency-Key"] == f"paydesk-write-back-{wb.id}"
     news = request.json
+    assert request.headers["Idempotency-Key"] == news["id"]
+    assert news["id"] == f"{receipt.payment.transaction_id}:{tax.account.account_number}"
+    assert news["posted_at"] == receipt.payment.posted_at.isoformat()
     assert news["event"] == "payment.posted"
     assert news["transaction_id"] == receipt.payment.transaction_id
     assert news["receipt_number"] == receipt.receipt_number
@@ -145,6 +147,48 @@ def test_a_part_payment_says_what_the_bill_still_owes(
         assert deliver(factory, system.url) == 1
     (line,) = system.received[0].json["lines"]
     assert (line["amount"], line["owing_after"]) == (25_000, 100_000)
+
+
+def test_every_retry_sends_the_news_as_it_was_when_the_payment_posted(
+    db: Session, factory: sessionmaker[Session]
+) -> None:
+    """A later payment changes what the bill owes; the first write-back's retries still
+    say what it owed after the first payment, byte for byte (same key, same request)."""
+    tax, _, _ = bills_from_tax_system(db)
+    pay(db, tax, amounts={tax.invoice_number: 25_000})
+    with SourceSystem(status=503) as system:
+        assert deliver(factory, system.url) == 0
+        pay(db, tax, amounts={tax.invoice_number: 10_000})
+        db.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+        db.commit()
+        system.status = 200
+        assert deliver(factory, system.url) == 2
+    first, retried, second = system.received
+    assert retried.body == first.body
+    assert retried.headers["Idempotency-Key"] == first.headers["Idempotency-Key"]
+    assert [r.json["lines"][0]["owing_after"] for r in (retried, second)] == [100_000, 90_000]
+    assert second.json["id"] != first.json["id"]
+
+
+def test_a_system_that_did_not_answer_is_not_asked_again_in_the_same_pass(
+    db: Session, factory: sessionmaker[Session]
+) -> None:
+    tax, second, _ = bills_from_tax_system(db)
+    pay(db, tax)
+    pay(db, second)
+    with SourceSystem(status=503) as system:
+        assert deliver(factory, system.url) == 0
+    assert len(system.received) == 1
+    db.expire_all()
+    errors = db.scalars(
+        select(OutboxMessage.last_error)
+        .where(OutboxMessage.kind == WRITE_BACK)
+        .order_by(OutboxMessage.id)
+    ).all()
+    assert errors[0] == "WriteBackRefused: tax-system answered HTTP 503"
+    assert errors[1] == (
+        "SourceSystemDown: not tried: tax-system did not answer just before (HTTP 503)"
+    )
 
 
 def test_bills_held_in_paydesk_need_no_write_back(db: Session) -> None:
