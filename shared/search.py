@@ -7,7 +7,8 @@ payment search (those customers' payments, "card last 4 + amount", the filters) 
 keyset pagination: `payment_page` for one screen, `payment_batches` for an export of
 any size. A screen matches the customers once and the payments query takes their ids: the
 payments of the customers listed (the first 50 matches). An export takes the payments
-of every customer named, however many, through a subquery (`every_customer_named`).
+of every customer named, however many, through a subquery (`every_customer_named`):
+the same customers a screen could list, by the same rule, only not capped at 50.
 The staff console uses it now; the JSON API can reuse it.
 
 Names, emails and phones are searched through `customer_search_terms`: words folded
@@ -17,9 +18,10 @@ its middle: `emil` and `trem` find Émilie Tremblay, `milie` does not. A payer e
 (typed with `@`) finds payments by the whole address.
 
 Someone limited to some departments finds only what they may open
-(`shared.visibility.Visible`): the customers holding an account in one of those
-departments, those accounts and their invoices, and the payments touching one. A
-record outside them answers exactly like one that does not exist.
+(`shared.visibility.Visible`, passed to every function here that finds something): the
+customers holding an account in one of those departments, those accounts and their
+invoices, and the payments touching one. A record outside them answers exactly like one
+that does not exist.
 """
 
 from __future__ import annotations
@@ -46,7 +48,15 @@ from shared.models import (
 )
 from shared.money import MoneyError, parse_money
 from shared.search_terms import has_control_characters, prefix_end, query_words, word_forms
-from shared.visibility import in_department, known_in, probe, within
+from shared.visibility import (
+    EVERYTHING,
+    Visible,
+    in_department,
+    known_in,
+    payments_within,
+    probe,
+    within,
+)
 
 PAGE_SIZE = 50
 CUSTOMER_LIMIT = 50
@@ -115,13 +125,10 @@ class CustomerMatch:
 
 
 def match_customers(
-    db: Session,
-    text: str,
-    limit: int = CUSTOMER_LIMIT,
-    departments: frozenset[int] | None = None,
+    db: Session, text: str, limit: int = CUSTOMER_LIMIT, visible: Visible = EVERYTHING
 ) -> CustomerMatch:
-    """Up to `limit` customers with, for every typed word, a search term starting with it
-    (and, when `departments` is given, known in one of them: `known_in`).
+    """Up to `limit` customers with, for every typed word, a search term starting with it,
+    among those `visible` lets one find (`known_in` its customer departments).
 
     The rarest word drives one index range scan, in term order (so `emil` lists the
     Emils before the Emilies); the other words are probed per customer. When every word
@@ -130,6 +137,7 @@ def match_customers(
     words = query_words(text)
     if not words:
         return CustomerMatch()
+    departments = visible.customers
     bounded = False
     # Limited to some departments, the scan skips other departments' customers, so even
     # one common word could read all its terms: bound it the same way.
@@ -165,14 +173,17 @@ def match_customers(
     return CustomerMatch(tuple(ids[:limit]), more)
 
 
-def every_customer_named(text: str) -> Select[int]:
-    """The ids of every customer `text` names, unbounded: for an export, where the
-    database streams the payments of however many customers match."""
+def every_customer_named(text: str, visible: Visible = EVERYTHING) -> Select[int]:
+    """The ids of every customer `text` names that `visible` lets one find, unbounded: for
+    an export, where the database streams the payments of however many customers match.
+    The customers `match_customers` would find for a screen, without its limit."""
     words = query_words(text)
     term = CustomerSearchTerm
     if not words:
         return select(term.customer_id).where(literal(False))
     statement = select(term.customer_id).where(_starts(term.term, words[0]))
+    if visible.customers is not None:
+        statement = statement.where(known_in(term.customer_id, visible.customers))
     for word in words[1:]:
         other = aliased(CustomerSearchTerm)
         statement = statement.where(
@@ -192,14 +203,16 @@ class CustomerHit:
 
 
 def customer_hits(
-    db: Session, ids: Sequence[int], departments: frozenset[int] | None = None
+    db: Session, ids: Sequence[int], visible: Visible = EVERYTHING
 ) -> list[CustomerHit]:
-    """The customers `ids` with how many accounts each holds (in `departments`), by name."""
+    """The customers `ids` with how many accounts each holds (that `visible` shows), by
+    name."""
     if not ids:
         return []
+    shown = within(Account.department_id, visible.customers)
     accounts = (
         select(func.count(Account.id))
-        .where(Account.customer_id == Customer.id, *within(Account.department_id, departments))
+        .where(Account.customer_id == Customer.id, *shown)
         .scalar_subquery()
     )
     rows = db.execute(
@@ -214,8 +227,10 @@ def find_customers(
     limit: int = CUSTOMER_LIMIT,
     departments: frozenset[int] | None = None,
 ) -> list[CustomerHit]:
-    """Up to `limit` customers matching `text` by name, email or phone, by name."""
-    return customer_hits(db, match_customers(db, text, limit, departments).ids, departments)
+    """Up to `limit` customers matching `text` by name, email or phone, by name; with
+    `departments`, only those known in one of them."""
+    visible = Visible(customers=departments)
+    return customer_hits(db, match_customers(db, text, limit, visible).ids, visible)
 
 
 # -- payments ---------------------------------------------------------------------------
@@ -238,12 +253,12 @@ class Filters:
 
 @dataclass(frozen=True, slots=True)
 class PaymentSearch:
-    """What to look for: the typed text, the filters, and the departments the asker may see
-    (None: every department)."""
+    """What to look for: the typed text, the filters, and what the asker may find: the
+    customers the text names and the payments listed, each by its own departments."""
 
     text: str = ""
     filters: Filters = field(default_factory=Filters)
-    departments: frozenset[int] | None = None
+    visible: Visible = EVERYTHING
     # The customers the text names (`match_customers`), found once per search.
     customers: tuple[int, ...] | None = None
     currency: str = "CAD"
@@ -314,7 +329,7 @@ def payments_query(search: PaymentSearch) -> _PaymentSelect:
 
     A text that is not "card last 4 + amount" means the payments of `search.customers`
     (a screen looks them up first with `match_customers`), else of every customer the
-    text names (an export), or, holding `@`, of that payer email.
+    text names that the asker may find (an export), or, holding `@`, of that payer email.
     """
     conditions: list[ColumnElement[bool]] = []
     text = search.text.strip()
@@ -322,7 +337,11 @@ def payments_query(search: PaymentSearch) -> _PaymentSelect:
     if card is not None:
         conditions += [Payment.card_last4 == card[0], Payment.amount == card[1]]
     elif text:
-        named = search.customers if search.customers is not None else every_customer_named(text)
+        named = (
+            search.customers
+            if search.customers is not None
+            else every_customer_named(text, search.visible)
+        )
         who = [Payment.customer_id.in_(named)]
         if "@" in text and not has_control_characters(text):
             # The whole address, as typed or in lower case: an index look-up, not a scan.
@@ -331,8 +350,7 @@ def payments_query(search: PaymentSearch) -> _PaymentSelect:
     f = search.filters
     if f.department_id is not None:
         conditions.append(in_department({f.department_id}))
-    if search.departments is not None:
-        conditions.append(in_department(search.departments))
+    conditions += payments_within(search.visible)
     if f.channel is not None:
         conditions.append(Payment.channel == f.channel)
     if f.status is not None:

@@ -23,7 +23,6 @@ from shared.models import Channel, Department, PaymentStatus, Terminal
 from shared.money import Money, MoneyError, parse_money
 from shared.search import Cursor, CustomerMatch, Filters, PaymentRow, PaymentSearch
 from shared.search_terms import has_control_characters
-from shared.visibility import Visible
 from shared.web.endpoint import fragment_or_page, page, wants_fragment
 from staff.access import StaffContext, requires
 from staff.payment_views import display
@@ -104,7 +103,7 @@ def read_form(request: Request, params: QueryParams) -> SearchForm:
     payment_search = PaymentSearch(
         text=values["q"],
         filters=filters,
-        departments=staff.permissions.departments_for("payments:view"),
+        visible=staff.visible(),
         currency=settings.currency,
         locale=locale,
         timezone=settings.timezone,
@@ -140,21 +139,18 @@ def search_page(request: Request, db: Session) -> Response:
     staff: StaffContext = request.state.staff
     # Someone limited to some departments finds nothing of the others': not even, from a
     # jump to a record they cannot open, that it exists.
-    visible = Visible(
-        customers=staff.permissions.departments_for("customers:view"),
-        payments=form.search.departments,
-    )
+    visible = form.search.visible
     if text and form.cursor is None and not form.errors:
         jump = identifier_search.identify(db, text, visible)
         if jump is not None:
             return _redirect(request, _jump_url(request, jump))
     # Matched once: the same customers are listed and have their payments searched.
     match = (
-        search.match_customers(db, text, departments=visible.customers)
+        search.match_customers(db, text, visible=visible)
         if text and not form.errors
         else CustomerMatch()
     )
-    customers = search.customer_hits(db, match.ids, visible.customers)
+    customers = search.customer_hits(db, match.ids, visible)
     results = (
         search.payment_page(db, replace(form.search, customers=match.ids), form.cursor)
         if not form.errors and staff.can("payments:view")

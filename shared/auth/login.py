@@ -197,7 +197,6 @@ def record_login(db: Session, user: StaffUser, source_ip: str, factors: list[str
 
 def clear_failures(db: Session, user: StaffUser) -> None:
     """Forget the user's failed sign-ins and lift a lock (a right password, an admin)."""
-    user.failed_logins = 0
     user.locked_until = None
     db.execute(delete(RateLimitWindow).where(RateLimitWindow.key == _name_key(user.username)))
 
@@ -225,11 +224,9 @@ def _count_failure(
     # Rows are locked in one order everywhere, so concurrent failures never deadlock: the
     # user's (a refused code may hold it already, `_claim_step`), the name's, the address's.
     db.execute(select(StaffUser.id).where(StaffUser.id == user.id).with_for_update())
-    failures, until = _count_name_failure(db, user.username, source_ip, now)
+    until = _count_name_failure(db, user.username, source_ip, now)
     if until is None:
-        user.failed_logins = failures
         return Attempt(Outcome.INVALID, user)
-    user.failed_logins = 0
     user.locked_until = until
     audit.record(
         db,
@@ -237,7 +234,7 @@ def _count_failure(
         AuditAction.ACCOUNT_LOCKED,
         "staff_user",
         user.id,
-        {"failures": failures, "until": until.isoformat()},
+        {"failures": MAX_FAILURES, "until": until.isoformat()},
     )
     return Attempt(Outcome.LOCKED, user, until)
 
@@ -249,7 +246,7 @@ def _unknown_user_failed(
     # user's `locked_until`: locked, no count; else counted, and locked at the fifth.
     _failed(db, actor, username, "unknown user")
     if (until := _name_locked(db, username, now)) is None:
-        _, until = _count_name_failure(db, username, source_ip, now)
+        until = _count_name_failure(db, username, source_ip, now)
     if until is not None:
         return Attempt(Outcome.LOCKED, until=until)
     return Attempt(Outcome.INVALID)
@@ -262,9 +259,10 @@ def _name_key(username: str) -> str:
 
 def _count_name_failure(
     db: Session, username: str, source_ip: str, now: dt.datetime
-) -> tuple[int, dt.datetime | None]:
-    """Count a failure against `username`, known or not: (failures, the lock's end if it
-    locks now). Counted in SQL, so two at the same moment both count."""
+) -> dt.datetime | None:
+    """Count a failure against `username`, known or not: the lock's end if it locks now.
+    Counted in SQL, so two at the same moment both count; this rate-limit row is the one
+    count of a name's failures."""
     key = _name_key(username)
     try:
         hit(db, key, Limit(MAX_FAILURES - 1, LOCK_FOR), now)
@@ -276,10 +274,9 @@ def _count_name_failure(
             .values(window_start=now, count=MAX_FAILURES)
         )
         _note_address_failure(db, source_ip, now)
-        return MAX_FAILURES, now + LOCK_FOR
+        return now + LOCK_FOR
     _note_address_failure(db, source_ip, now)
-    failures = db.scalar(select(RateLimitWindow.count).where(RateLimitWindow.key == key))
-    return failures or 0, None
+    return None
 
 
 def _name_locked(db: Session, username: str, now: dt.datetime) -> dt.datetime | None:

@@ -62,7 +62,6 @@ class StaffUser(Base):
     # Set when an admin resets the password: the user must choose their own at sign-in.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[Timestamp]
 

@@ -39,6 +39,7 @@ from shared.models import (
     Terminal,
 )
 from shared.payments import Item, PaymentRequest, take_payment
+from shared.web.control_characters import ADDRESS_REFUSED
 from staff import search_views
 from tests import factories
 from tests.staff.conftest import Console, signed_in
@@ -371,10 +372,10 @@ def test_out_of_range_input_gets_an_answer(
 
 @pytest.mark.parametrize("typed", ["a@b\x00", "emilie\x00", "C-1\x00"])
 def test_a_nul_in_the_search_is_refused(agent: TestClient, world: World, typed: str) -> None:
-    # The app refuses a NUL anywhere in an address (400); were it let through, the search
-    # would refuse it as any control character (422). Never a database error.
+    # The app refuses a NUL anywhere in an address before any view: never a database error.
     response = agent.get("/staff/search", params={"q": typed})
-    assert response.status_code in {400, 422}
+    assert response.status_code == 400
+    assert ADDRESS_REFUSED in response.text
     assert world.cash_tx not in response.text
 
 
@@ -603,6 +604,52 @@ def test_a_department_limited_agent_sees_only_their_departments_payments(
     text = client.get("/staff/search", params={"q": "emilie"}).text
     assert set(world.card_txs[:2]) <= _txs(text)
     assert world.card_txs[2] not in text  # water only
+
+
+def test_a_department_limited_agents_csv_names_only_the_customers_they_may_find(
+    console: Console, world: World, agent: TestClient
+) -> None:
+    """Two customers share a name: one holds a Tax account, the other a Water one only,
+    and paid their Water bill and someone's Tax bill at once. To an agent limited to Tax,
+    the second is a stranger, in the export as on the screen: their payment touches Tax,
+    but the name does not find it."""
+    tag = secrets.token_hex(3)
+    with transaction(console.factory) as db:
+        tax, water = db.get(Department, world.tax), db.get(Department, world.water)
+        assert tax is not None and water is not None
+        inside = factories.customer(db, name=f"Sharedname{tag} Inside")
+        outside = factories.customer(db, name=f"Sharedname{tag} Outside")
+        tax_account = factories.account(db, inside, tax)
+        water_account = factories.account(db, outside, water)
+        tax_bill = factories.invoice(db, tax_account, factories.fee_type(db, tax), 9_000)
+        water_bill = factories.invoice(db, water_account, factories.fee_type(db, water), 900)
+        own = add_payment(db, inside, tax_account, tax_bill, 4_000, NOW).transaction_id
+        both = add_payment(db, outside, water_account, water_bill, 900, NOW)
+        db.add(
+            Allocation(
+                payment_id=both.id,
+                invoice_id=tax_bill.id,
+                account_id=tax_account.id,
+                fee_type_id=tax_bill.fee_type_id,
+                department_id=tax.id,
+                gl_account="4000-100",
+                amount=5_000,
+            )
+        )
+        both.amount += 5_000
+        strangers, stranger = both.transaction_id, outside.id
+    client, _ = signed_in(console, ["agent"], departments={"agent": world.tax})
+
+    def exported(who: TestClient) -> set[str]:
+        response = who.get("/staff/search.csv", params={"q": f"sharedname{tag}"})
+        assert response.status_code == 200
+        return {row["transaction_id"] for row in csv.DictReader(io.StringIO(response.text))}
+
+    assert exported(agent) == {own, strangers}
+    assert exported(client) == {own}
+    screen = client.get("/staff/search", params={"q": f"sharedname{tag}"}).text
+    assert _txs(screen) == {own}
+    assert f"/staff/customers/{stranger}" not in screen
 
 
 @dataclass
