@@ -30,7 +30,7 @@ from shared.models import (
     Payment,
     Receipt,
 )
-from shared.visibility import EVERYTHING, Visible
+from shared.visibility import EVERYTHING, Visible, payments_within, within
 from shared.web.logging import scrub
 
 NOTE_MAX_LENGTH = 4000
@@ -105,8 +105,8 @@ def _about(
     """The customer `text` identifies, and the records it named (to attach). No customer
     for a payment nobody is on file for (a walk-in paying cash at the kiosk). A record
     outside the `visible` departments is as unknown as a wrong number."""
-    found = len(text) <= ABOUT_MAX_LENGTH
-    jump = identifier_search.identify(session, text, visible) if found else None
+    short_enough = len(text) <= ABOUT_MAX_LENGTH
+    jump = identifier_search.identify(session, text, visible) if short_enough else None
     if jump is None:
         raise InteractionRefused(
             "about",
@@ -146,7 +146,7 @@ def start_about(
     customer, links = _about(session, about.strip(), visible)
     interaction = start(session, actor, customer, channel)
     for kind, reference in links:
-        attach(session, actor, interaction, kind, reference)
+        attach(session, actor, interaction, kind, reference, visible)
     return interaction
 
 
@@ -180,7 +180,7 @@ def identify(
     )
     for kind, reference in links:
         if not any(ln.kind is kind and ln.reference == reference for ln in interaction.links):
-            attach(session, actor, interaction, kind, reference)
+            attach(session, actor, interaction, kind, reference, visible)
     return customer
 
 
@@ -225,27 +225,32 @@ def add_note(
 
 
 def _belongs(
-    session: Session, customer_id: int | None, kind: LinkKind, reference: str
+    session: Session, customer_id: int | None, kind: LinkKind, reference: str, visible: Visible
 ) -> str | None:
-    """The record's number as stored, if it exists and is this customer's (any record,
-    while the caller is not identified)."""
+    """The record's number as stored, if it exists, is `visible` and is this customer's
+    (any such record, while the caller is not identified)."""
     # As typed, or in capitals as we print them: an exact match uses the unique index.
     spellings = {reference, reference.upper()}
     if kind is LinkKind.PAYMENT:
-        query = select(Payment.transaction_id).where(Payment.transaction_id.in_(spellings))
+        query = select(Payment.transaction_id).where(
+            Payment.transaction_id.in_(spellings), *payments_within(visible)
+        )
         owner = Payment.customer_id
     elif kind is LinkKind.RECEIPT:
         query = (
             select(Receipt.receipt_number)
             .join(Payment, Payment.id == Receipt.payment_id)
-            .where(Receipt.receipt_number.in_(spellings))
+            .where(Receipt.receipt_number.in_(spellings), *payments_within(visible))
         )
         owner = Payment.customer_id
     else:
         query = (
             select(Invoice.invoice_number)
             .join(Account, Account.id == Invoice.account_id)
-            .where(Invoice.invoice_number.in_(spellings))
+            .where(
+                Invoice.invoice_number.in_(spellings),
+                *within(Account.department_id, visible.customers),
+            )
         )
         owner = Account.customer_id
     if customer_id is not None:
@@ -253,18 +258,57 @@ def _belongs(
     return session.scalars(query).first()
 
 
+def visible_links(
+    session: Session, interaction: Interaction, visible: Visible
+) -> list[InteractionLink]:
+    """The records attached to `interaction` that `visible` covers: someone limited to some
+    departments does not learn another department's numbers from a shared interaction."""
+    if visible.customers is None and visible.payments is None:
+        return list(interaction.links)
+    wanted = {
+        kind: {ln.reference for ln in interaction.links if ln.kind is kind} for kind in LinkKind
+    }
+    seen = {
+        LinkKind.PAYMENT: select(Payment.transaction_id).where(
+            Payment.transaction_id.in_(wanted[LinkKind.PAYMENT]), *payments_within(visible)
+        ),
+        LinkKind.RECEIPT: select(Receipt.receipt_number)
+        .join(Payment, Payment.id == Receipt.payment_id)
+        .where(Receipt.receipt_number.in_(wanted[LinkKind.RECEIPT]), *payments_within(visible)),
+        LinkKind.INVOICE: select(Invoice.invoice_number)
+        .join(Account, Account.id == Invoice.account_id)
+        .where(
+            Invoice.invoice_number.in_(wanted[LinkKind.INVOICE]),
+            *within(Account.department_id, visible.customers),
+        ),
+    }
+    shown = {
+        (kind, reference)
+        for kind, query in seen.items()
+        if wanted[kind]
+        for reference in session.scalars(query)
+    }
+    return [ln for ln in interaction.links if (ln.kind, ln.reference) in shown]
+
+
 def attach(
-    session: Session, actor: Actor, interaction: Interaction, kind: LinkKind, reference: str
+    session: Session,
+    actor: Actor,
+    interaction: Interaction,
+    kind: LinkKind,
+    reference: str,
+    visible: Visible = EVERYTHING,
 ) -> InteractionLink:
     """Link a payment, receipt or invoice of this interaction's customer, by its number
-    (any one while the caller is not identified)."""
+    (any one while the caller is not identified). One outside the `visible` departments
+    is refused as a wrong number is."""
     _still_open(interaction)
     wanted = reference.strip()
     if not wanted:
         raise InteractionRefused("link-reference", _("Enter the number to attach."))
     found = None
     if len(wanted) <= REFERENCE_MAX_LENGTH:
-        found = _belongs(session, interaction.customer_id, kind, wanted)
+        found = _belongs(session, interaction.customer_id, kind, wanted, visible)
     if found is None and interaction.customer_id is None:
         unknown = {
             LinkKind.PAYMENT: _("No payment has that transaction ID."),

@@ -2,21 +2,22 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from staff import counter_views, interaction_views
+from staff import counter_card_views, counter_views, interaction_views
 
 POST = ["POST"]
 
 # Counter payments, interactions, notes and follow-ups (staff console issue).
 routes: list[BaseRoute] = [
-    # Take a payment at the counter (payments:take)
+    # Take a payment at the counter (payments:take); the form's POST goes through the card
+    # views so that a card tender can open the gateway's card page.
     Route("/customers/{customer_id:int}/pay", counter_views.pay_page, name="counter_pay"),
     Route(
         "/customers/{customer_id:int}/pay",
-        counter_views.pay,
+        counter_card_views.pay,
         methods=POST,
         name="counter_pay_take",
     ),
-    Route("/counter/return", counter_views.card_return, name="counter_return"),
+    Route("/counter/return", counter_card_views.card_return, name="counter_return"),
     # Interactions (read: customers:view; change: notes:write)
     Route(
         "/customers/{customer_id:int}/interactions",

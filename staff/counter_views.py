@@ -1,8 +1,10 @@
 """Take a payment at the counter: the customer's open bills across departments, one
 payment and one receipt, paid in cash, by cheque or by card.
 
-Cash and cheque are taken on the POST. A card is typed by the customer on the gateway's
-hosted page (the cashier opens it for them), which comes back to `/staff/counter/return`.
+This module holds the pay page and its form, cash and cheque (taken on the POST), and the
+result page. A card is typed by the customer on the gateway's hosted page: that flow is
+`staff.counter_card_views`, which builds on this module (and routes the form's POST, so
+that a card can reach its page without this module importing that one).
 Every form carries an idempotency key, so a double submit or a refreshed page finds the
 payment already made instead of making another.
 """
@@ -11,20 +13,20 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from shared import audit, payments, receipts
 from shared.amount_input import read_cash_tendered, read_part_payment
 from shared.db import utcnow
-from shared.gateway.protocol import GatewayError, PaymentGateway
+from shared.gateway.protocol import PaymentGateway
 from shared.i18n import gettext_ as _
 from shared.models import (
     Account,
@@ -47,8 +49,6 @@ from staff.web import form_text, form_values, local_time, settings_of
 
 DEFAULT_TERMINAL = "COUNTER-1"
 COUNTER = "counter"
-# Card payments this browser sent to the gateway: {our_key: {"customer": id, "items": ...}}.
-CARD_STARTED = "counter_card"
 NOTICE = "counter_notice"
 MAX_BILLS = 200
 CONFIRMED = (PaymentStatus.AUTHORIZED, PaymentStatus.POSTED, PaymentStatus.SETTLED)
@@ -92,27 +92,26 @@ class Form:
     terminal_id: int | None = None
 
 
-def _staff(request: Request) -> StaffContext:
+# Opens the gateway's card page for the checked form (staff.counter_card_views).
+StartCard = Callable[
+    [Request, Session, Customer, list[Bill], Form, payments.PaymentRequest], Response
+]
+
+
+def staff_of(request: Request) -> StaffContext:
     staff: StaffContext = request.state.staff
     return staff
 
 
-def _gateway(request: Request) -> PaymentGateway:
+def gateway_of(request: Request) -> PaymentGateway:
     gateway: PaymentGateway = request.app.state.runtime.gateway
     return gateway
-
-
-def _customer(db: Session, customer_id: int) -> Customer:
-    customer = db.get(Customer, customer_id)
-    if customer is None:
-        raise HTTPException(404)
-    return customer
 
 
 def open_bills(db: Session, request: Request, customer_id: int) -> list[Bill]:
     """The customer's bills with something owing, as they stand now, by department."""
     currency = settings_of(request).currency
-    staff = _staff(request)
+    staff = staff_of(request)
     invoices = db.scalars(
         select(Invoice)
         .join(Account, Account.id == Invoice.account_id)
@@ -163,7 +162,7 @@ def counter_terminals(db: Session, request: Request) -> list[Terminal]:
         db.add(Terminal(code=DEFAULT_TERMINAL, kind=COUNTER, location=_("Counter")))
         audit.record(
             db,
-            _staff(request).actor,
+            staff_of(request).actor,
             audit.AuditAction.COUNTER_TERMINAL_CREATED,
             "terminal",
             DEFAULT_TERMINAL,
@@ -176,7 +175,7 @@ def counter_terminals(db: Session, request: Request) -> list[Terminal]:
     return list(db.scalars(query))
 
 
-def _page(
+def form_page(
     request: Request,
     db: Session,
     customer: Customer,
@@ -229,7 +228,7 @@ def pay_page(request: Request, db: Session) -> Response:
     errors: dict[str, str] = {}
     notice = _pop_notice(request, customer.id)
     if notice is not None:
-        errors["form"] = _message(str(notice.get("code")))
+        errors["form"] = message_for(str(notice.get("code")))
         chosen = notice.get("items") or {}
         for bill in bills:
             if bill.number in chosen:
@@ -237,11 +236,13 @@ def pay_page(request: Request, db: Session) -> Response:
                 bill.amount_text = bill.owing.plain()
     elif request.query_params.get("session"):
         # Back from the card page's cancel button.
-        errors["form"] = _message("cancelled")
-    return _page(request, db, customer, bills, Form(key=str(uuid.uuid4()), tender="cash"), errors)
+        errors["form"] = message_for("cancelled")
+    return form_page(
+        request, db, customer, bills, Form(key=str(uuid.uuid4()), tender="cash"), errors
+    )
 
 
-def _message(code: str) -> str:
+def message_for(code: str) -> str:
     messages = {
         "card_declined": _("The card was declined. No money was taken. Try another card."),
         "insufficient_funds": _(
@@ -324,7 +325,7 @@ def _read_form(
     if form.terminal_id is None:
         errors["counter-terminal"] = _("Choose the counter you are working at.")
     if key != form.key:
-        errors.setdefault("form", _message("stale"))
+        errors.setdefault("form", message_for("stale"))
     return form, items, errors
 
 
@@ -347,7 +348,7 @@ def _cheque_error(number: str) -> str | None:
     return None
 
 
-def _request_of(
+def payment_request_of(
     request: Request, form: Form, items: dict[str, int | None], card_token: str | None = None
 ) -> payments.PaymentRequest:
     currency = settings_of(request).currency
@@ -369,9 +370,9 @@ def _request_of(
     )
 
 
-@page
-@requires("payments:take")
-def pay(request: Request, db: Session) -> Response:
+def take(request: Request, db: Session, start_card: StartCard) -> Response:
+    """The pay form's POST: cash and cheque are taken here; a card goes to `start_card`,
+    which opens the gateway's card page."""
     customer = visible_customer(request, db)
     key = form_text(request, "idempotency_key")
     found = payments.find_by_key(db, key) if _is_our_key(key) else None
@@ -380,7 +381,7 @@ def pay(request: Request, db: Session) -> Response:
         if payment.customer_id == customer.id and payment.status not in NOT_TAKEN:
             # A double submit, or a card payment still in doubt: show what the first one
             # did, never make a second.
-            return _result(request, db, payment)
+            return result_page(request, db, payment)
     bills = open_bills(db, request, customer.id)
     form, items, errors = _read_form(request, db, bills)
     if found is not None:
@@ -388,23 +389,23 @@ def pay(request: Request, db: Session) -> Response:
         # form again), or the key is another customer's: the next try needs a new key.
         # A second submit of this same form lands here too, so it cannot pay twice.
         form.key = str(uuid.uuid4())
-        errors["form"] = _message(_used_key(found[1], customer))
-        return _page(request, db, customer, bills, form, errors, status_code=409)
+        errors["form"] = message_for(_used_key(found[1], customer))
+        return form_page(request, db, customer, bills, form, errors, status_code=409)
     if errors:
-        return _page(request, db, customer, bills, form, errors, status_code=422)
+        return form_page(request, db, customer, bills, form, errors, status_code=422)
     request.session["counter_terminal"] = form.terminal_id
-    actor = dataclasses.replace(_staff(request).actor, terminal_id=form.terminal_id)
-    payment_request = _request_of(request, form, items)
+    actor = dataclasses.replace(staff_of(request).actor, terminal_id=form.terminal_id)
+    payment_request = payment_request_of(request, form, items)
     if form.tender == "card":
-        return _to_card_page(request, db, customer, bills, form, payment_request)
+        return start_card(request, db, customer, bills, form, payment_request)
     try:
-        outcome = payments.take_payment(db, _gateway(request), payment_request, actor)
+        outcome = payments.take_payment(db, gateway_of(request), payment_request, actor)
     except payments.PaymentRefused as refused:
-        return _page(request, db, customer, bills, form, {"form": refused.message}, 422)
+        return form_page(request, db, customer, bills, form, {"form": refused.message}, 422)
     except payments.IdempotencyConflict:
         form.key = str(uuid.uuid4())
-        return _page(request, db, customer, bills, form, {"form": _message("conflict")}, 409)
-    return _result(request, db, outcome.payment, first=not outcome.replayed)
+        return form_page(request, db, customer, bills, form, {"form": message_for("conflict")}, 409)
+    return result_page(request, db, outcome.payment, first=not outcome.replayed)
 
 
 def _used_key(payment: Payment, customer: Customer) -> str:
@@ -413,113 +414,14 @@ def _used_key(payment: Payment, customer: Customer) -> str:
     return "declined_before" if payment.status is PaymentStatus.DECLINED else "failed_before"
 
 
-def _to_card_page(
-    request: Request,
-    db: Session,
-    customer: Customer,
-    bills: list[Bill],
-    form: Form,
-    payment_request: payments.PaymentRequest,
-) -> Response:
-    """Check the bills can be paid, then open the gateway's card page for the customer."""
-    probe = dataclasses.replace(payment_request, card_token="check")  # noqa: S106 - not a secret, a placeholder
-    try:
-        plan = payments.plan_allocations(db, probe)
-    except payments.PaymentRefused as refused:
-        return _page(request, db, customer, bills, form, {"form": refused.message}, 422)
-    description = "; ".join(
-        f"{inv.account.department.name} {inv.invoice_number}" for inv, _amount in plan
-    )
-    try:
-        hosted = _gateway(request).create_hosted_session(
-            amount=sum(amount for _inv, amount in plan),
-            currency=payment_request.currency,
-            our_key=form.key,
-            return_url=str(request.url_for("staff:counter_return")),
-            cancel_url=str(request.url_for("staff:counter_pay", customer_id=customer.id)),
-            locale=request.state.locale,
-            description=description[:500],
-        )
-    except GatewayError:
-        return _page(request, db, customer, bills, form, {"form": _message("gateway")}, 503)
-    started = request.session.get(CARD_STARTED)
-    started = dict(started) if isinstance(started, dict) else {}
-    started[form.key] = {
-        "customer": customer.id,
-        "terminal": form.terminal_id,
-        "items": {item.invoice_number: item.amount for item in payment_request.items},
-    }
-    # A few at most: one per card attempt still open in this browser.
-    request.session[CARD_STARTED] = dict(list(started.items())[-10:])
-    return RedirectResponse(hosted.url, status_code=303, headers=NO_STORE)
-
-
-@page
-@requires("payments:take")
-@writes_on_get
-def card_return(request: Request, db: Session) -> Response:
-    """The gateway's card page sends the browser here with its session id."""
-    session_id = request.query_params.get("session", "")
-    try:
-        result = _gateway(request).hosted_result(session_id) if session_id else None
-    except GatewayError:
-        result = None
-    started = request.session.get(CARD_STARTED)
-    attempt = started.get(result.our_key) if result and isinstance(started, dict) else None
-    if result is None or not isinstance(attempt, dict):
-        # Not a card page this browser opened (or an old bookmark).
-        return render(request, "staff/counter/no_card_payment.html", {})
-    customer_id = int(attempt["customer"])
-    found = payments.find_by_key(db, result.our_key)
-    if found is not None:
-        return _after_card(request, db, found[1], customer_id)
-    if not result.completed or not result.token:
-        request.session[NOTICE] = {"customer": customer_id, "code": "cancelled"}
-        return _back_to_pay(request, customer_id)
-    items: dict[str, int | None] = dict(attempt["items"])
-    payment_request = _request_of(
-        request, Form(key=result.our_key, tender="card"), items, card_token=result.token
-    )
-    actor = dataclasses.replace(_staff(request).actor, terminal_id=attempt.get("terminal"))
-    try:
-        outcome = payments.take_payment(db, _gateway(request), payment_request, actor)
-    except payments.PaymentRefused as refused:
-        customer = _customer(db, customer_id)
-        bills = open_bills(db, request, customer_id)
-        form = Form(key=str(uuid.uuid4()), tender="card")
-        return _page(request, db, customer, bills, form, {"form": refused.message}, 422)
-    return _after_card(request, db, outcome.payment, customer_id, first=not outcome.replayed)
-
-
-def _back_to_pay(request: Request, customer_id: int) -> Response:
-    url = request.url_for("staff:counter_pay", customer_id=customer_id)
-    return RedirectResponse(str(url), status_code=303, headers=NO_STORE)
-
-
-def _after_card(
-    request: Request, db: Session, payment: Payment, customer_id: int, first: bool = False
-) -> Response:
-    if payment.status in (PaymentStatus.DECLINED, PaymentStatus.FAILED):
-        code = payment.decline_code if payment.status is PaymentStatus.DECLINED else "failed"
-        items = {alloc.invoice_id: alloc.amount for alloc in payment.allocations}
-        numbers = db.scalars(select(Invoice.invoice_number).where(Invoice.id.in_(items))).all()
-        request.session[NOTICE] = {
-            "customer": customer_id,
-            "code": code or "card_declined",
-            "items": {number: None for number in numbers},
-        }
-        return _back_to_pay(request, customer_id)
-    return _result(request, db, payment, first=first)
-
-
-def _result(request: Request, db: Session, payment: Payment, first: bool = False) -> Response:
+def result_page(request: Request, db: Session, payment: Payment, first: bool = False) -> Response:
     """The payment as it stands, with its printable receipt once there is one."""
     receipt = receipts.for_payment(db, payment)
     doc = None
     if receipt is not None:
         doc = receipts.document(db, receipt, settings_of(request), request.state.locale)
         if first:
-            receipts.record_delivery(db, receipt, "shown", _staff(request).actor)
+            receipts.record_delivery(db, receipt, "shown", staff_of(request).actor)
             db.commit()
     context = {
         "payment": payment,

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
@@ -33,11 +33,12 @@ from shared.models import (
     Receipt,
 )
 from shared.search import Cursor
+from shared.visibility import Visible, in_department, known_in, within
 from shared.web.endpoint import fragment_or_page, page
 from staff.access import StaffContext, requires
 from staff.payment_views import display
 from staff.templating import NO_STORE, templates
-from staff.web import redirect_to, settings_of
+from staff.web import id_from, redirect_to, settings_of
 
 PAYMENTS_PAGE = 20
 RECEIPTS_SHOWN = 20
@@ -63,24 +64,19 @@ class Duplicate:
     account: Account
 
 
-def _visible(departments: frozenset[int] | None, column: Any) -> list[ColumnElement[bool]]:
-    return [] if departments is None else [column.in_(departments)]
+def sees_customer(db: Session, visible: Visible, customer_id: int) -> bool:
+    """Whether someone who may find `visible` may see the customer: anyone, unless limited
+    to departments; then only one with an account in one of them."""
+    departments = visible.customers
+    return departments is None or bool(db.scalar(select(known_in(customer_id, departments))))
 
 
 def visible_customer(request: Request, db: Session) -> Customer:
     """The customer of the path, or 404. Staff limited to departments see only customers
     with an account in one of them: to them anyone else is as unknown as a wrong number."""
     customer = db.get(Customer, request.path_params["customer_id"])
-    if customer is None:
-        raise HTTPException(404)
-    departments = request.state.staff.permissions.departments_for("customers:view")
-    if departments is not None and not db.scalar(
-        select(
-            exists().where(
-                Account.customer_id == customer.id, Account.department_id.in_(departments)
-            )
-        )
-    ):
+    staff: StaffContext = request.state.staff
+    if customer is None or not sees_customer(db, staff.visible(), customer.id):
         raise HTTPException(404)
     return customer
 
@@ -88,13 +84,7 @@ def visible_customer(request: Request, db: Session) -> Customer:
 def _payments_of(customer_id: int, departments: frozenset[int] | None) -> Select[Any]:
     statement = select(Payment).where(Payment.customer_id == customer_id)
     if departments is not None:
-        statement = statement.where(
-            exists(
-                select(literal(1)).where(
-                    Allocation.payment_id == Payment.id, Allocation.department_id.in_(departments)
-                )
-            )
-        )
+        statement = statement.where(in_department(departments))
     return statement.order_by(Payment.created_at.desc(), Payment.id.desc())
 
 
@@ -151,10 +141,11 @@ def duplicates(
 def _invoice_cursor(text: str) -> tuple[dt.date, int] | None:
     """`2026-12-01.123` (due date, id of the last bill shown); None for anything else."""
     due, _, ident = text.partition(".")
-    if not ident.isascii() or len(ident) > 18:  # an id the database could not hold
+    last_id = id_from(ident)
+    if last_id is None:
         return None
     try:
-        return dt.date.fromisoformat(due), int(ident)
+        return dt.date.fromisoformat(due), last_id
     except ValueError:
         return None
 
@@ -173,7 +164,7 @@ def _open_invoices(
         .where(
             Account.customer_id == customer_id,
             Invoice.status == InvoiceStatus.OPEN,
-            *_visible(departments, Account.department_id),
+            *within(Account.department_id, departments),
         )
         .order_by(Invoice.due_date, Invoice.id)
     )
@@ -212,7 +203,7 @@ def refresh_balances(request: Request, db: Session) -> Response:
     accounts = list(
         db.scalars(
             select(Account).where(
-                Account.customer_id == customer.id, *_visible(departments, Account.department_id)
+                Account.customer_id == customer.id, *within(Account.department_id, departments)
             )
         )
     )
@@ -230,9 +221,7 @@ def customer_view(request: Request, db: Session) -> Response:
         db.scalars(
             select(Account)
             .join(Department, Account.department_id == Department.id)
-            .where(
-                Account.customer_id == customer.id, *_visible(departments, Account.department_id)
-            )
+            .where(Account.customer_id == customer.id, *within(Account.department_id, departments))
             .order_by(Department.name, Account.account_number)
         )
     )
@@ -243,7 +232,10 @@ def customer_view(request: Request, db: Session) -> Response:
     may_see_payments = staff.can("payments:view")
     payment_departments = staff.permissions.departments_for("payments:view")
     if departments is not None:
-        payment_departments = (payment_departments or departments) & departments
+        # Payments of the accounts shown only; none at all without payments:view (empty).
+        payment_departments = (
+            departments if payment_departments is None else payment_departments & departments
+        )
     payments, next_cursor = (
         _payment_page(db, customer.id, payment_departments, cursor)
         if may_see_payments
@@ -266,6 +258,13 @@ def customer_view(request: Request, db: Session) -> Response:
         if may_see_payments
         else []
     )
+    # A write-back names a payment (its transaction ID and amount): only for someone who
+    # may see that account's payments.
+    paid_into = [
+        a.id
+        for a in accounts
+        if payment_departments is None or a.department_id in payment_departments
+    ]
     on_hold = [a for a in accounts if a.status in (AccountStatus.HOLD, AccountStatus.COLLECTIONS)]
     context: dict[str, Any] = {
         **display(request),
@@ -286,7 +285,7 @@ def customer_view(request: Request, db: Session) -> Response:
         "receipts": receipts,
         "duplicates": duplicates(db, customer.id, payment_departments) if may_see_payments else [],
         "on_hold": on_hold,
-        "write_backs": write_back.pending_for(db, [a.id for a in accounts]),
+        "write_backs": write_back.pending_for(db, paid_into) if may_see_payments else [],
         "limited": departments is not None,
     }
     return fragment_or_page(

@@ -24,7 +24,7 @@ from shared.models import Customer, Interaction, InteractionChannel, LinkKind, O
 from shared.search import Cursor
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
-from staff.customer_views import visible_customer
+from staff.customer_views import sees_customer, visible_customer
 from staff.payment_views import display
 from staff.templating import render, templates
 from staff.web import form_text, redirect_to, settings_of
@@ -96,10 +96,11 @@ def customer_history(request: Request, db: Session) -> Response:
     return render(request, "staff/interactions/history.html", context)
 
 
-def _session_of(customer: Customer) -> Session:
-    session = object_session(customer)
+def _session_of(loaded: Customer | Interaction) -> Session:
+    """The session a page's object was loaded in (templates and helpers read through it)."""
+    session = object_session(loaded)
     if session is None:
-        raise RuntimeError("the customer given to the counter panel must be loaded from the db")
+        raise RuntimeError(f"{loaded!r} must be loaded from the database")
     return session
 
 
@@ -114,8 +115,13 @@ def today(request: Request) -> dt.date:
 
 
 def _interaction(db: Session, request: Request) -> Interaction:
+    """The interaction of the path, or 404: also when its customer is outside the
+    departments of someone limited to some (one with no customer yet is anyone's)."""
     found = interactions.get(db, request.path_params["interaction_id"])
-    if found is None:
+    if found is None or (
+        found.customer_id is not None
+        and not sees_customer(db, _staff(request).visible(), found.customer_id)
+    ):
         raise HTTPException(404)
     return found
 
@@ -127,8 +133,12 @@ def _page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    links = interactions.visible_links(
+        _session_of(interaction), interaction, _staff(request).visible()
+    )
     context: dict[str, Any] = {
         "interaction": interaction,
+        "links": links,
         "errors": errors or {},
         "form": form or {},
         "channels": channel_names(),
@@ -143,9 +153,7 @@ def _page(
 @page
 @requires(WRITE)
 def start(request: Request, db: Session) -> Response:
-    customer = db.get(Customer, request.path_params["customer_id"])
-    if customer is None:
-        raise HTTPException(404)
+    customer = visible_customer(request, db)
     try:
         channel = InteractionChannel(form_text(request, "channel") or InteractionChannel.CALL)
     except ValueError:
@@ -255,7 +263,7 @@ def attach(request: Request, db: Session) -> Response:
             kind = LinkKind(kind_text)
         except ValueError:
             raise InteractionRefused("link-kind", _("Choose what to attach.")) from None
-        interactions.attach(db, actor, interaction, kind, reference)
+        interactions.attach(db, actor, interaction, kind, reference, _staff(request).visible())
 
     return _change(request, db, act, {"kind": kind_text, "reference": reference})
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from shared.actors import SYSTEM
+from shared.auth.roles import create_role
+from shared.db import transaction
+from shared.models import Account
+from shared.staff_accounts import ensure_default_roles
+from tests import factories
+from tests.integrations.test_write_back import bills_from_tax_system, pay
 from tests.staff.conftest import Console, csrf_from, signed_in
 from tests.staff.test_search import World, build_world
 
@@ -124,12 +133,6 @@ def test_the_counter_panel_place_is_there(agent: TestClient, world: World) -> No
 
 def test_refresh_re_reads_balances_from_the_bills(console: Console) -> None:
     """The local balance source is the bills: a stale balance is put right on refresh."""
-    from sqlalchemy import select
-
-    from shared.models import Account
-    from tests import factories
-    from tests.staff.conftest import csrf_from
-
     with console.factory() as db:
         (bill,) = factories.bills(db, [12_000])
         account = bill.account
@@ -152,8 +155,6 @@ def test_refresh_re_reads_balances_from_the_bills(console: Console) -> None:
 
 def test_many_open_invoices_page_soonest_due_first(console: Console) -> None:
     """A fleet owner with 120 parking fines: 50 a page, every bill reached exactly once."""
-    from tests import factories
-
     with console.factory() as db:
         (first,) = factories.bills(db, [1_000])
         for _ in range(119):
@@ -177,3 +178,52 @@ def test_many_open_invoices_page_soonest_due_first(console: Console) -> None:
     tampered = client.get(f"/staff/customers/{customer_id}?invoices_after=9999-99-99.x")
     assert tampered.status_code == 200
     assert len(re.findall(r'<tr id="invoice-\d+">', tampered.text)) == 50
+
+
+@pytest.mark.parametrize("last_id", [" {id}", "-{id}", "+{id}", "{id}_0"])
+def test_a_malformed_invoice_cursor_starts_from_the_soonest_due(
+    console: Console, last_id: str
+) -> None:
+    """What int() would read but no link holds (spaces, signs, underscores) is no id."""
+    with console.factory() as db:
+        (first,) = factories.bills(db, [1_000])
+        second = factories.invoice(db, first.account, first.fee_type, 2_000)
+        db.commit()
+        customer_id, due = first.account.customer_id, first.due_date
+        numbers = [first.invoice_number, second.invoice_number]
+    client, _ = signed_in(console, ["agent"])
+    cursor = f"{due.isoformat()}.{last_id.format(id=first.id)}"
+    text = client.get(f"/staff/customers/{customer_id}", params={"invoices_after": cursor}).text
+    assert re.findall(r'<tr id="invoice-\d+"><td>([^<]+)<br>', text) == numbers
+    assert "Back to the soonest due" not in text
+
+
+def viewer_role(console: Console) -> str:
+    """A role that sees customers but not their payments (no default role is one)."""
+    name = f"viewer-{secrets.token_hex(3)}"
+    with transaction(console.factory) as db:
+        ensure_default_roles(db)  # the permission catalogue
+        create_role(db, SYSTEM, name, "Customers only", ["customers:view"])
+    return name
+
+
+def test_a_write_back_is_flagged_only_to_who_may_see_the_payment(console: Console) -> None:
+    """The flag names the payment and its amount: not for someone without payments:view,
+    nor for one who sees payments only in another department."""
+    with console.factory() as db:
+        tax, _, water = bills_from_tax_system(db)
+        transaction_id = pay(db, tax).payment.transaction_id
+        customer_id = tax.account.customer_id
+        tax_department, water_department = tax.account.department_id, water.account.department_id
+    viewer = viewer_role(console)
+    url = f"/staff/customers/{customer_id}"
+    for roles, departments, flagged in [
+        (["agent"], {}, True),
+        ([viewer], {}, False),
+        ([viewer], {viewer: tax_department}, False),
+        ([viewer, "agent"], {"agent": water_department}, False),
+    ]:
+        client, _ = signed_in(console, roles, departments=departments)
+        text = client.get(url).text
+        assert ("Write-back pending:" in text) is flagged, roles
+        assert (transaction_id in text) is flagged, roles

@@ -36,7 +36,7 @@ from staff.payment_views import display
 from staff.templating import templates
 from tests import factories
 from tests.staff.conftest import Account, Console, csrf_from, sign_in, signed_in
-from tests.staff.test_counter import make_bills, pay_form, submit
+from tests.staff.test_counter import in_cash, make_bills, pay_form, submit
 from tests.support.apps import BASE_URL
 
 
@@ -480,3 +480,114 @@ def test_a_tampered_history_cursor_starts_from_the_newest(
     page = client.get(f"/staff/customers/{customer_id}/interactions?after=not-a-cursor")
     assert page.status_code == 200
     assert len(re.findall(r'href="[^"]*/staff/interactions/\d+"><time', page.text)) == 1
+
+
+def count_interactions(console: Console) -> int:
+    with console.factory() as db:
+        return db.scalar(select(func.count(Interaction.id))) or 0
+
+
+def test_a_customer_of_another_department_cannot_be_talked_to(console: Console) -> None:
+    """To an agent limited to other departments the customer does not exist: no
+    interaction starts, and one started by someone else is not found, read or changed."""
+    bills = make_bills(console, [1800])
+    elsewhere, _ = signed_in(
+        console, ["agent"], departments={"agent": console.department("Elsewhere")}
+    )
+    before = count_interactions(console)
+    refused = form_post(elsewhere, f"/staff/customers/{bills.customer_id}/interactions")
+    assert refused.status_code == 404
+    assert count_interactions(console) == before
+
+    everywhere, _ = signed_in(console, ["agent"])
+    url = start(everywhere, bills.customer_id)
+    form_post(everywhere, f"{url}/notes", {"text": "private to the department"})
+    assert elsewhere.get(url).status_code == 404
+    for path, data in [
+        ("notes", {"text": "from elsewhere"}),
+        ("customer", {"customer": bills.numbers[0]}),
+        ("links", {"kind": "invoice", "reference": bills.numbers[0]}),
+        ("outcome", {"outcome": "resolved"}),
+        ("follow-up", {"due": "2099-01-01"}),
+        ("follow-up/done", {}),
+        ("end", {}),
+    ]:
+        assert form_post(elsewhere, f"{url}/{path}", data).status_code == 404, path
+    with console.factory() as db:
+        interaction = interactions.get(db, interaction_id(url))
+        assert interaction is not None
+        assert [n.text for n in interaction.notes] == ["private to the department"]
+        assert not interaction.links and interaction.outcome is None
+        assert interaction.follow_up_due is None and interaction.ended_at is None
+
+    inside, _ = signed_in(console, ["agent"], departments={"agent": bills.departments[0]})
+    page = inside.get(url)
+    assert page.status_code == 200 and "private to the department" in page.text
+    started = form_post(inside, f"/staff/customers/{bills.customer_id}/interactions")
+    assert started.status_code == 303
+    # A caller not identified yet belongs to no department: anyone who reads may open it.
+    unidentified = form_post(
+        everywhere, "/staff/interactions/new", {"channel": "call", "unidentified": "1"}
+    )
+    assert elsewhere.get(str(unidentified.headers["location"])).status_code == 200
+
+
+def test_another_departments_numbers_cannot_be_attached(console: Console) -> None:
+    """Attaching must not tell a limited agent that another department's number exists:
+    it is refused in the words a wrong number gets, with or without the customer."""
+    _, transaction_id, receipt = paid_by_cash(console, 2200)
+    bills = make_bills(console, [900, 1100])
+    ours, theirs = bills.numbers
+    client, _ = signed_in(console, ["agent"], departments={"agent": bills.departments[0]})
+    started = form_post(client, "/staff/interactions/new", {"channel": "call", "unidentified": "1"})
+    url = str(started.headers["location"])
+    for kind, references, message in [
+        ("payment", ("T-NOPE", transaction_id), "No payment has that transaction ID."),
+        ("receipt", ("R-1999-999999", receipt), "No receipt has that number."),
+        ("invoice", ("B-1999-999999", theirs), "No invoice has that number."),
+    ]:
+        for reference in references:
+            refused = form_post(client, f"{url}/links", {"kind": kind, "reference": reference})
+            assert refused.status_code == 422 and message in refused.text, reference
+    attached = form_post(client, f"{url}/links", {"kind": "invoice", "reference": ours})
+    assert attached.status_code == 303
+
+    # The customer's own bill, in a department the agent does not see: not theirs to attach.
+    known = start(client, bills.customer_id)
+    refused = form_post(client, f"{known}/links", {"kind": "invoice", "reference": theirs})
+    assert refused.status_code == 422
+    assert "This customer has no invoice with that number." in refused.text
+    attached = form_post(client, f"{known}/links", {"kind": "invoice", "reference": ours})
+    assert attached.status_code == 303
+    with console.factory() as db:
+        for each in (url, known):
+            interaction = interactions.get(db, interaction_id(each))
+            assert interaction is not None
+            assert [link.reference for link in interaction.links] == [ours]
+
+
+def test_a_limited_agent_sees_only_their_departments_attachments(console: Console) -> None:
+    """One customer, a payment in each of two departments, both attached to one call: an
+    agent limited to the first department reads the call without the second's number."""
+    bills = make_bills(console, [1000, 2000])
+    first, second = bills.numbers
+    cashier, _ = signed_in(console, ["cashier"])
+    taken = []
+    for number, amount in ((first, "10"), (second, "20")):
+        _, base = pay_form(cashier, bills.customer_id)
+        done = submit(cashier, bills.customer_id, in_cash(base, {number: amount}, amount))
+        found = re.search(r"/staff/payments/([0-9A-Z-]+)", done.text)
+        assert found, done.text
+        taken.append(found.group(1))
+    everyone, _ = signed_in(console, ["agent"])
+    url = start(everyone, bills.customer_id)
+    for transaction_id in taken:
+        attached = form_post(
+            everyone, f"{url}/links", {"kind": "payment", "reference": transaction_id}
+        )
+        assert attached.status_code == 303, attached.text
+    assert all(t in everyone.get(url).text for t in taken)
+    limited, _ = signed_in(console, ["agent"], departments={"agent": bills.departments[0]})
+    page = limited.get(url)
+    assert page.status_code == 200
+    assert taken[0] in page.text and taken[1] not in page.text
