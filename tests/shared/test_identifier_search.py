@@ -8,10 +8,23 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared import identifier_search
 from shared.db import transaction
 from shared.identifier_search import Jump
-from shared.models import Receipt
+from shared.models import Account, Customer, Invoice, Receipt
 from shared.visibility import Visible
 from tests import factories
 from tests.shared.test_search import make_allocation, make_customer, make_payment
+
+
+def numbered(
+    db: Session, customer_number: str, name: str, account_number: str, invoice_number: str
+) -> tuple[Customer, Account, Invoice]:
+    """A customer with one account and one bill, each with the number given."""
+    customer = make_customer(db, customer_number, name)
+    dept = factories.department(db)
+    account = factories.account(db, customer, dept)
+    account.account_number = account_number
+    invoice = factories.invoice(db, account, factories.fee_type(db, dept), 100)
+    invoice.invoice_number = invoice_number
+    return customer, account, invoice
 
 
 def test_clean_identifier() -> None:
@@ -22,12 +35,9 @@ def test_clean_identifier() -> None:
 
 def test_identify_on_the_database(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as db:
-        emilie = make_customer(db, "C-000123", "Émilie Núñez")
-        dept = factories.department(db)
-        account = factories.account(db, emilie, dept)
-        account.account_number = "TAX-100011"
-        invoice = factories.invoice(db, account, factories.fee_type(db, dept), 100)
-        invoice.invoice_number = "B-2026-000001"
+        emilie, account, invoice = numbered(
+            db, "C-000123", "Émilie Núñez", "TAX-100011", "B-2026-000001"
+        )
     with factory() as db:
         assert identifier_search.identify(db, "c-000123") == Jump("customer", customer_id=emilie.id)
         jump = identifier_search.identify(db, "tax 100011")
@@ -43,12 +53,10 @@ def test_identify_on_the_database(factory: sessionmaker[Session]) -> None:
 
 def test_identifiers_typed_without_their_dashes(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as db:
-        customer = make_customer(db, "C-000500", "Sam Squash")
-        dept = factories.department(db)
-        account = factories.account(db, customer, dept)
-        account.account_number = "TAX-100051"
-        invoice = factories.invoice(db, account, factories.fee_type(db, dept), 100)
-        invoice.invoice_number = "B-2026-000051"
+        customer, account, invoice = numbered(
+            db, "C-000500", "Sam Squash", "TAX-100051", "B-2026-000051"
+        )
+        dept = account.department
         payment = make_payment(db, customer)
         db.add(
             Receipt(receipt_number="R-2026-000052", year=2026, sequence=52, payment_id=payment.id)
