@@ -1,5 +1,6 @@
 """Single sign-on: the staff member signs in at the organisation's OpenID Connect
-provider; groups there decide their roles here (`PAYDESK_OIDC_ROLE_MAP`)."""
+provider; groups there decide their roles here (`PAYDESK_OIDC_ROLE_MAP`), and roles that
+need a second factor need the provider to show one (`PAYDESK_OIDC_MFA_AMR`/`_ACR`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from shared.actors import Actor, ActorType
 from shared.auth import login, oidc
-from shared.auth.oidc import OidcClient, OidcError
+from shared.auth.oidc import OidcClient, OidcError, OidcIdentity
 from shared.db import transaction
 from shared.i18n import gettext_ as _
 from shared.models import SessionKind
@@ -17,7 +18,7 @@ from shared.web.endpoint import page
 from shared.web.sessions import rotate, session_of
 from staff.access import public
 from staff.templating import render
-from staff.web import client_address, safe_next
+from staff.web import client_address, safe_next, settings_of
 
 SSO = "staff_sso"
 
@@ -56,17 +57,21 @@ def sso_callback(request: Request, db: Session) -> Response:
     blob = request.session.pop(SSO, None)
     address = client_address(request)
     # A GET: `page` rolls its session back, so what must last is written in its own.
+    identity: OidcIdentity | None = None
     try:
         identity = client.finish(dict(request.query_params), blob)
         with transaction(request.app.state.db) as tx:
             user = oidc.provision_staff(
-                tx, identity, Actor(ActorType.STAFF, identity.username, address)
+                tx,
+                identity,
+                Actor(ActorType.STAFF, identity.username, address),
+                mfa_roles=settings_of(request).mfa_required_roles,
             )
             login.record_login(tx, user, address, ["sso"])
             user_id = user.id
     except OidcError as error:
         with transaction(request.app.state.db) as tx:
-            oidc.record_refusal(tx, error, address)
+            oidc.record_refusal(tx, error, address, identity)
         return _refused(request, str(error), 403)
     session = session_of(request)
     session.kind = SessionKind.STAFF

@@ -5,6 +5,22 @@ Paydesk roles through the role map, at every sign-in: the IdP is the source of t
 for an SSO user's roles, and a user none of whose groups maps to a role is refused.
 Users created here have no password, so they can only sign in through the IdP.
 
+Roles that need a second factor at local sign-in (`Settings.mfa_required_roles`) need one
+here too: the ID token must show that the IdP did multi-factor sign-in, by an `amr`
+value in `PAYDESK_OIDC_MFA_AMR` or an `acr` in `PAYDESK_OIDC_MFA_ACR`, or the sign-in is
+refused and nothing about the user changes.
+
+A staff user is bound to one IdP identity, the ID token's (`iss`, `sub`), at their first
+single sign-on, and later sign-ins find them by it, never by name: names can change
+hands at the IdP, and a name is no proof of owning the Paydesk account that has it. So a
+first sign-in whose name is already taken here, by a local account (it has a password)
+or by a user bound to another identity, is refused: an administrator must link them, by
+setting the account's `sso_issuer` and `sso_subject` in the database (no screen does it
+yet; every account `paydesk staff create` or the admin pages make has a password, so
+none is left open for a first sign-in to claim). The one exception is an unbound account
+without a password, which only single sign-on made, before identities were bound
+(migration 0013): the first sign-in with its name binds it, as sign-ins then matched it.
+
 Wiring the two staff routes (one `OidcClient` per process: it caches discovery and keys).
 The callback is a GET, and `page` rolls a GET's session back, so the sign-in is written
 in a unit of work of its own::
@@ -27,15 +43,17 @@ in a unit of work of its own::
     def sso_callback(request: Request, db: Session) -> Response:   # /staff/login/sso/callback
         blob = request.session.pop(SSO, None)
         address = client_address(request)
+        identity = None
         try:
             identity = sso.finish(dict(request.query_params), blob)
             with transaction(request.app.state.db) as tx:
                 actor = Actor(ActorType.STAFF, identity.username, address)
-                user = oidc.provision_staff(tx, identity, actor)
+                mfa_roles = settings_of(request).mfa_required_roles
+                user = oidc.provision_staff(tx, identity, actor, mfa_roles=mfa_roles)
                 login.record_login(tx, user, address, ["sso"])
         except OidcError as error:
             with transaction(request.app.state.db) as tx:
-                oidc.record_refusal(tx, error, address)
+                oidc.record_refusal(tx, error, address, identity)
             return _login_page(request, {"login-username": str(error)}, status_code=403)
         session = session_of(request)
         session.kind, session.staff_user_id = SessionKind.STAFF, user.id
@@ -51,7 +69,7 @@ import hmac
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
@@ -71,6 +89,7 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.actors import Actor, ActorType
 from shared.audit import AuditAction
+from shared.auth import mfa
 from shared.i18n import N_
 from shared.i18n import gettext_ as _
 from shared.models import RoleAssignment, StaffUser
@@ -78,12 +97,32 @@ from shared.staff_accounts import ensure_default_roles
 
 # Event names of their own until they join `AuditAction`.
 SSO_LOGIN = "auth:sso:login"
+SSO_LINKED = "auth:sso:linked"
 # How long a started sign-in may take at the IdP.
 START_VALID_FOR = 10 * 60
 # Clock difference tolerated between us and the IdP when checking the ID token's times.
 LEEWAY = 60
 # The refusal when no group maps to a role (raised translated).
 NO_ROLE = N_("Your account has no Paydesk role. Ask an administrator.")
+# The refusal when a role needs multi-factor sign-in and the ID token does not show one.
+MFA_NOT_SHOWN = N_(
+    "Your Paydesk role needs a multi-factor sign-in, and the identity provider did not "
+    "report one. Sign in again with your second factor, or ask an administrator."
+)
+# The refusal when a first sign-in's name belongs to an account not bound to this identity.
+NAME_TAKEN = N_(
+    "An account with this name already exists here. An administrator must link it to your "
+    "single sign-on."
+)
+# RFC 8176's `mfa`: the IdP says it used more than one factor. Single methods such as
+# `otp` or `hwk` are not in the default: alone they are a one-factor (passwordless) sign-in.
+DEFAULT_MFA_AMR = ("mfa",)
+# The longest `sub` OpenID Connect allows (Core 1.0, 2); the column is this long.
+MAX_SUBJECT = 255
+# What the staff_users columns hold (username, email, display_name).
+MAX_USERNAME = 64
+MAX_EMAIL = 320
+MAX_NAME = 200
 _BLOB_KEYS = ("state", "nonce", "code_verifier", "return_to", "started")
 
 
@@ -123,6 +162,18 @@ class OidcRoleError(OidcError):
     reason = "role"
 
 
+class OidcMfaError(OidcError):
+    """The user's roles need multi-factor sign-in and the ID token does not show one."""
+
+    reason = "mfa"
+
+
+class OidcLinkError(OidcError):
+    """A first sign-in's name is taken by an account not bound to this IdP identity."""
+
+    reason = "link"
+
+
 def _pairs(raw: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for item in raw.split(","):
@@ -130,6 +181,10 @@ def _pairs(raw: str) -> tuple[tuple[str, str], ...]:
         if sep and group.strip() and role.strip():
             pairs.append((group.strip(), role.strip()))
     return tuple(pairs)
+
+
+def _words(raw: str) -> tuple[str, ...]:
+    return tuple(raw.replace(",", " ").split())
 
 
 @dataclass(frozen=True)
@@ -142,6 +197,11 @@ class OidcSettings:
     groups_claim: str = "groups"
     # (IdP group, Paydesk role) pairs; a group may give several roles.
     role_map: tuple[tuple[str, str], ...] = ()
+    # An ID token shows multi-factor sign-in by one of these `amr` values or this `acr`.
+    mfa_amr: tuple[str, ...] = DEFAULT_MFA_AMR
+    mfa_acr: tuple[str, ...] = ()
+    # Asked of the IdP as `acr_values` (most wanted first) at every sign-in; none if empty.
+    acr_values: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OidcSettings:
@@ -151,13 +211,12 @@ class OidcSettings:
             client_id=env.get("PAYDESK_OIDC_CLIENT_ID", ""),
             client_secret=env.get("PAYDESK_OIDC_CLIENT_SECRET", ""),
             redirect_uri=env.get("PAYDESK_OIDC_REDIRECT_URI", ""),
-            scopes=tuple(
-                env.get("PAYDESK_OIDC_SCOPES", "openid profile email groups")
-                .replace(",", " ")
-                .split()
-            ),
+            scopes=_words(env.get("PAYDESK_OIDC_SCOPES", "openid profile email groups")),
             groups_claim=env.get("PAYDESK_OIDC_GROUPS_CLAIM", "groups"),
             role_map=_pairs(env.get("PAYDESK_OIDC_ROLE_MAP", "")),
+            mfa_amr=_words(env.get("PAYDESK_OIDC_MFA_AMR", ",".join(DEFAULT_MFA_AMR))),
+            mfa_acr=_words(env.get("PAYDESK_OIDC_MFA_ACR", "")),
+            acr_values=_words(env.get("PAYDESK_OIDC_ACR_VALUES", "")),
         )
 
     @property
@@ -168,17 +227,26 @@ class OidcSettings:
         held = set(groups)
         return tuple(sorted({role for group, role in self.role_map if group in held}))
 
+    def shows_mfa(self, amr: tuple[str, ...], acr: str | None) -> bool:
+        """Whether an ID token's `amr` and `acr` show multi-factor sign-in."""
+        return not set(amr).isdisjoint(self.mfa_amr) or (acr is not None and acr in self.mfa_acr)
+
 
 @dataclass(frozen=True)
 class OidcIdentity:
-    """Who the IdP says signed in, and the Paydesk roles their groups map to."""
+    """Who the IdP says signed in, how, and the Paydesk roles their groups map to."""
 
+    issuer: str
     subject: str
     username: str
     email: str | None
     name: str
     groups: tuple[str, ...]
     roles: tuple[str, ...]
+    amr: tuple[str, ...] = ()
+    acr: str | None = None
+    # Whether `amr` or `acr` shows multi-factor sign-in, by the settings' lists.
+    multi_factor: bool = False
 
 
 def return_to(blob: Mapping[str, Any] | None) -> str:
@@ -231,6 +299,7 @@ class OidcClient:
             nonce=blob["nonce"],
             code_challenge=create_s256_code_challenge(blob["code_verifier"]),
             code_challenge_method="S256",
+            acr_values=" ".join(self.settings.acr_values) or None,  # None: not sent
         )
         return str(url), blob
 
@@ -357,17 +426,36 @@ class OidcClient:
                 _("The identity provider did not say who you are. Ask an administrator."),
                 "no preferred_username or email",
             )
-        raw_groups = claims.get(self.settings.groups_claim) or []
-        groups = (raw_groups,) if isinstance(raw_groups, str) else tuple(map(str, raw_groups))
+        subject = str(claims["sub"])
+        if not subject or len(subject) > MAX_SUBJECT:
+            raise OidcTokenError(
+                _("The identity provider did not say who you are. Ask an administrator."),
+                "sub empty or too long",
+            )
+        groups = _strings(claims.get(self.settings.groups_claim))
+        amr = _strings(claims.get("amr"))
+        acr = claims.get("acr")
+        acr = acr if isinstance(acr, str) and acr else None
         name = claims.get("name")
         username = username.strip().lower()
+        if len(username) > MAX_USERNAME or (email is not None and len(email) > MAX_EMAIL):
+            raise OidcTokenError(
+                _("The identity provider did not say who you are. Ask an administrator."),
+                "preferred_username or email too long",
+            )
+        if isinstance(name, str):
+            name = name[:MAX_NAME]
         return OidcIdentity(
-            subject=str(claims["sub"]),
+            issuer=str(claims["iss"]),
+            subject=subject,
             username=username,
             email=email,
             name=name if isinstance(name, str) and name else username,
             groups=groups,
             roles=self.settings.roles_for(groups),
+            amr=amr,
+            acr=acr,
+            multi_factor=self.settings.shows_mfa(amr, acr),
         )
 
     def _key_set(self, refresh: bool = False) -> KeySet:
@@ -391,6 +479,13 @@ class OidcClient:
         if not isinstance(document, dict):
             raise _unreachable(ValueError(f"{url} is not a JSON object"))
         return document
+
+
+def _strings(claim: object) -> tuple[str, ...]:
+    # A list claim, which some IdPs send as a single string when it has one item.
+    if isinstance(claim, str):
+        return (claim,) if claim else ()
+    return tuple(map(str, claim)) if isinstance(claim, list) else ()
 
 
 def _auth_method(metadata: Mapping[str, Any]) -> str:
@@ -419,11 +514,15 @@ def _unreachable(error: Exception) -> OidcProviderError:
 # -- provisioning ---------------------------------------------------------------------
 
 
-def provision_staff(session: Session, identity: OidcIdentity, actor: Actor) -> StaffUser:
-    """The staff user for this identity, created if new, with exactly the mapped roles.
+def provision_staff(
+    session: Session, identity: OidcIdentity, actor: Actor, *, mfa_roles: Collection[str]
+) -> StaffUser:
+    """The staff user bound to this identity, created if new, with exactly the mapped roles.
 
     Raises `OidcRoleError` when no group maps to a role or a mapped role does not exist,
-    and `OidcError` for a deactivated account.
+    `OidcMfaError` when a mapped role is in `mfa_roles` and the IdP did not show
+    multi-factor sign-in, `OidcLinkError` when a first sign-in's name is taken here, and
+    `OidcError` for a deactivated account. A refusal changes nothing.
     """
     if not identity.roles:
         raise OidcRoleError(_(NO_ROLE), "no mapped role")
@@ -434,31 +533,23 @@ def provision_staff(session: Session, identity: OidcIdentity, actor: Actor) -> S
             _("Single sign-on is set up with a role Paydesk does not have. Ask an administrator."),
             f"unknown role(s): {', '.join(unknown)}",
         )
-    user = session.scalars(select(StaffUser).where(StaffUser.username == identity.username)).first()
+    # The mapped roles are exactly the ones the user will hold (`_set_roles`).
+    if mfa.required(identity.roles, mfa_roles) and not identity.multi_factor:
+        shown = f"amr {' '.join(identity.amr) or '-'}, acr {identity.acr or '-'}"
+        raise OidcMfaError(_(MFA_NOT_SHOWN), f"no multi-factor: {shown}"[:200])
+    user = session.scalars(
+        select(StaffUser).where(
+            StaffUser.sso_issuer == identity.issuer, StaffUser.sso_subject == identity.subject
+        )
+    ).first()
     if user is None:
-        user = StaffUser(
-            username=identity.username,
-            display_name=identity.name,
-            email=identity.email,
-            password_hash=None,
-        )
-        session.add(user)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            AuditAction.STAFF_CREATED,
-            "staff_user",
-            user.username,
-            {"roles": list(identity.roles), "source": "sso"},
-        )
-    elif not user.active:
+        user = _first_sign_in(session, identity, actor)
+    if not user.active:
         raise OidcError(
             _("This account is not active. Ask an administrator to reactivate it."), "inactive"
         )
-    else:
-        user.display_name = identity.name
-        user.email = identity.email or user.email
+    user.display_name = identity.name
+    user.email = identity.email or user.email
     _set_roles(session, actor, user, identity, known)
     audit.record(
         session,
@@ -470,9 +561,55 @@ def provision_staff(session: Session, identity: OidcIdentity, actor: Actor) -> S
             "subject": identity.subject,
             "groups": list(identity.groups),
             "roles": list(identity.roles),
+            "amr": list(identity.amr),
+            "acr": identity.acr,
         },
     )
     session.flush()
+    return user
+
+
+def _first_sign_in(session: Session, identity: OidcIdentity, actor: Actor) -> StaffUser:
+    """A new user bound to this identity, or the unbound SSO-only account with its name."""
+    user = session.scalars(select(StaffUser).where(StaffUser.username == identity.username)).first()
+    if user is None:
+        user = StaffUser(
+            username=identity.username,
+            display_name=identity.name,
+            email=identity.email,
+            password_hash=None,
+            sso_issuer=identity.issuer,
+            sso_subject=identity.subject,
+        )
+        session.add(user)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            AuditAction.STAFF_CREATED,
+            "staff_user",
+            user.username,
+            {"roles": list(identity.roles), "source": "sso", "subject": identity.subject},
+        )
+        return user
+    if user.sso_subject is not None:
+        raise OidcLinkError(_(NAME_TAKEN), "username bound to another sso identity")
+    if user.password_hash is not None:
+        raise OidcLinkError(_(NAME_TAKEN), "username of a local account")
+    if not user.active:
+        # Bind nothing for a sign-in that is refused anyway.
+        return user
+    # Made by single sign-on before 0013 bound users to identities, when a sign-in found
+    # its user by name: this one, the first since, binds it.
+    user.sso_issuer, user.sso_subject = identity.issuer, identity.subject
+    audit.record(
+        session,
+        actor,
+        SSO_LINKED,
+        "staff_user",
+        user.id,
+        {"issuer": identity.issuer, "subject": identity.subject},
+    )
     return user
 
 
@@ -522,14 +659,22 @@ def _set_roles(
 
 
 def record_refusal(
-    session: Session, error: OidcError, source_ip: str | None = None, username: str = "-"
+    session: Session,
+    error: OidcError,
+    source_ip: str | None = None,
+    identity: OidcIdentity | None = None,
 ) -> None:
-    """Audit a refused single sign-on as a failed login (`username` when the IdP said it)."""
+    """Audit a refused single sign-on as a failed login (with `identity` when the IdP said
+    who it was: the name they asked for and who they are there)."""
+    username = identity.username if identity is not None else "-"
+    details = {"method": "sso", "reason": error.reason}
+    if identity is not None:
+        details |= {"issuer": identity.issuer, "subject": identity.subject}
     audit.record(
         session,
         Actor(ActorType.STAFF, username[:64], source_ip),
         AuditAction.LOGIN_FAILED,
         "staff_user",
         username,
-        {"method": "sso", "reason": error.reason},
+        details,
     )

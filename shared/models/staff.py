@@ -3,7 +3,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, Code, IntPk, Timestamp, UTCDateTime
@@ -50,6 +60,10 @@ class AccessStamp(Base):
 
 class StaffUser(Base):
     __tablename__ = "staff_users"
+    # A unique index, not a constraint: SQLite adds an index in place (migration 0013).
+    __table_args__ = (
+        Index("ix_staff_users_sso_identity", "sso_issuer", "sso_subject", unique=True),
+    )
 
     id: Mapped[IntPk]
     username: Mapped[Code] = mapped_column(unique=True)
@@ -63,6 +77,10 @@ class StaffUser(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Who they are at the single sign-on IdP (the ID token's iss and sub), bound at their
+    # first sign-in there or by an administrator: SSO finds them by this, never by name.
+    sso_issuer: Mapped[str | None] = mapped_column(String(300))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[Timestamp]
 
     assignments: Mapped[list[RoleAssignment]] = relationship(back_populates="user")

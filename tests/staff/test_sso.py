@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from shared import audit
 from shared.audit import AuditAction
+from shared.auth import access
 from shared.auth.login import MAX_FAILURES
 from shared.auth.oidc import OidcClient
 from shared.models import AuditEvent, StaffUser
@@ -18,6 +20,8 @@ from tests.shared.auth.oidc_fixtures import Provider, browse, idp, oidc_provider
 from tests.staff.conftest import Console, post_login
 
 ROLE_OF = {"alice": "agent", "sam": "supervisor"}
+# How an IdP reports a password and a second factor (RFC 8176).
+WITH_MFA = ["pwd", "mfa"]
 
 
 @pytest.fixture
@@ -29,19 +33,28 @@ def sso(console: Console, idp: Provider) -> Iterator[Console]:  # noqa: F811
     client.close()
 
 
-def sign_in_with_sso(client: TestClient, login: str) -> str:
-    """Start at the console, sign in at the IdP, come back; returns where we land."""
+def come_back(client: TestClient, login: str) -> httpx.Response:
+    """Start at the console, sign in at the IdP, and the console's answer to the callback."""
     start = client.get("/staff/login/sso?next=/staff/")
     assert start.status_code == 303
-    callback = browse(start.headers["location"], login)
-    parts = urlsplit(callback)
-    back = client.get(f"{parts.path}?{parts.query}")
+    parts = urlsplit(browse(start.headers["location"], login))
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+def sign_in_with_sso(client: TestClient, login: str) -> str:
+    """Start at the console, sign in at the IdP, come back; returns where we land."""
+    back = come_back(client, login)
     assert back.status_code == 303, back.text
     return back.headers["location"]
 
 
 @pytest.mark.parametrize("login", ["alice", "sam"])
-def test_sso_signs_in_with_the_role_from_the_idp_groups(sso: Console, login: str) -> None:
+def test_sso_signs_in_with_the_role_from_the_idp_groups(
+    sso: Console,
+    idp: Provider,  # noqa: F811
+    login: str,
+) -> None:
+    idp.set_account("sam", amr=WITH_MFA)  # a supervisor needs a second factor
     client = sso.client()
     assert "Sign in with single sign-on" in client.get("/staff/login").text
     assert sign_in_with_sso(client, login) == "/staff/"
@@ -144,3 +157,58 @@ def test_a_deactivated_account_cannot_sign_in_with_sso(sso: Console) -> None:
     refused = client.get(f"{parts.path}?{parts.query}")
     assert refused.status_code == 403 and "This account is not active." in refused.text
     assert client.get("/staff/").status_code == 303
+
+
+def _last_refusal(console: Console) -> AuditEvent:
+    with console.factory() as db:
+        event = db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == AuditAction.LOGIN_FAILED)
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+        assert event is not None
+        return event
+
+
+def test_a_supervisor_needs_a_second_factor_at_the_idp(
+    sso: Console,
+    idp: Provider,  # noqa: F811
+) -> None:
+    idp.set_account("sid", name="Sid", email="sid@example.org", groups=["paydesk-supervisors"])
+    client = sso.client()
+    refused = come_back(client, "sid")
+    assert refused.status_code == 403
+    assert "needs a multi-factor sign-in" in refused.text
+    assert client.get("/staff/").status_code == 303  # still signed out
+    event = _last_refusal(sso)
+    assert (event.object_id, event.details["reason"]) == ("sid", "no multi-factor: amr -, acr -")
+    assert event.details["subject"] == "sid"
+    with sso.factory() as db:
+        assert db.scalars(select(StaffUser).where(StaffUser.username == "sid")).first() is None
+
+    idp.set_account("sid", amr=WITH_MFA)
+    assert sign_in_with_sso(client, "sid") == "/staff/"
+    home = client.get("/staff/")
+    assert home.status_code == 200 and "supervisor" in home.text
+
+
+def test_an_idp_name_does_not_open_a_local_account(
+    sso: Console,
+    idp: Provider,  # noqa: F811
+) -> None:
+    local = sso.user(["admin"], mfa=True)
+    idp.set_account(
+        "mallory", preferred_username=local.username, groups=["paydesk-agents"], amr=WITH_MFA
+    )
+    client = sso.client()
+    refused = come_back(client, "mallory")
+    assert refused.status_code == 403
+    assert "An account with this name already exists here." in refused.text
+    assert client.get("/staff/").status_code == 303
+    event = _last_refusal(sso)
+    assert (event.object_id, event.details["subject"]) == (local.username, "mallory")
+    assert event.details["reason"] == "username of a local account"
+    user = _user(sso, local.username)
+    assert (user.sso_subject, user.password_hash is not None) == (None, True)
+    with sso.factory() as db:
+        assert access.role_names(db, user) == {"admin"}

@@ -64,8 +64,12 @@ class Provider:
         return OidcSettings.from_env(env)
 
     def set_groups(self, login: str, groups: list[str]) -> None:
+        self.set_account(login, groups=groups)
+
+    def set_account(self, login: str, **fields: object) -> None:
+        """Change or add an account at the IdP, e.g. `amr=["pwd", "mfa"]` for a second factor."""
         accounts = json.loads(self.accounts_file.read_text())
-        accounts[login]["groups"] = groups
+        accounts[login] = {**accounts.get(login, {}), **fields}
         self.accounts_file.write_text(json.dumps(accounts))
 
     def reset(self) -> None:

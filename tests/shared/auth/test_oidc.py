@@ -23,11 +23,16 @@ from shared.actors import Actor, ActorType
 from shared.audit import AuditAction
 from shared.auth import access
 from shared.auth.oidc import (
+    MFA_NOT_SHOWN,
+    NAME_TAKEN,
     NO_ROLE,
+    SSO_LINKED,
     SSO_LOGIN,
     OidcClient,
     OidcError,
     OidcIdentity,
+    OidcLinkError,
+    OidcMfaError,
     OidcProviderError,
     OidcRoleError,
     OidcSettings,
@@ -53,6 +58,10 @@ __all__ = ["idp", "oidc_provider"]  # fixtures, used by name
 
 pytestmark = pytest.mark.slow
 ACTOR = Actor(ActorType.SYSTEM, "sso-test", "127.0.0.1")
+# The roles that need a second factor, as PAYDESK_MFA_REQUIRED_ROLES's default.
+MFA_ROLES = ("supervisor", "admin")
+# How an IdP reports a password and a second factor (RFC 8176).
+WITH_MFA = ["pwd", "mfa"]
 
 
 @pytest.fixture
@@ -64,6 +73,10 @@ def client(idp: Provider) -> Iterator[OidcClient]:
 def sign_in(client: OidcClient, login: str) -> OidcIdentity:
     url, blob = client.start("/staff/customers")
     return client.finish(browse(url, login), blob)
+
+
+def provision(db: Session, identity: OidcIdentity) -> StaffUser:
+    return provision_staff(db, identity, ACTOR, mfa_roles=MFA_ROLES)
 
 
 # -- settings -------------------------------------------------------------------------
@@ -83,7 +96,28 @@ def test_settings_from_the_environment() -> None:
     assert settings.groups_claim == "groups"
     assert settings.role_map == (("a", "agent"), ("b", "supervisor"), ("b", "finance"))
     assert settings.roles_for(("b", "c")) == ("finance", "supervisor")
+    assert (settings.mfa_amr, settings.mfa_acr, settings.acr_values) == (("mfa",), (), ())
     assert "client_secret" not in repr(OidcSettings(client_secret="hunter2hunter2"))
+
+
+def test_multi_factor_settings() -> None:
+    settings = OidcSettings.from_env(
+        {
+            "PAYDESK_OIDC_MFA_AMR": "mfa, otp",
+            "PAYDESK_OIDC_MFA_ACR": "https://refeds.org/profile/mfa,urn:example:loa:2",
+            "PAYDESK_OIDC_ACR_VALUES": "urn:example:loa:2 https://refeds.org/profile/mfa",
+        }
+    )
+    assert settings.mfa_amr == ("mfa", "otp")
+    assert settings.mfa_acr == ("https://refeds.org/profile/mfa", "urn:example:loa:2")
+    assert settings.acr_values == ("urn:example:loa:2", "https://refeds.org/profile/mfa")
+    assert settings.shows_mfa(("pwd", "otp"), None)
+    assert settings.shows_mfa((), "urn:example:loa:2")
+    assert not settings.shows_mfa(("pwd", "hwk"), "urn:example:loa:1")
+    default = OidcSettings()
+    assert default.shows_mfa(("pwd", "mfa"), None)
+    assert not default.shows_mfa(("otp",), None)  # one factor, if a passwordless one
+    assert not default.shows_mfa((), "https://refeds.org/profile/mfa")
 
 
 def test_settings_disabled_without_issuer_or_client() -> None:
@@ -106,13 +140,26 @@ def test_start_asks_for_code_with_pkce_nonce_and_state(client: OidcClient) -> No
     assert query["nonce"] == blob["nonce"]
     assert query["code_challenge_method"] == "S256"
     assert blob["code_verifier"] not in url
+    assert "acr_values" not in query
     assert return_to(blob) == "/staff/x"
     assert client.start("/")[1]["state"] != blob["state"]
+
+
+def test_start_asks_for_the_configured_assurance(idp: Provider) -> None:
+    idp.set_account("sam", acr="urn:example:loa:2")
+    settings = idp.settings(acr_values="urn:example:loa:2 urn:example:loa:1")
+    with httpx.Client(timeout=10) as http:
+        client = OidcClient(settings, http)
+        url, blob = client.start("/")
+        query = parse_qs(urlsplit(url).query)
+        assert query["acr_values"] == ["urn:example:loa:2 urn:example:loa:1"]
+        assert client.finish(browse(url, "sam"), blob).acr == "urn:example:loa:2"
 
 
 def test_agent_signs_in(client: OidcClient) -> None:
     identity = sign_in(client, "alice")
     assert identity == OidcIdentity(
+        issuer=client.settings.issuer,
         subject="alice",
         username="alice",
         email="alice@example.org",
@@ -126,6 +173,26 @@ def test_supervisor_group_gives_supervisor(client: OidcClient) -> None:
     identity = sign_in(client, "sam")
     assert identity.roles == ("supervisor",)
     assert sign_in(client, "fran").roles == ("agent", "finance")
+
+
+def test_how_the_person_signed_in_comes_from_the_id_token(
+    idp: Provider, client: OidcClient
+) -> None:
+    plain = sign_in(client, "sam")
+    assert (plain.amr, plain.acr, plain.multi_factor) == ((), None, False)
+    idp.set_account("sam", amr=WITH_MFA)
+    strong = sign_in(client, "sam")
+    assert (strong.amr, strong.acr, strong.multi_factor) == (("pwd", "mfa"), None, True)
+    idp.set_account("sam", amr=["pwd", "otp"], acr="urn:example:loa:2")
+    other = sign_in(client, "sam")
+    assert (other.amr, other.acr, other.multi_factor) == (
+        ("pwd", "otp"),
+        "urn:example:loa:2",
+        False,  # neither is in the default lists
+    )
+    settings = idp.settings(mfa_acr="urn:example:loa:2")
+    with httpx.Client(timeout=10) as http:
+        assert sign_in(OidcClient(settings, http), "sam").multi_factor
 
 
 def test_client_secret_post_when_the_idp_only_takes_that(
@@ -152,6 +219,33 @@ def test_a_custom_groups_claim_and_scopes(idp: Provider) -> None:
 
 
 # -- refusals -------------------------------------------------------------------------
+
+
+def test_a_subject_longer_than_openid_connect_allows_is_refused(
+    idp: Provider, client: OidcClient
+) -> None:
+    login = "x" * 256
+    idp.set_account(login, groups=["paydesk-agents"])
+    with pytest.raises(OidcTokenError, match="did not say who you are") as refused:
+        sign_in(client, login)
+    assert refused.value.reason == "sub empty or too long"
+    idp.set_account(login[1:], groups=["paydesk-agents"], preferred_username="long.sub")
+    assert sign_in(client, login[1:]).subject == login[1:]
+    # A claim that is no list gives no groups.
+    with httpx.Client(timeout=10) as http:
+        settings = idp.settings(groups_claim="email_verified")
+        assert sign_in(OidcClient(settings, http), "alice").groups == ()
+
+
+def test_a_name_longer_than_a_staff_username_is_refused(idp: Provider, client: OidcClient) -> None:
+    """The username column holds 64 characters: a longer name is a clear refusal (on
+    PostgreSQL it was a 500 when the user was written)."""
+    idp.set_account("longname", groups=["paydesk-agents"], preferred_username="n" * 65)
+    with pytest.raises(OidcTokenError, match="did not say who you are") as refused:
+        sign_in(client, "longname")
+    assert refused.value.reason == "preferred_username or email too long"
+    idp.set_account("longname", preferred_username="n" * 64)
+    assert sign_in(client, "longname").username == "n" * 64
 
 
 def test_tampered_state_is_refused(client: OidcClient) -> None:
@@ -295,30 +389,46 @@ def _actions(db: Session) -> list[str]:
     return list(db.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
 
 
-def test_first_sign_in_creates_an_sso_only_user(db: Session, client: OidcClient) -> None:
-    user = provision_staff(db, sign_in(client, "sam"), ACTOR)
+def _user(db: Session, username: str) -> StaffUser | None:
+    return db.scalars(select(StaffUser).where(StaffUser.username == username)).first()
+
+
+def _last_event(db: Session) -> AuditEvent:
+    event = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert event is not None
+    return event
+
+
+def test_first_sign_in_creates_an_sso_only_user(
+    db: Session, idp: Provider, client: OidcClient
+) -> None:
+    idp.set_account("sam", amr=WITH_MFA)
+    user = provision(db, sign_in(client, "sam"))
     db.commit()
     assert user.username == "sam"
     assert user.display_name == "Sam Supervisor"
     assert user.email == "sam@example.org"
     assert user.password_hash is None
+    assert (user.sso_issuer, user.sso_subject) == (idp.issuer, "sam")
     assert _roles(db, "sam") == {"supervisor"}
     assert _actions(db)[-3:] == [
         AuditAction.STAFF_CREATED,
         AuditAction.ROLE_ASSIGNED,
         SSO_LOGIN,
     ]
+    assert _last_event(db).details["amr"] == WITH_MFA
     assert audit.verify(db).ok
 
 
 def test_roles_follow_the_groups_at_each_sign_in(
     db: Session, idp: Provider, client: OidcClient
 ) -> None:
-    first = provision_staff(db, sign_in(client, "carol"), ACTOR)
+    first = provision(db, sign_in(client, "carol"))
     db.commit()
     assert _roles(db, "carol") == {"agent"}
     idp.set_groups("carol", ["paydesk-supervisors", "finance-team"])
-    again = provision_staff(db, sign_in(client, "carol"), ACTOR)
+    idp.set_account("carol", amr=WITH_MFA)
+    again = provision(db, sign_in(client, "carol"))
     db.commit()
     assert again.id == first.id
     assert _roles(db, "carol") == {"supervisor", "finance"}
@@ -333,13 +443,90 @@ def test_roles_follow_the_groups_at_each_sign_in(
     ]
     # Same groups again: nothing changes, only the sign-in is recorded.
     before = len(_actions(db))
-    provision_staff(db, sign_in(client, "carol"), ACTOR)
+    provision(db, sign_in(client, "carol"))
     db.commit()
     assert _actions(db)[before:] == [SSO_LOGIN]
     assert audit.verify(db).ok
 
 
-def test_existing_local_user_gets_exactly_the_mapped_roles(db: Session, client: OidcClient) -> None:
+# -- multi-factor -----------------------------------------------------------------------
+
+
+def test_a_supervisor_without_a_second_factor_is_refused(
+    db: Session, idp: Provider, client: OidcClient
+) -> None:
+    identity = sign_in(client, "sam")
+    with pytest.raises(OidcMfaError) as refused:
+        provision(db, identity)
+    assert str(refused.value) == MFA_NOT_SHOWN
+    assert refused.value.reason == "no multi-factor: amr -, acr -"
+    assert _user(db, "sam") is None
+    record_refusal(db, refused.value, "127.0.0.1", identity)
+    db.commit()
+    event = _last_event(db)
+    assert (event.action, event.object_id) == (AuditAction.LOGIN_FAILED, "sam")
+    assert event.details == {
+        "method": "sso",
+        "reason": "no multi-factor: amr -, acr -",
+        "issuer": idp.issuer,
+        "subject": "sam",
+    }
+    # A password alone, or a one-time code alone, is one factor.
+    for amr in (["pwd"], ["otp"]):
+        idp.set_account("sam", amr=amr)
+        with pytest.raises(OidcMfaError, match="multi-factor sign-in"):
+            provision(db, sign_in(client, "sam"))
+    idp.set_account("sam", amr=WITH_MFA)
+    assert provision(db, sign_in(client, "sam")).username == "sam"
+    assert _roles(db, "sam") == {"supervisor"}
+
+
+def test_an_agent_signs_in_without_a_second_factor(db: Session, client: OidcClient) -> None:
+    identity = sign_in(client, "fran")
+    assert not identity.multi_factor
+    provision(db, identity)
+    assert _roles(db, "fran") == {"agent", "finance"}
+
+
+def test_becoming_a_supervisor_without_a_second_factor_changes_nothing(
+    db: Session, idp: Provider, client: OidcClient
+) -> None:
+    carol = provision(db, sign_in(client, "carol"))
+    db.commit()
+    idp.set_groups("carol", ["paydesk-supervisors"])
+    idp.set_account("carol", name="Carol Promoted", email="carol.p@example.org")
+    before = len(_actions(db))
+    with pytest.raises(OidcMfaError):
+        provision(db, sign_in(client, "carol"))
+    # Nothing to roll back: the refusal comes before any change.
+    assert (carol.display_name, carol.email) == ("Carol Changes", "carol@example.org")
+    assert _actions(db)[before:] == []
+    assert _roles(db, "carol") == {"agent"}
+
+
+def test_an_accepted_acr_shows_a_second_factor(db: Session, idp: Provider) -> None:
+    idp.set_account("sam", acr="urn:example:loa:2")
+    with httpx.Client(timeout=10) as http:
+        client = OidcClient(idp.settings(mfa_acr="urn:example:loa:2"), http)
+        assert provision(db, sign_in(client, "sam")).username == "sam"
+        idp.set_account("sam", acr="urn:example:loa:1")
+        with pytest.raises(OidcMfaError) as refused:
+            provision(db, sign_in(client, "sam"))
+    assert refused.value.reason == "no multi-factor: amr -, acr urn:example:loa:1"
+
+
+def test_the_required_roles_come_from_the_caller(db: Session, client: OidcClient) -> None:
+    with pytest.raises(OidcMfaError):
+        provision_staff(db, sign_in(client, "fran"), ACTOR, mfa_roles=("finance",))
+    assert provision_staff(db, sign_in(client, "sam"), ACTOR, mfa_roles=()).username == "sam"
+
+
+# -- binding accounts to the IdP's identity ------------------------------------------------
+
+
+def test_a_local_account_with_the_same_name_is_not_taken_over(
+    db: Session, idp: Provider, client: OidcClient
+) -> None:
     create_staff(
         db,
         ACTOR,
@@ -348,28 +535,96 @@ def test_existing_local_user_gets_exactly_the_mapped_roles(db: Session, client: 
         display_name="F",
         roles=["admin", "finance"],
     )
-    user = provision_staff(db, sign_in(client, "fran"), ACTOR)
     db.commit()
-    assert user.password_hash is not None  # the local password still works
-    assert user.display_name == "Fran Finance"
-    assert _roles(db, "fran") == {"agent", "finance"}
+    # Whoever holds the name at the IdP, with or without a second factor.
+    idp.set_account("mallory", preferred_username="Fran", groups=["finance-team"], amr=WITH_MFA)
+    for login in ("fran", "mallory"):
+        identity = sign_in(client, login)
+        assert identity.username == "fran"
+        with pytest.raises(OidcLinkError) as refused:
+            provision(db, identity)
+        assert str(refused.value) == NAME_TAKEN
+        assert refused.value.reason == "username of a local account"
+    user = _user(db, "fran")
+    assert user is not None
+    assert (user.display_name, user.sso_issuer, user.sso_subject) == ("F", None, None)
+    assert _roles(db, "fran") == {"admin", "finance"}
+    record_refusal(db, refused.value, "127.0.0.1", identity)
+    db.commit()
+    assert _last_event(db).details == {
+        "method": "sso",
+        "reason": "username of a local account",
+        "issuer": idp.issuer,
+        "subject": "mallory",
+    }
     assert audit.verify(db).ok
 
 
-def test_no_mapped_group_is_refused(db: Session, client: OidcClient) -> None:
+def test_a_name_bound_to_another_identity_is_refused(
+    db: Session, idp: Provider, client: OidcClient
+) -> None:
+    alice = provision(db, sign_in(client, "alice"))
+    db.commit()
+    idp.set_account(
+        "alice2", preferred_username="alice", groups=["paydesk-supervisors"], amr=WITH_MFA
+    )
+    with pytest.raises(OidcLinkError, match="already exists here") as refused:
+        provision(db, sign_in(client, "alice2"))
+    assert refused.value.reason == "username bound to another sso identity"
+    assert (alice.sso_subject, _roles(db, "alice")) == ("alice", {"agent"})
+
+
+def test_a_returning_user_is_found_by_subject_not_by_name(
+    db: Session, idp: Provider, client: OidcClient
+) -> None:
+    first = provision(db, sign_in(client, "alice"))
+    db.commit()
+    idp.set_account("alice", preferred_username="alice.b", name="Alice B")
+    again = provision(db, sign_in(client, "alice"))
+    assert again.id == first.id
+    assert (again.username, again.display_name) == ("alice", "Alice B")
+    assert _user(db, "alice.b") is None
+
+
+def test_an_unbound_sso_account_is_bound_at_its_next_sign_in(
+    db: Session, idp: Provider, client: OidcClient
+) -> None:
+    # As SSO made them before migration 0013: no password, no identity.
+    older = StaffUser(username="carol", display_name="Carol", email=None, password_hash=None)
+    db.add(older)
+    db.commit()
+    user = provision(db, sign_in(client, "carol"))
+    db.commit()
+    assert user.id == older.id
+    assert (user.sso_issuer, user.sso_subject) == (idp.issuer, "carol")
+    assert _actions(db)[-3:] == [SSO_LINKED, AuditAction.ROLE_ASSIGNED, SSO_LOGIN]
+    # Bound now: the name no longer opens it to anyone else.
+    idp.set_account("carol2", preferred_username="carol", groups=["paydesk-agents"])
+    with pytest.raises(OidcLinkError):
+        provision(db, sign_in(client, "carol2"))
+
+
+def test_no_mapped_group_is_refused(db: Session, idp: Provider, client: OidcClient) -> None:
     identity = sign_in(client, "nora")
     assert identity.roles == ()
     with pytest.raises(OidcRoleError) as refused:
-        provision_staff(db, identity, ACTOR)
+        provision(db, identity)
     assert str(refused.value) == NO_ROLE
-    assert db.scalars(select(StaffUser).where(StaffUser.username == "nora")).first() is None
-    record_refusal(db, refused.value, "127.0.0.1", identity.username)
+    assert _user(db, "nora") is None
+    record_refusal(db, refused.value, "127.0.0.1", identity)
+    record_refusal(db, OidcStateError("x", "state mismatch"), "127.0.0.1")
     db.commit()
-    event = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
-    assert event is not None
-    assert event.action == AuditAction.LOGIN_FAILED
-    assert (event.actor_id, event.object_id) == ("nora", "nora")
-    assert event.details == {"method": "sso", "reason": "no mapped role"}
+    unnamed, named = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).all()[:2]
+    assert named.action == unnamed.action == AuditAction.LOGIN_FAILED
+    assert (named.actor_id, named.object_id) == ("nora", "nora")
+    assert named.details == {
+        "method": "sso",
+        "reason": "no mapped role",
+        "issuer": idp.issuer,
+        "subject": "nora",
+    }
+    assert (unnamed.actor_id, unnamed.object_id) == ("-", "-")
+    assert unnamed.details == {"method": "sso", "reason": "state mismatch"}
     assert audit.verify(db).ok
 
 
@@ -378,13 +633,13 @@ def test_role_map_naming_an_unknown_role_is_refused(db: Session, idp: Provider) 
         client = OidcClient(idp.settings(role_map="paydesk-agents=superhero"), http)
         identity = sign_in(client, "alice")
     with pytest.raises(OidcRoleError, match="role Paydesk does not have") as refused:
-        provision_staff(db, identity, ACTOR)
+        provision(db, identity)
     assert "superhero" in refused.value.reason
 
 
 def test_deactivated_user_is_refused(db: Session, client: OidcClient) -> None:
-    user = provision_staff(db, sign_in(client, "alice"), ACTOR)
+    user = provision(db, sign_in(client, "alice"))
     user.active = False
     db.flush()
     with pytest.raises(OidcError, match="not active"):
-        provision_staff(db, sign_in(client, "alice"), ACTOR)
+        provision(db, sign_in(client, "alice"))

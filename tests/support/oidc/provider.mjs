@@ -9,8 +9,11 @@
 // OIDC_ACCOUNTS_FILE, OIDC_CLIENT_AUTH_METHOD. Port 0 picks a free port. Once listening it
 // prints its issuer URL, alone on one line of standard output.
 //
-// Accounts are {"login": {"name": ..., "email": ..., "groups": [...]}}. The file is read
-// again at every lookup, so a test can change someone's groups between two sign-ins.
+// Accounts are {"login": {"name": ..., "email": ..., "groups": [...], "amr": [...],
+// "acr": ...}}; "preferred_username" is the login unless given. The file is read again at
+// every lookup, so a test can change someone's groups between two sign-ins. "amr" and
+// "acr" say how the person signed in (RFC 8176 methods, an assurance class): they reach
+// the ID token the way a real IdP reports a second factor, as the login's result.
 // Sign-in and consent are oidc-provider's development pages: any password is accepted
 // for a known login.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -65,7 +68,8 @@ server.listen(port, '127.0.0.1', () => {
     ],
     clientAuthMethods: [clientAuthMethod],
     claims: {
-      openid: ['sub'],
+      // As IdPs do, say how the person signed in (amr, acr) in every ID token.
+      openid: ['sub', 'acr', 'amr'],
       profile: ['name', 'preferred_username'],
       email: ['email', 'email_verified'],
       groups: ['groups'],
@@ -94,9 +98,44 @@ server.listen(port, '127.0.0.1', () => {
       };
     },
   });
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  server.on('request', (req, res) => {
+    finishLogin(provider, req, res)
+      .then((done) => done || callback(req, res))
+      .catch((error) => {
+        res.statusCode = 500;
+        res.end(String(error));
+      });
+  });
   process.stdout.write(`${issuer}\n`);
 });
+
+// The development sign-in page's answer, finished here rather than by oidc-provider: its
+// own result names only the account, and how they signed in (amr, acr) belongs there too.
+// Anything else (consent, cancel, errors) is oidc-provider's. True when it answered.
+async function finishLogin(provider, req, res) {
+  if (req.method !== 'POST' || !/^\/interaction\/[^/]+$/.test(req.url.split('?')[0])) {
+    return false;
+  }
+  let details;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    return false; // no interaction: oidc-provider gives the proper error page
+  }
+  if (details.prompt.name !== 'login') return false;
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const accountId = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('login');
+  const { amr, acr } = accounts()[accountId] ?? {};
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId, amr, acr } },
+    { mergeWithLastSubmission: false },
+  );
+  return true;
+}
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => server.close(() => process.exit(0)));
