@@ -1,5 +1,6 @@
 """The real Paydesk server the browser talks to: `paydesk serve` in a throw-away folder,
-on SQLite, with demo data, a real SMTP server (aiosmtpd) and a short recovery delay.
+on SQLite, with demo data, a real SMTP server (aiosmtpd), a short recovery delay and, as
+in the demo, the sandbox source system taking the utility bills' write-backs.
 
 `start_server` is used by the session fixture in `e2e/conftest.py`; tests receive the
 `Server` it yields and use its helpers to reach what a citizen would be handed (a receipt's
@@ -23,6 +24,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from paydesk.demo_data import UTILITY_BILLING
 from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import HostedSession
 from shared.gateway.sandbox.gateway import SandboxGateway
@@ -150,6 +152,8 @@ def _env(folder: Path, port: int, smtp_port: int) -> dict[str, str]:
         PAYDESK_RECOVERY_AFTER_SECONDS="1",
         PAYDESK_WORKER_INTERVAL_SECONDS="1",
         PAYDESK_LOG_LEVEL="DEBUG",
+        # As in the demo: utility bills are written back to the sandbox source system.
+        PAYDESK_SANDBOX_SOURCE_SYSTEMS=UTILITY_BILLING,
     )
     return env
 

@@ -20,9 +20,10 @@ import kiosk.routes
 import portal.routes
 import staff.routes
 import support_widget.routes
+from integrations.sandbox_source import sandbox_source_app
 from paydesk.runtime import SANDBOX_MOUNT, Runtime, build_runtime
 from paydesk.worker import Worker
-from shared.config import Settings
+from shared.config import SANDBOX_SOURCE_MOUNT, Settings
 from shared.gateway.sandbox.hosted import hosted_app
 from shared.i18n import LocaleMiddleware
 from shared.web.control_characters import NulGuardMiddleware
@@ -69,6 +70,10 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
     ]
     if runtime.sandbox is not None:
         routes.append(Mount(SANDBOX_MOUNT, app=hosted_app(runtime.sandbox), name="sandbox"))
+    if settings.sandbox_source_systems:
+        routes.append(
+            Mount(SANDBOX_SOURCE_MOUNT, app=sandbox_source_app(settings), name="sandbox_source")
+        )
     routes.append(Mount("/", routes=portal.routes.routes, name="portal"))
 
     middleware = [
@@ -81,7 +86,11 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
             settings=settings,
             skip_prefixes=("/static/",),
         ),
-        Middleware(CSRFMiddleware, exempt_prefixes=("/api/", SANDBOX_MOUNT + "/")),
+        # These check their own proof (bearer tokens, the card page's form token, signatures).
+        Middleware(
+            CSRFMiddleware,
+            exempt_prefixes=("/api/", SANDBOX_MOUNT + "/", SANDBOX_SOURCE_MOUNT + "/"),
+        ),
     ]
 
     @asynccontextmanager

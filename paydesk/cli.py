@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from tqdm import tqdm
 
-from shared.config import Settings
+from shared.config import SANDBOX_SOURCE_MOUNT, Settings
 
 
 def _settings() -> Settings:
@@ -66,6 +66,8 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
     print(f"  Staff console    {base}/staff/")
     print(f"  Kiosk            {base}/kiosk/")
     print(f"  Sandbox gateway  {base}/sandbox-gateway/")
+    for system in settings.sandbox_source_systems:
+        print(f"  Sandbox source   {base}{SANDBOX_SOURCE_MOUNT}/{system}/payments")
     print(f"  Health           {base}/healthz")
     if demo:
         with transaction(runtime.factory) as session:
@@ -87,6 +89,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     os.environ.pop("PAYDESK_DATABASE_URL", None)
     # Receipt emails land as .eml files under var/mail unless an SMTP server is configured.
     os.environ.setdefault("PAYDESK_MAIL_BACKEND", "file")
+    # The demo's utility bills belong to a sandbox source system, so write-back shows.
+    from paydesk.demo_data import UTILITY_BILLING
+
+    os.environ.setdefault("PAYDESK_SANDBOX_SOURCE_SYSTEMS", UTILITY_BILLING)
     return _serve(args.host, args.port, demo=True)
 
 

@@ -36,6 +36,12 @@ from shared.models import (
 from shared.payment_states import move
 from shared.payments import Item, PaymentRequest, take_payment
 from shared.staff_accounts import create_staff, ensure_default_roles
+from shared.write_back import LOCAL
+
+UTILITY_BILLING = "utility-billing"
+# Departments whose bills are held in another system: each payment is written back there
+# (the demo plays that system with the sandbox source system). The rest are held here.
+SOURCE_SYSTEMS = {"utilities": UTILITY_BILLING}
 
 DEPARTMENTS = [
     # code, name, account prefix,
@@ -200,6 +206,7 @@ def _people(
                 status=status,
                 status_reason=reason,
                 access_code=f"{rng.randint(0, 999999):06d}",
+                source_system=SOURCE_SYSTEMS.get(dept.code, LOCAL),
                 balance_as_of=utcnow(),
             )
             session.add(account)

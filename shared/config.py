@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -9,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 VAR_DIR = Path(os.environ.get("PAYDESK_VAR_DIR", "var"))
+# Where the app mounts the sandbox source system (integrations/sandbox_source.py).
+SANDBOX_SOURCE_MOUNT = "/sandbox-source"
 
 
 def _env(name: str, default: str) -> str:
@@ -65,6 +69,20 @@ def _write_back_targets() -> tuple[WriteBackTarget, ...]:
             )
         targets.append(WriteBackTarget(system, url, secret))
     return tuple(targets)
+
+
+def _sandbox_source_systems() -> tuple[str, ...]:
+    """PAYDESK_SANDBOX_SOURCE_SYSTEMS="utility-billing,…": each name becomes part of a URL."""
+    systems = tuple(
+        filter(None, (s.strip() for s in _env("SANDBOX_SOURCE_SYSTEMS", "").split(",")))
+    )
+    for system in systems:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", system):
+            raise ValueError(
+                f"PAYDESK_SANDBOX_SOURCE_SYSTEMS: {system!r} is not a system name "
+                "(lower-case letters, digits, - and _; at most 40)"
+            )
+    return systems
 
 
 @dataclass(frozen=True)
@@ -130,9 +148,23 @@ class Settings:
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     # Source systems told when their bills are paid (accounts name theirs in source_system).
     write_back_targets: tuple[WriteBackTarget, ...] = field(default_factory=_write_back_targets)
+    # Source systems played by the sandbox source system under /sandbox-source (the demo's
+    # utility billing). One not in PAYDESK_WRITE_BACK_URLS gets its write-backs there.
+    sandbox_source_systems: tuple[str, ...] = field(default_factory=_sandbox_source_systems)
 
     def write_back_target(self, system: str) -> WriteBackTarget | None:
-        return next((t for t in self.write_back_targets if t.system == system), None)
+        configured = next((t for t in self.write_back_targets if t.system == system), None)
+        if configured is None and system in self.sandbox_source_systems:
+            # Worked out on each call, not stored: `with_(base_url=…)` must move it too.
+            url = f"{self.base_url.rstrip('/')}{SANDBOX_SOURCE_MOUNT}/{system}/payments"
+            return WriteBackTarget(system, url, self._sandbox_source_secret(system))
+        return configured
+
+    def _sandbox_source_secret(self, system: str) -> str:
+        # Derived from the secret key, so the sender and the sandbox agree with nothing
+        # to configure, and each system's secret differs.
+        message = f"sandbox-source:{system}".encode()
+        return hmac.new(self.secret_key.encode(), message, hashlib.sha256).hexdigest()
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

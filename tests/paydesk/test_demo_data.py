@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from paydesk.demo_data import DEMO_PASSWORDS, is_seeded, seed_demo
+from paydesk.demo_data import DEMO_PASSWORDS, UTILITY_BILLING, is_seeded, seed_demo
 from shared import audit
 from shared.config import Settings
 from shared.gateway.sandbox.gateway import SandboxGateway
@@ -15,6 +15,7 @@ from shared.models import (
     PaymentStatus,
     Receipt,
     StaffUser,
+    WriteBack,
 )
 from tests.conftest import Database
 
@@ -45,5 +46,22 @@ def test_demo_data_covers_departments_customers_and_payment_states(
             PaymentStatus.REVERSED,
         }
         assert count(Receipt) >= 10
+        # Utility bills live in the utility billing system: their payments are written back.
+        systems = {
+            (department, system)
+            for department, system in session.execute(
+                select(Department.code, Account.source_system)
+                .join(Account, Account.department_id == Department.id)
+                .distinct()
+            )
+        }
+        assert systems == {
+            ("tax", "local"),
+            ("utilities", UTILITY_BILLING),
+            ("permits", "local"),
+            ("invoicing", "local"),
+            ("enforcement", "local"),
+        }
+        assert count(WriteBack) > 0
         assert set(session.scalars(select(StaffUser.username))) == set(DEMO_PASSWORDS)
         assert audit.verify(session).ok

@@ -1,15 +1,10 @@
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import jinja2
 import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -31,6 +26,7 @@ from shared.web.request_id import RequestIdMiddleware
 from shared.web.security import DEFAULT_CSP, SecurityHeadersMiddleware
 from shared.web.sessions import ServerSessionMiddleware
 from tests.conftest import Database
+from tests.support.live_server import serving
 
 TEMPLATES = Jinja2Templates(
     env=jinja2.Environment(
@@ -210,20 +206,6 @@ def show_department(request: Request, db: Session) -> Response:
     return PlainTextResponse(department.name)
 
 
-def serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_config=None, lifespan="off", ws="none", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    return server, thread, sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_the_whole_stack_behind_a_real_server(fresh_database: Database) -> None:
     factory = fresh_database.sessionmaker()
@@ -244,21 +226,15 @@ def test_the_whole_stack_behind_a_real_server(fresh_database: Database) -> None:
         exception_handlers=exception_handlers(),
     )
     app.state.db = factory
-    server, thread, port = serve(
-        RequestIdMiddleware(SecurityHeadersMiddleware(app, csp=DEFAULT_CSP, hsts=False))
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
-            token = browser.get("/departments/new").text
-            # Large enough that uvicorn hands the body over in several chunks.
-            form = {"code": "TAX", "name": "Taxes", "notes": "n" * 300_000}
+    served = RequestIdMiddleware(SecurityHeadersMiddleware(app, csp=DEFAULT_CSP, hsts=False))
+    with serving(served) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
+        token = browser.get("/departments/new").text
+        # Large enough that uvicorn hands the body over in several chunks.
+        form = {"code": "TAX", "name": "Taxes", "notes": "n" * 300_000}
 
-            refused = browser.post("/departments", data=form)
-            created = browser.post("/departments", data=form | {"csrf_token": token})
-            shown = browser.get(created.headers["location"])
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        refused = browser.post("/departments", data=form)
+        created = browser.post("/departments", data=form | {"csrf_token": token})
+        shown = browser.get(created.headers["location"])
 
     assert refused.status_code == 403
     assert "This form has expired" in refused.text

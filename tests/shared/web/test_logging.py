@@ -4,17 +4,13 @@ import contextlib
 import io
 import json
 import logging
-import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.applications import Starlette
@@ -24,6 +20,7 @@ from starlette.routing import Route
 
 from shared.web.logging import MASK, configure_logging, scrub
 from shared.web.request_id import RequestIdMiddleware, request_id_var
+from tests.support.live_server import serving
 from tests.support.pci import card_numbers_in, card_numbers_in_files
 
 VISA = "4111111111111111"
@@ -315,30 +312,11 @@ async def pay(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-def serve(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, lifespan="off", ws="none", access_log=True)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    return server, thread, port
-
-
 @pytest.mark.slow
 def test_uvicorn_access_lines_go_through_the_same_formatter(log: io.StringIO) -> None:
     app = RequestIdMiddleware(Starlette(routes=[Route("/pay", pay)]))
-    server, thread, port = serve(app)
-    try:
+    with serving(app, access_log=True) as port:
         response = httpx.get(f"http://127.0.0.1:{port}/pay", params={"card": VISA})
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
     assert response.status_code == 200
     request_id = response.headers["X-Request-ID"]

@@ -1,0 +1,162 @@
+"""The sandbox source system: a utility billing system's write-back endpoint, played here.
+
+What the sandbox gateway is to a card processor, this is to a source system: the demo's
+utility bills are written back to it, so staff see write-back work end to end. It is
+also the reference receiver for integrators: what a source system should check before
+it applies Paydesk's news (see integrations/write_back.py for the sender).
+
+Mounted at /sandbox-source when PAYDESK_SANDBOX_SOURCE_SYSTEMS lists systems:
+
+- `POST /{system}/payments`  one write-back, signed with that system's secret:
+  201 recorded, 200 already recorded (same Idempotency-Key, same body), 401 bad or
+  stale signature, 400 not a write-back, 404 unknown system, 409 key reused for other news
+- `GET  /{system}/payments`  what it received, newest first (at most 100)
+
+Accepted news is kept as JSON lines in var/sandbox-source/<system>.jsonl.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import hmac
+import json
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Literal
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from integrations.write_back import SIGNATURE_HEADER
+from shared.config import Settings, WriteBackTarget
+
+# A signed request older or newer than this is refused: a captured request cannot be
+# replayed later, and a sender's clock may be off by a little.
+TOLERANCE_SECONDS = 5 * 60
+# A write-back is a few hundred bytes; anything far bigger is not one.
+MAX_BODY_BYTES = 64 * 1024
+LISTED = 100
+
+Outcome = Literal["recorded", "already recorded", "key used for other news"]
+STATUS: dict[Outcome, int] = {
+    "recorded": 201,
+    "already recorded": 200,
+    "key used for other news": 409,
+}
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def signature_problem(header: str, body: bytes, secret: str, now: float) -> str | None:
+    """Why `Paydesk-Signature: t=…,v1=…` does not vouch for `body`, or None when it does."""
+    parts = {
+        name: value for name, _, value in (p.strip().partition("=") for p in header.split(","))
+    }
+    t, v1 = parts.get("t", ""), parts.get("v1", "")
+    if not (t.isascii() and t.isdigit() and v1):
+        return f"{SIGNATURE_HEADER} is not t=<unix seconds>,v1=<hex>"
+    # t is signed too, so a fresh t cannot be put on a captured body.
+    if abs(now - int(t)) > TOLERANCE_SECONDS:
+        return "the signature's time is more than 5 minutes away from ours"
+    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    # Constant time: how long a comparison takes must not tell how much of it matched.
+    if not hmac.compare_digest(expected.encode(), v1.encode()):
+        return "the signature does not match"
+    return None
+
+
+class Ledger:
+    """One system's received news: a JSON-lines file, one line per accepted write-back.
+
+    A real system keeps keys under a unique index; a sandbox can afford to read its file.
+    The check and the append hold an exclusive lock on the file, so two requests with the
+    same key (threads or processes) never both record it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, key: str, news: dict[str, Any]) -> Outcome:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a+", encoding="utf-8") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes
+            file.seek(0)
+            for line in file:
+                seen = json.loads(line)
+                if seen["key"] == key:
+                    return "already recorded" if seen["news"] == news else "key used for other news"
+            received_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            # "a" mode: the line lands at the end, whatever the seek above did.
+            file.write(json.dumps({"key": key, "received_at": received_at, "news": news}) + "\n")
+        return "recorded"
+
+    def latest(self, count: int = LISTED) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self.path.open(encoding="utf-8") as file:
+            fcntl.flock(file, fcntl.LOCK_SH)  # never a half-written last line
+            lines = deque(file, maxlen=count)
+        return [json.loads(line) for line in reversed(lines)]
+
+
+async def _body(request: Request) -> bytes | None:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return body
+
+
+def sandbox_source_app(settings: Settings) -> Starlette:
+    folder = settings.var_dir / "sandbox-source"
+
+    def played(request: Request) -> WriteBackTarget | None:
+        """The system the request is for, when this sandbox plays it."""
+        system = request.path_params["system"]
+        if system not in settings.sandbox_source_systems:
+            return None
+        return settings.write_back_target(system)
+
+    def ledger(target: WriteBackTarget) -> Ledger:
+        return Ledger(folder / f"{target.system}.jsonl")
+
+    async def receive(request: Request) -> Response:
+        if (target := played(request)) is None:
+            return _error(404, "no such source system here")
+        body = await _body(request)
+        if body is None:
+            return _error(413, "too big for a write-back")
+        # The signature first: nothing in an unsigned body is worth reading.
+        header = request.headers.get(SIGNATURE_HEADER, "")
+        if problem := signature_problem(header, body, target.secret, time.time()):
+            return _error(401, problem)
+        key = request.headers.get("Idempotency-Key", "")
+        try:
+            news = json.loads(body)
+        except (ValueError, RecursionError):
+            news = None
+        if not isinstance(news, dict) or not key or news.get("id") != key:
+            return _error(400, 'the body must be a JSON object whose "id" is the Idempotency-Key')
+        outcome = await run_in_threadpool(ledger(target).record, key, news)
+        return JSONResponse({"id": key, "status": outcome}, status_code=STATUS[outcome])
+
+    async def received(request: Request) -> Response:
+        if (target := played(request)) is None:
+            return _error(404, "no such source system here")
+        return JSONResponse(await run_in_threadpool(ledger(target).latest))
+
+    return Starlette(
+        routes=[
+            Route("/{system}/payments", receive, methods=["POST"], name="receive"),
+            Route("/{system}/payments", received, methods=["GET"], name="received"),
+        ]
+    )
