@@ -38,9 +38,10 @@ from shared.models import OutboxMessage, WriteBack, WriteBackStatus
 
 SIGNATURE_HEADER = "Paydesk-Signature"
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
-# A system that did not answer is not asked again for this long: one worker pass
-# waits for its timeout once, not once per message queued for it.
-RESTING_SECONDS = 60.0
+# A system that did not answer is not asked again for this long: one worker pass waits
+# for its timeout once, not once per message queued for it (their next tries are backed
+# off anyway). Short, so a system that was only starting up is asked again soon.
+RESTING_SECONDS = 5.0
 
 
 class WriteBackRefused(RuntimeError):

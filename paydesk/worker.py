@@ -75,10 +75,6 @@ class Worker:
 
     def run(self) -> None:
         log.info("worker started")
-        # One interval first: in the server's own thread (SQLite) the first pass would
-        # otherwise run before the server listens, and a write-back to its built-in
-        # sandbox source system would find nobody there.
-        self.stopping.wait(self.runtime.settings.worker_interval_seconds)
         while not self.stopping.is_set():
             try:
                 done = self.tick()
