@@ -1,10 +1,11 @@
 """Committed payments per second through the full service (audit + receipt + outbox),
 beside the floor: a bare transaction inserting the same number of rows.
 
-    .venv/bin/python bench/payments.py [--payments 2000] [--postgres URL]
+    .venv/bin/python bench/payments.py [--payments 2000] [--postgres URL] [--write-back]
 
 Each payment pays two bills in two departments in cash with an email address
-(so it writes the outbox too). Concurrency is spread over up to 4 processes so
+(so it writes the outbox too). With --write-back the water account belongs to another
+system, so each payment also queues a write-back (a row and an outbox message). Concurrency is spread over up to 4 processes so
 Python's GIL is not what is measured. Beside each rate, the CPU the whole machine spent
 per payment (clients and database together, from /proc/stat): with the database on
 the same machine, cores / that figure is the most this machine can do. Prints a table;
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.actors import Actor, ActorType
 from shared.db import make_engine, make_sessionmaker
-from shared.models import AuditEvent, Payment, Tender
+from shared.models import AuditEvent, OutboxMessage, Payment, Tender, WriteBack
 from shared.payments import Item, PaymentRequest, take_payment
 from tests import factories
 from tests.support.databases import create_database, drop_schema
@@ -44,7 +45,7 @@ floor_rows = Table(
 )
 
 
-def make_bills(url: str, pairs: int) -> list[tuple[str, str]]:
+def make_bills(url: str, pairs: int, water_system: str) -> list[tuple[str, str]]:
     engine = make_engine(url)
     with make_sessionmaker(engine)() as db:
         tax, water = factories.department(db, name="Tax"), factories.department(db, name="Water")
@@ -53,7 +54,9 @@ def make_bills(url: str, pairs: int) -> list[tuple[str, str]]:
         for _ in range(pairs):
             cust = factories.customer(db)
             a = factories.invoice(db, factories.account(db, cust, tax), tax_fee, 100_000)
-            b = factories.invoice(db, factories.account(db, cust, water), water_fee, 9_000)
+            water_account = factories.account(db, cust, water)
+            water_account.source_system = water_system
+            b = factories.invoice(db, water_account, water_fee, 9_000)
             out.append((a.invoice_number, b.invoice_number))
         db.commit()
     engine.dispose()
@@ -159,20 +162,26 @@ def rows_per_payment(url: str) -> int:
     with make_sessionmaker(engine)() as db:
         payments = db.scalar(select(func.count()).select_from(Payment)) or 1
         events = db.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        messages = db.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+        write_backs = db.scalar(select(func.count()).select_from(WriteBack)) or 0
     engine.dispose()
-    # payment, 2 allocations, idempotency record, 2 history rows, receipt, outbox message,
-    # plus audit events (measured) and 4 row updates (2 invoices, 2 accounts).
-    return 1 + 2 + 1 + 2 + 1 + 1 + round(events / payments) + 4
+    # payment, 2 allocations, idempotency record, 2 history rows, receipt, plus outbox
+    # messages, write-backs and audit events (measured) and 4 row updates (2 invoices,
+    # 2 accounts).
+    measured = (events + messages + write_backs) / payments
+    return 1 + 2 + 1 + 2 + 1 + round(measured) + 4
 
 
-def bench(backend: str, pg_url: str | None, payments: int, levels: list[int]) -> list[str]:
+def bench(
+    backend: str, pg_url: str | None, payments: int, levels: list[int], write_back: bool
+) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in levels:
             url, schema = create_database(
                 backend if backend == "sqlite" else "postgres", Path(tmp), pg_url
             )
-            bills = make_bills(url, payments)
+            bills = make_bills(url, payments, "utility-billing" if write_back else "local")
             procs = min(concurrency, 4)
             threads = max(concurrency // procs, 1)
             chunks = [bills[i::procs] for i in range(procs)]
@@ -187,8 +196,9 @@ def bench(backend: str, pg_url: str | None, payments: int, levels: list[int]) ->
             drop_schema(schema, pg_url)
             cpu = "–" if rate.cpu_ms_each is None else f"{rate.cpu_ms_each:.1f}"
             floor_cpu = "–" if floor.cpu_ms_each is None else f"{floor.cpu_ms_each:.2f}"
+            label = f"{backend}{' + wb' if write_back else ''}"
             lines.append(
-                f"| {backend:<10} | {concurrency:>11} | {rate.per_second:>10.0f} | {cpu:>15} "
+                f"| {label:<15} | {concurrency:>11} | {rate.per_second:>10.0f} | {cpu:>15} "
                 f"| {floor.per_second:>17.0f} | {floor_cpu:>15} | {rows:>7} |"
             )
             print(lines[-1], flush=True)
@@ -200,19 +210,24 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=2000)
     parser.add_argument("--postgres", default=os.environ.get("PAYDESK_TEST_POSTGRES_URL"))
     parser.add_argument("--levels", default="1,8,32")
+    parser.add_argument(
+        "--write-back",
+        action="store_true",
+        help="the water accounts belong to another system: each payment queues a write-back",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     print(
-        "| database   | concurrency | payments/s | CPU ms/payment  | floor (bare tx)/s "
+        "| database        | concurrency | payments/s | CPU ms/payment  | floor (bare tx)/s "
         "| CPU ms/bare tx  | rows/tx |"
     )
     print(
-        "|------------|-------------|------------|-----------------|-------------------"
+        "|-----------------|-------------|------------|-----------------|-------------------"
         "|-----------------|---------|"
     )
-    bench("sqlite", None, args.payments, levels)
+    bench("sqlite", None, args.payments, levels, args.write_back)
     if args.postgres:
-        bench("postgresql", args.postgres, args.payments, levels)
+        bench("postgresql", args.postgres, args.payments, levels, args.write_back)
 
 
 if __name__ == "__main__":

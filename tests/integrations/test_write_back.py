@@ -191,6 +191,19 @@ def test_a_system_that_did_not_answer_is_not_asked_again_in_the_same_pass(
     )
 
 
+def test_a_payment_whose_channel_came_as_plain_text_is_written_back(
+    db: Session, factory: sessionmaker[Session]
+) -> None:
+    """Callers may name the channel and tender as strings ("counter", "cash"): the news
+    says the same either way (this once failed the payment on the write-back)."""
+    tax, _, _ = bills_from_tax_system(db)
+    factories.paid_in_cash(db, tax, CASHIER)
+    with SourceSystem() as system:
+        assert deliver(factory, system.url) == 1
+    news = system.received[0].json
+    assert (news["channel"], news["tender"]) == ("counter", "cash")
+
+
 def test_bills_held_in_paydesk_need_no_write_back(db: Session) -> None:
     (water,) = factories.bills(db, [8_450])
     pay(db, water)
