@@ -5,11 +5,11 @@ beside the floor: a bare transaction inserting the same number of rows.
 
 Each payment pays two bills in two departments in cash with an email address
 (so it writes the outbox too). With --write-back the water account belongs to another
-system, so each payment also queues a write-back (a row and an outbox message). Concurrency is spread over up to 4 processes so
-Python's GIL is not what is measured. Beside each rate, the CPU the whole machine spent
-per payment (clients and database together, from /proc/stat): with the database on
-the same machine, cores / that figure is the most this machine can do. Prints a table;
-record it in RESULTS.md.
+system, so each payment also queues a write-back (a row and an outbox message).
+Concurrency is spread over up to 4 processes so Python's GIL is not what is measured.
+Beside each rate, the CPU the whole machine spent per payment (clients and database
+together, from /proc/stat): with the database on the same machine, cores / that figure
+is the most this machine can do. Prints a table; record it in RESULTS.md.
 """
 
 from __future__ import annotations
