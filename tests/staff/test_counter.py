@@ -88,6 +88,13 @@ def pay_form(client: TestClient, customer_id: int) -> tuple[str, dict[str, str]]
     return page.text, base
 
 
+def one_bill(console: Console, client: TestClient, cents: int) -> tuple[Bills, str, dict[str, str]]:
+    """A customer with one bill, and the counter form the cashier opens for them."""
+    bills = make_bills(console, [cents])
+    _, base = pay_form(client, bills.customer_id)
+    return bills, bills.numbers[0], base
+
+
 def submit(
     client: TestClient, customer_id: int, data: dict[str, str | list[str]]
 ) -> httpx.Response:
@@ -209,9 +216,7 @@ def test_cash_short_and_bad_amounts_are_refused(
     console: Console, cashier: tuple[TestClient, int]
 ) -> None:
     client, _ = cashier
-    bills = make_bills(console, [2500])
-    number = bills.numbers[0]
-    _, base = pay_form(client, bills.customer_id)
+    bills, number, base = one_bill(console, client, 2500)
     data: dict[str, str | list[str]] = {**base, "pay": [number], "tender": "cash"}
     too_much = submit(
         client, bills.customer_id, {**data, f"amount-{number}": "30", "cash_tendered": "40"}
@@ -228,9 +233,7 @@ def test_cash_short_and_bad_amounts_are_refused(
 
 def test_double_submit_makes_one_payment(console: Console, cashier: tuple[TestClient, int]) -> None:
     client, _ = cashier
-    bills = make_bills(console, [7000])
-    number = bills.numbers[0]
-    _, base = pay_form(client, bills.customer_id)
+    bills, number, base = one_bill(console, client, 7000)
     data = in_cash(base, {number: "70.00"}, "100")
     first = submit(client, bills.customer_id, data)
     second = submit(client, bills.customer_id, data)
@@ -444,9 +447,7 @@ def test_cash_tendered_is_bounded_by_the_most_change_the_counter_gives(
     console: Console, cashier: tuple[TestClient, int]
 ) -> None:
     client, _ = cashier
-    bills = make_bills(console, [2500])
-    number = bills.numbers[0]
-    _, base = pay_form(client, bills.customer_id)
+    bills, number, base = one_bill(console, client, 2500)
     data: dict[str, str | list[str]] = {
         **base,
         "pay": [number],
@@ -526,9 +527,7 @@ def test_the_result_page_says_the_status_in_words(
     console: Console, cashier: tuple[TestClient, int]
 ) -> None:
     client, _ = cashier
-    bills = make_bills(console, [1000])
-    number = bills.numbers[0]
-    _, base = pay_form(client, bills.customer_id)
+    bills, number, base = one_bill(console, client, 1000)
     done = submit(
         client,
         bills.customer_id,
@@ -556,9 +555,7 @@ def test_tampered_or_unusable_fields_are_refused_clearly(
 ) -> None:
     """On PostgreSQL an over-long key or cheque number used to reach the database (a 500)."""
     client, _ = cashier
-    bills = make_bills(console, [2500])
-    number = bills.numbers[0]
-    _, base = pay_form(client, bills.customer_id)
+    bills, number, base = one_bill(console, client, 2500)
     data = {**base, "pay": [number], f"amount-{number}": "25", "tender": "cheque"}
     refused = submit(client, bills.customer_id, {**data, "cheque_number": "000123", **changed})
     assert refused.status_code == 422
@@ -570,9 +567,7 @@ def test_a_cheque_number_typed_for_cash_is_not_kept(
     console: Console, cashier: tuple[TestClient, int]
 ) -> None:
     client, _ = cashier
-    bills = make_bills(console, [2500])
-    number = bills.numbers[0]
-    _, base = pay_form(client, bills.customer_id)
+    bills, number, base = one_bill(console, client, 2500)
     done = submit(
         client,
         bills.customer_id,
@@ -589,9 +584,7 @@ def test_a_nul_byte_in_a_counter_field_is_a_clear_refusal(
 ) -> None:
     """PostgreSQL cannot hold a NUL in text: it must never get that far (it was a 500)."""
     client, _ = cashier
-    bills = make_bills(console, [2500])
-    number = bills.numbers[0]
-    _, base = pay_form(client, bills.customer_id)
+    bills, number, base = one_bill(console, client, 2500)
     tender = "cash" if name == "cash_tendered" else "cheque"
     data = {**base, "pay": [number], f"amount-{number}": "25", "tender": tender}
     sent = {"cheque_number": "000123", "cash_tendered": "25", **data}
