@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from shared.actors import Actor, ActorType
 from shared.db import make_engine, make_sessionmaker
 from shared.models import AuditEvent, OutboxMessage, Payment, Tender, WriteBack
-from shared.payments import Item, PaymentRequest, take_payment
+from shared.payments.taking import Item, PaymentRequest, take_payment
 from tests import factories
 from tests.support.databases import create_database, drop_schema
 

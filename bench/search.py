@@ -55,10 +55,10 @@ from sqlalchemy.exc import DBAPIError
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.actors import SYSTEM
+from shared.auth.staff_users import create_staff, hasher
 from shared.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from shared.migrate import upgrade
 from shared.models import StaffUser
-from shared.staff_accounts import create_staff, hasher
 from tests.support.databases import create_database, drop_schema
 
 ROOT = Path(__file__).resolve().parents[1]

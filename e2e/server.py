@@ -29,7 +29,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import HostedSession
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import Receipt
-from shared.receipts import verify_url
+from shared.receipts.numbering import verify_url
 from tests.shared.smtp_server import Received, SmtpServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]

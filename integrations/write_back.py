@@ -30,10 +30,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import audit, outbox
+from shared import audit
 from shared.actors import SYSTEM
 from shared.config import Settings
 from shared.db import utcnow
+from shared.messaging import outbox
 from shared.models import OutboxMessage, WriteBack, WriteBackStatus
 
 SIGNATURE_HEADER = "Paydesk-Signature"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from shared.placeholder import placeholder
+from shared.web.placeholder import placeholder
 
 # The kiosk screens land with the kiosk runtime issue.
 routes: list[BaseRoute] = [

@@ -163,9 +163,9 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_settle(args: argparse.Namespace) -> int:
     from paydesk.runtime import build_runtime
-    from shared import settlement
     from shared.actors import SYSTEM
     from shared.db import transaction, utcnow
+    from shared.payments import settlement
 
     runtime = build_runtime(_settings())
     with transaction(runtime.factory) as session:
@@ -197,8 +197,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_staff_create(args: argparse.Namespace) -> int:
     from shared.actors import Actor, ActorType
+    from shared.auth.staff_users import StaffError, create_staff
     from shared.db import make_engine, make_sessionmaker, transaction
-    from shared.staff_accounts import StaffError, create_staff
 
     password = os.environ.get("PAYDESK_NEW_STAFF_PASSWORD") or getpass.getpass("Password: ")
     engine = make_engine(_settings().database_url)

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared import audit, settlement
+from shared import audit
 from shared.actors import SYSTEM, Actor, ActorType
+from shared.auth.staff_users import create_staff, ensure_default_roles
 from shared.config import Settings
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway
 from shared.gateway.sandbox.cards import SANDBOX_CARDS, Behaviour
 from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.messaging.write_back import LOCAL
 from shared.models import (
     Account,
     AccountStatus,
@@ -33,10 +35,9 @@ from shared.models import (
     PaymentStatus,
     Tender,
 )
-from shared.payment_states import move
-from shared.payments import Item, PaymentRequest, take_payment
-from shared.staff_accounts import create_staff, ensure_default_roles
-from shared.write_back import LOCAL
+from shared.payments import settlement
+from shared.payments.states import move
+from shared.payments.taking import Item, PaymentRequest, take_payment
 
 UTILITY_BILLING = "utility-billing"
 # Departments whose bills are held in another system: each payment is written back there

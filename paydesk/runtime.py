@@ -12,7 +12,7 @@ from shared.config import Settings
 from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import PaymentGateway
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.mailer import FileMailer, Mailer, SmtpMailer
+from shared.messaging.mailer import FileMailer, Mailer, SmtpMailer
 
 SANDBOX_MOUNT = "/sandbox-gateway"
 

@@ -12,13 +12,14 @@ import threading
 
 from integrations.write_back import write_back_handler
 from paydesk.runtime import Runtime
-from shared import outbox, rate_limit, recovery, settlement
+from shared import rate_limit
 from shared.actors import SYSTEM
 from shared.db import transaction, utcnow
-from shared.posting import RECEIPT_EMAIL
-from shared.receipt_email import receipt_email_handler
+from shared.messaging import outbox
+from shared.messaging.write_back import WRITE_BACK
+from shared.payments import recovery, settlement
+from shared.receipts.email import RECEIPT_EMAIL, receipt_email_handler
 from shared.web.sessions import purge_expired
-from shared.write_back import WRITE_BACK
 
 log = logging.getLogger(__name__)
 

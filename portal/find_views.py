@@ -20,10 +20,10 @@ from portal.web import (
     settings_of,
     too_many_attempts,
 )
-from shared import lookup
-from shared.amount_input import read_part_payment
 from shared.context_ref import sign_ref
+from shared.customers import lookup
 from shared.i18n import gettext_ as _
+from shared.payments.amount_input import read_part_payment
 from shared.rate_limit import Limit, RateLimited, hit
 from shared.web.endpoint import page
 from shared.web.sessions import rotate

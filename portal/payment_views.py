@@ -19,7 +19,6 @@ from starlette.responses import RedirectResponse, Response
 from portal import basket
 from portal.templating import templates
 from portal.web import NO_STORE, citizen, form_text, redirect_to, settings_of
-from shared import payments, receipts
 from shared.context_ref import sign_ref
 from shared.gateway.protocol import GatewayError, PaymentGateway
 from shared.i18n import gettext_ as _
@@ -34,6 +33,8 @@ from shared.models import (
     Tender,
 )
 from shared.money import Money
+from shared.payments import taking as payments
+from shared.receipts import numbering as receipts
 from shared.web.endpoint import fragment_or_page, page, writes_on_get
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

@@ -17,16 +17,18 @@ from starlette.responses import RedirectResponse, Response
 
 from portal.templating import templates
 from portal.web import citizen, client_address, settings_of, too_many_attempts
-from shared import payment_status, rate_limit, receipts
+from shared import rate_limit
 from shared.context_ref import sign_ref
 from shared.i18n import gettext_ as _
+from shared.identifiers import LookupInputError, normalize_reference
 from shared.models import Payment, Receipt
 from shared.money import Money
-from shared.payment_status import LookupInputError
+from shared.payments import status as payment_status
 from shared.rate_limit import Limit, RateLimited
-from shared.receipt_email import InvalidAddress, checked_address, send_receipt
-from shared.receipt_render.html import qr_svg, receipt_html
-from shared.receipt_render.pdf import receipt_pdf
+from shared.receipts import numbering as receipts
+from shared.receipts.email import InvalidAddress, checked_address, send_receipt
+from shared.receipts.render.html import qr_svg, receipt_html
+from shared.receipts.render.pdf import receipt_pdf
 from shared.web.endpoint import page, writes_on_get
 
 PAID = "paid"  # written by the pay journey
@@ -222,7 +224,7 @@ def status_lookup(request: Request, db: Session) -> Response:
     errors: dict[str, str] = {}
     reference = ""
     try:
-        reference = payment_status.normalize_reference(values["reference"])
+        reference = normalize_reference(values["reference"])
     except LookupInputError:
         errors["reference"] = (
             _(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.config import Settings
-from shared.templating import make_templates
+from shared.web.templating import make_templates
 
 templates = make_templates(
     Path(__file__).resolve().parent / "templates", globals_={"org_name": Settings().org_name}

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.templating import templates
-from shared import receipts
 from shared.config import Settings
+from shared.receipts import numbering as receipts
 from shared.web.endpoint import page
 
 

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shared import audit, identifier_search, search
+from shared import audit
 from shared.actors import Actor
+from shared.card_numbers import scrub
+from shared.customers import identifier_search, search
+from shared.customers.visibility import EVERYTHING, Visible, payments_within, within
 from shared.db import utcnow
 from shared.i18n import gettext_ as _
 from shared.models import (
@@ -30,8 +33,6 @@ from shared.models import (
     Payment,
     Receipt,
 )
-from shared.visibility import EVERYTHING, Visible, payments_within, within
-from shared.web.logging import scrub
 
 NOTE_MAX_LENGTH = 4000
 REFERENCE_MAX_LENGTH = 64

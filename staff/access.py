@@ -28,8 +28,8 @@ from shared.actors import Actor
 from shared.auth import access, account
 from shared.auth.access import SIGNED_IN, UserPermissions
 from shared.auth.login import staff_actor
+from shared.customers.visibility import Visible
 from shared.models import SessionKind, StaffUser
-from shared.visibility import Visible
 from shared.web.csrf import SAFE_METHODS
 from shared.web.endpoint import View
 from shared.web.sessions import session_of

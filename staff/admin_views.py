@@ -14,10 +14,10 @@ from starlette.responses import Response
 
 from shared.auth import admin, login, passwords
 from shared.auth import roles as roles_service
+from shared.auth.staff_users import StaffError, create_staff
 from shared.i18n import gettext_ as _
 from shared.models import Department, Permission, Role, RoleAssignment, StaffUser
 from shared.permissions import PERMISSION_GROUPS
-from shared.staff_accounts import StaffError, create_staff
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
 from staff.templating import render

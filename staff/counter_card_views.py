@@ -16,9 +16,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from shared import payments
 from shared.gateway.protocol import GatewayError
 from shared.models import Customer, Invoice, Payment, PaymentStatus
+from shared.payments import taking as payments
 from shared.web.endpoint import page, writes_on_get
 from staff.access import requires
 from staff.counter_views import (

@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit, payments, receipts
-from shared.amount_input import read_cash_tendered, read_part_payment
+from shared import audit
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway
 from shared.i18n import gettext_ as _
@@ -40,7 +39,10 @@ from shared.models import (
     Terminal,
 )
 from shared.money import Money, parse_money
-from shared.receipt_render.html import receipt_html
+from shared.payments import taking as payments
+from shared.payments.amount_input import read_cash_tendered, read_part_payment
+from shared.receipts import numbering as receipts
+from shared.receipts.render.html import receipt_html
 from shared.web.endpoint import fragment_or_page, page, writes_on_get
 from staff.access import StaffContext, requires
 from staff.customer_views import visible_customer

@@ -18,7 +18,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import balances, write_back
+from shared.customers import balances
+from shared.customers.search import Cursor
+from shared.customers.visibility import Visible, in_department, known_in, within
+from shared.messaging import write_back
 from shared.models import (
     Account,
     AccountStatus,
@@ -32,8 +35,6 @@ from shared.models import (
     PaymentStatus,
     Receipt,
 )
-from shared.search import Cursor
-from shared.visibility import Visible, in_department, known_in, within
 from shared.web.endpoint import fragment_or_page, page
 from staff.access import StaffContext, requires
 from staff.payment_views import display

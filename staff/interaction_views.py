@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared import interactions
+from shared.customers.search import Cursor
 from shared.i18n import gettext_ as _
 from shared.interactions import InteractionRefused
 from shared.models import Customer, Interaction, InteractionChannel, LinkKind, Outcome
-from shared.search import Cursor
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
 from staff.customer_views import sees_customer, visible_customer

@@ -15,9 +15,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit, interactions, receipts, write_back
+from shared import audit, interactions
 from shared.i18n import LOCALES, current_locale
 from shared.i18n import gettext_ as _
+from shared.identifiers import LookupInputError, normalize_reference
+from shared.messaging import write_back
 from shared.models import (
     Account,
     Allocation,
@@ -31,16 +33,11 @@ from shared.models import (
     Terminal,
 )
 from shared.money import Money, babel_locale
-from shared.payment_status import (
-    LookupInputError,
-    by_transaction_id,
-    describe,
-    normalize_reference,
-    receipt_of,
-)
-from shared.receipt_email import InvalidAddress, send_receipt
-from shared.receipt_render.html import receipt_html
-from shared.receipt_render.pdf import receipt_pdf
+from shared.payments.status import by_transaction_id, describe, receipt_of
+from shared.receipts import numbering as receipts
+from shared.receipts.email import InvalidAddress, send_receipt
+from shared.receipts.render.html import receipt_html
+from shared.receipts.render.pdf import receipt_pdf
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
 from staff.templating import NO_STORE, render

@@ -16,12 +16,12 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from shared import identifier_search, search
+from shared.customers import identifier_search, search
+from shared.customers.search import Cursor, CustomerMatch, Filters, PaymentRow, PaymentSearch
 from shared.i18n import current_locale
 from shared.i18n import gettext_ as _
 from shared.models import Channel, Department, PaymentStatus, Terminal
 from shared.money import Money, MoneyError, parse_money
-from shared.search import Cursor, CustomerMatch, Filters, PaymentRow, PaymentSearch
 from shared.search_terms import has_control_characters
 from shared.web.endpoint import fragment_or_page, page, wants_fragment
 from staff.access import StaffContext, requires

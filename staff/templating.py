@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared.config import Settings
-from shared.templating import make_templates
+from shared.web.templating import make_templates
 
 # Staff pages show people's details: never kept by a shared or browser cache.
 NO_STORE = {"Cache-Control": "no-store"}

@@ -19,7 +19,7 @@ from shared.models import (
     Invoice,
     Tender,
 )
-from shared.payments import Item, PaymentOutcome, PaymentRequest, take_payment
+from shared.payments.taking import Item, PaymentOutcome, PaymentRequest, take_payment
 from tests.shared.no_gateway import NoGateway
 
 _counter = itertools.count(1)

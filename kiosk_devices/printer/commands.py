@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 from kiosk_devices.printer.status import StatusRequest
-from shared.receipt_layout import Align
+from shared.receipts.layout import Align
 
 ESC = b"\x1b"
 GS = b"\x1d"

@@ -1,6 +1,6 @@
 """Lay a `ReceiptLayout` out for a printer profile, as ESC/POS bytes or as text.
 
-Line breaking and column padding come from `shared.receipt_layout` (`wrap`,
+Line breaking and column padding come from `shared.receipts.layout` (`wrap`,
 `columns_line`), so a printed receipt reads line for line like its plain-text
 rendering. Text alignment is left to the printer (ESC a), which also centres
 double-size lines correctly; columns and rules are padded here because they
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kiosk_devices.printer import charset, commands
 from kiosk_devices.printer.profile import PrinterProfile
-from shared.receipt_layout import (
+from shared.receipts.layout import (
     Align,
     Blank,
     Columns,
@@ -157,7 +157,7 @@ def render_receipt_text(layout: ReceiptLayout, profile: PrinterProfile) -> list[
                 else:
                     out.append(text)
             case Line(text=text, align=align):
-                # The same padding as shared.receipt_layout.render_text, so the two agree.
+                # The same padding as shared.receipts.layout.render_text, so the two agree.
                 if align is Align.CENTER:
                     out.append(text.center(width).rstrip())
                 elif align is Align.RIGHT:

@@ -29,7 +29,7 @@ from kiosk_devices.printer.status import (
     is_paper_sensor_reply,
     is_status_byte,
 )
-from shared.receipt_layout import ReceiptLayout
+from shared.receipts.layout import ReceiptLayout
 
 
 class EscPosPrinter:

@@ -15,7 +15,7 @@ from kiosk_devices.printer.encoder import encode_receipt, render_receipt_text
 from kiosk_devices.printer.errors import CannotOpenDevice, PrintIncomplete
 from kiosk_devices.printer.profile import PrinterProfile
 from kiosk_devices.printer.status import PrinterStatus
-from shared.receipt_layout import ReceiptLayout
+from shared.receipts.layout import ReceiptLayout
 
 
 class FilePrinter:

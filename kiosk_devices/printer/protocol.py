@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from kiosk_devices.printer.status import PrinterStatus
-from shared.receipt_layout import ReceiptLayout
+from shared.receipts.layout import ReceiptLayout
 
 
 @runtime_checkable

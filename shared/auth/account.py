@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.audit import AuditAction
 from shared.auth import passwords
-from shared.auth.login import staff_actor
+from shared.auth.login import end_all_for_user, staff_actor
 from shared.models import StaffUser
-from shared.web.sessions import end_all_for_user
 
 
 def has_password(user: StaffUser) -> bool:

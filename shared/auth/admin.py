@@ -16,7 +16,6 @@ from shared.actors import Actor
 from shared.audit import AuditAction
 from shared.auth import login, passwords
 from shared.models import Department, Role, RoleAssignment, StaffUser
-from shared.web.sessions import end_all_for_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +51,7 @@ def reset_password(db: Session, actor: Actor, user: StaffUser, password: str) ->
     """
     passwords.set_password(user, password)
     user.must_change_password = True
-    ended = end_all_for_user(db, user.id)
+    ended = login.end_all_for_user(db, user.id)
     audit.record(
         db,
         actor,
@@ -68,7 +67,7 @@ def reset_mfa(db: Session, actor: Actor, user: StaffUser) -> None:
     user.mfa_secret = None
     # The steps of the old authenticator say nothing about the next one.
     user.mfa_last_step = None
-    ended = end_all_for_user(db, user.id)
+    ended = login.end_all_for_user(db, user.id)
     audit.record(db, actor, AuditAction.STAFF_MFA_RESET, "staff_user", user.id, {"sessions": ended})
 
 
@@ -78,7 +77,7 @@ def set_active(db: Session, actor: Actor, user: StaffUser, active: bool) -> None
     user.active = active
     details = {}
     if not active:
-        details["sessions"] = end_all_for_user(db, user.id)
+        details["sessions"] = login.end_all_for_user(db, user.id)
     action = AuditAction.STAFF_REACTIVATED if active else AuditAction.STAFF_DEACTIVATED
     audit.record(db, actor, action, "staff_user", user.id, details)
 

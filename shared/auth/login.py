@@ -25,9 +25,8 @@ from shared.actors import Actor, ActorType
 from shared.audit import AuditAction
 from shared.auth import mfa, passwords
 from shared.db import utcnow
-from shared.models import RateLimitWindow, StaffUser
+from shared.models import RateLimitWindow, StaffUser, WebSession
 from shared.rate_limit import Limit, RateLimited, hit
-from shared.web.sessions import end_all_for_user
 
 MAX_FAILURES = 5
 # Also how long failures count toward a lock, from the first of them. One length for
@@ -308,3 +307,9 @@ def _address_blocked(db: Session, source_ip: str, now: dt.datetime) -> dt.dateti
         return None
     until = row.window_start + FAILURES_PER_ADDRESS.window
     return until if until > now else None
+
+
+def end_all_for_user(db: Session, staff_user_id: int) -> int:
+    """Delete every session of a staff user ("log out everywhere"); returns how many."""
+    result = db.execute(delete(WebSession).where(WebSession.staff_user_id == staff_user_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]

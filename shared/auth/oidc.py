@@ -90,10 +90,10 @@ from shared import audit
 from shared.actors import Actor, ActorType
 from shared.audit import AuditAction
 from shared.auth import mfa
+from shared.auth.staff_users import ensure_default_roles
 from shared.i18n import N_
 from shared.i18n import gettext_ as _
 from shared.models import RoleAssignment, StaffUser
-from shared.staff_accounts import ensure_default_roles
 
 # Event names of their own until they join `AuditAction`.
 SSO_LOGIN = "auth:sso:login"

@@ -7,8 +7,8 @@ from functools import cache
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from shared.auth.staff_users import hasher
 from shared.models import StaffUser
-from shared.staff_accounts import hasher
 
 MIN_LENGTH = 12
 

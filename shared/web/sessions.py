@@ -110,12 +110,6 @@ def rotate(source: HTTPConnection | Scope, *, keep_start: bool = False) -> None:
     session_of(source).rotate(keep_start=keep_start)
 
 
-def end_all_for_user(db: Session, staff_user_id: int) -> int:
-    """Delete every session of a staff user ("log out everywhere"); returns how many."""
-    result = db.execute(delete(WebSession).where(WebSession.staff_user_id == staff_user_id))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 def purge_expired(db: Session, settings: Settings, now: dt.datetime | None = None) -> int:
     """Delete sessions nobody will come back for (the worker runs this now and then)."""
     now = now or utcnow()

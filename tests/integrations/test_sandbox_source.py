@@ -20,9 +20,9 @@ from starlette.testclient import TestClient
 from integrations.sandbox_source import Ledger, sandbox_source_app
 from integrations.write_back import SIGNATURE_HEADER, signature, write_back_handler
 from paydesk.app import asgi, create_app
-from shared import outbox
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings, WriteBackTarget
-from shared.write_back import WRITE_BACK
+from shared.messaging import outbox
+from shared.messaging.write_back import WRITE_BACK
 from tests import factories
 from tests.integrations.test_write_back import KEEP_TRYING, pay, write_backs
 from tests.support.apps import runtime_on_fresh_database

@@ -12,10 +12,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrations.write_back import SIGNATURE_HEADER, write_back_handler
-from shared import outbox
 from shared.actors import Actor, ActorType
 from shared.config import Settings, WriteBackTarget
 from shared.db import utcnow
+from shared.messaging import outbox
+from shared.messaging.write_back import WRITE_BACK, of_payment, pending_for
 from shared.models import (
     AuditEvent,
     Channel,
@@ -27,8 +28,7 @@ from shared.models import (
     WriteBack,
     WriteBackStatus,
 )
-from shared.payments import Item, PaymentRequest, take_payment
-from shared.write_back import WRITE_BACK, of_payment, pending_for
+from shared.payments.taking import Item, PaymentRequest, take_payment
 from tests import factories
 from tests.shared.no_gateway import NoGateway
 from tests.shared.smtp_server import free_port

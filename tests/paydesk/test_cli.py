@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text, update
 
-from shared import search
+from shared.customers import search
 from shared.gateway.sandbox.cards import SANDBOX_CARDS
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import AuditEvent, Customer, Payment, Receipt
@@ -101,7 +101,7 @@ def test_the_receipt_qr_link_verifies_and_a_forged_one_does_not(
 ) -> None:
     base, folder, _ = demo
     from shared.db import make_engine, make_sessionmaker
-    from shared.receipts import verify_url
+    from shared.receipts.numbering import verify_url
 
     engine = make_engine(f"sqlite:///{folder / 'var' / 'paydesk.db'}")
     with make_sessionmaker(engine)() as db:

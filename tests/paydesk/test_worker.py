@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from paydesk.runtime import Runtime
 from paydesk.worker import Worker
-from shared import outbox
 from shared.config import WriteBackTarget
+from shared.messaging import outbox
+from shared.messaging.write_back import WRITE_BACK
 from shared.models import OutboxMessage, OutboxStatus, WriteBack, WriteBackStatus
-from shared.write_back import WRITE_BACK
 from tests.conftest import BACKENDS
 from tests.integrations.test_write_back import SECRET, bills_from_tax_system, pay
 from tests.shared.smtp_server import free_port

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from shared.context_ref import read_ref
 from shared.gateway.sandbox.cards import SANDBOX_CARDS, Behaviour
 from shared.models import Account, Invoice, InvoiceStatus, Payment, PaymentStatus
-from shared.recovery import recover
+from shared.payments.recovery import recover
 from tests.portal.conftest import Portal, csrf_from
 from tests.portal.test_find import find, fresh_rate_limits, make_account
 

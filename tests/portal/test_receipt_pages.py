@@ -9,9 +9,9 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from shared import outbox
+from shared.messaging import outbox
 from shared.models import Receipt, ReceiptDelivery
-from shared.receipt_email import receipt_email_handler
+from shared.receipts.email import receipt_email_handler
 from tests.portal.conftest import Portal, csrf_from
 from tests.portal.test_status import Paid, browser, pay_cash, prove, text_of
 

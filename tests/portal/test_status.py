@@ -13,12 +13,12 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from paydesk.app import asgi, create_app
-from shared import payment_states
 from shared.actors import SYSTEM, Actor, ActorType
 from shared.context_ref import read_ref
 from shared.identifiers import transaction_id
 from shared.models import Channel, Payment, PaymentStatus, Tender
-from shared.payments import Item, PaymentRequest, take_payment
+from shared.payments import states as payment_states
+from shared.payments.taking import Item, PaymentRequest, take_payment
 from tests import factories
 from tests.portal.conftest import BASE_URL, Portal, csrf_from
 from tests.shared.no_gateway import NoGateway

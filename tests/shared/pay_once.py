@@ -19,7 +19,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import Transaction
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import Tender
-from shared.payments import Item, PaymentRequest, take_payment
+from shared.payments.taking import Item, PaymentRequest, take_payment
 
 
 class DiesAfterApproval(SandboxGateway):

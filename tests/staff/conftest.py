@@ -25,9 +25,9 @@ from paydesk.app import asgi, create_app
 from paydesk.runtime import Runtime
 from shared.actors import SYSTEM
 from shared.auth.mfa import STEP_SECONDS
+from shared.auth.staff_users import create_staff
 from shared.db import transaction
 from shared.models import Department, Role, RoleAssignment
-from shared.staff_accounts import create_staff
 from shared.web.sessions import COOKIE_NAME
 from tests.support.apps import BASE_URL, runtime_on_fresh_database
 

@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 
 from shared.actors import SYSTEM
 from shared.auth.roles import create_role
+from shared.auth.staff_users import ensure_default_roles
 from shared.db import transaction
 from shared.models import Account
-from shared.staff_accounts import ensure_default_roles
 from tests import factories
 from tests.integrations.test_write_back import bills_from_tax_system, pay
 from tests.staff.conftest import Console, csrf_from, signed_in

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from shared import search
 from shared.actors import Actor, ActorType
+from shared.customers import search
 from shared.db import transaction
 from shared.identifiers import transaction_id
 from shared.models import (
@@ -38,7 +38,7 @@ from shared.models import (
     Tender,
     Terminal,
 )
-from shared.payments import Item, PaymentRequest, take_payment
+from shared.payments.taking import Item, PaymentRequest, take_payment
 from shared.web.control_characters import ADDRESS_REFUSED
 from staff import search_views
 from tests import factories

@@ -1,7 +1,7 @@
 """Find card numbers where none may be: what `scrub` would have masked, left unmasked.
 
 Text (logs, mail, reports, each value in a database) is scanned with the recogniser `scrub`
-uses, `shared.web.logging.card_numbers`, so "4111 - 1111 - 1111 - 1111" or a number with
+uses, `shared.card_numbers.card_numbers`, so "4111 - 1111 - 1111 - 1111" or a number with
 no-break spaces is found as surely as an unbroken one. The scan proves that every way to a
 file goes through `scrub`; what `scrub` recognises is pinned down by its own tests. A
 broader recogniser here would flag the dates and amounts `scrub` rightly leaves alone, and a
@@ -18,8 +18,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from shared.card_numbers import card_numbers
 from shared.luhn import luhn_valid
-from shared.web.logging import card_numbers
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _UNBROKEN = re.compile(rb"(?<![0-9])[0-9]{13,19}(?![0-9])")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kiosk_devices.printer import EscPosPrinter, FilePrinter, PrinterProfile, ReceiptPrinter
-from shared.receipt_layout import (
+from shared.receipts.layout import (
     Align,
     Blank,
     Columns,

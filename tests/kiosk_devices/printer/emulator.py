@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.receipt_layout import Align
+from shared.receipts.layout import Align
 
 DLE, EOT, ESC, GS, LF, CR = 0x10, 0x04, 0x1B, 0x1D, 0x0A, 0x0D
 
@@ -42,7 +42,7 @@ class PrintedLine:
         return self.width_scale == 2 and self.height_scale == 2
 
     def laid_out(self, columns: int) -> str:
-        """The line as it sits on paper, padded like `shared.receipt_layout.render_text`."""
+        """The line as it sits on paper, padded like `shared.receipts.layout.render_text`."""
         room = columns // self.width_scale
         if self.align is Align.CENTER:
             return self.text.center(room).rstrip()

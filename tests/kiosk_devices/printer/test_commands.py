@@ -3,7 +3,7 @@ import pytest
 from kiosk_devices.printer import commands
 from kiosk_devices.printer.commands import QrErrorLevel
 from kiosk_devices.printer.status import StatusRequest
-from shared.receipt_layout import Align
+from shared.receipts.layout import Align
 
 
 def test_initialize() -> None:

@@ -6,7 +6,7 @@ from kiosk_devices.printer import commands
 from kiosk_devices.printer.charset import printable
 from kiosk_devices.printer.encoder import encode_receipt, plan, render_receipt_text
 from kiosk_devices.printer.profile import CodePage, PrinterProfile
-from shared.receipt_layout import (
+from shared.receipts.layout import (
     Align,
     Blank,
     Columns,

@@ -17,7 +17,7 @@ from kiosk_devices.printer import (
     PrinterStatus,
     PrintIncomplete,
 )
-from shared.receipt_layout import ReceiptLayout, render_text
+from shared.receipts.layout import ReceiptLayout, render_text
 
 from .conftest import (
     RECEIPT_URL,

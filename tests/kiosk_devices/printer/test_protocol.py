@@ -5,7 +5,7 @@ from collections.abc import Callable
 import pytest
 
 from kiosk_devices.printer import PrinterProfile, PrinterStatus, ReceiptPrinter
-from shared.receipt_layout import ReceiptLayout, render_text
+from shared.receipts.layout import ReceiptLayout, render_text
 
 from .conftest import RECEIPT_URL, Rig, french_receipt, spanish_receipt
 

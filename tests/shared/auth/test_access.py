@@ -11,9 +11,9 @@ from shared.auth.access import (
     role_names,
     user_with_permissions,
 )
+from shared.auth.staff_users import create_staff, ensure_default_roles
 from shared.models import Role, RoleAssignment
 from shared.models.staff import role_permissions
-from shared.staff_accounts import create_staff, ensure_default_roles
 from tests import factories
 
 

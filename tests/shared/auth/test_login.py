@@ -13,10 +13,10 @@ from shared.actors import SYSTEM
 from shared.audit import AuditAction
 from shared.auth import admin, login, mfa, passwords
 from shared.auth.login import LOCK_FOR, MAX_FAILURES, Outcome
+from shared.auth.staff_users import create_staff, hasher
 from shared.db import utcnow
 from shared.models import AuditEvent, StaffUser
 from shared.rate_limit import Limit
-from shared.staff_accounts import create_staff, hasher
 from tests.conftest import Database
 
 

@@ -42,8 +42,8 @@ from shared.auth.oidc import (
     record_refusal,
     return_to,
 )
+from shared.auth.staff_users import create_staff
 from shared.models import AuditEvent, StaffUser
-from shared.staff_accounts import create_staff
 from tests.shared.auth.oidc_fixtures import (
     CLIENT_ID,
     REDIRECT_URI,

@@ -10,8 +10,8 @@ from shared.actors import SYSTEM
 from shared.audit import AuditAction
 from shared.auth import admin, roles
 from shared.auth.roles import WouldLockOut
+from shared.auth.staff_users import create_staff, ensure_default_roles
 from shared.models import AuditEvent, Department, Role, RoleAssignment, StaffUser
-from shared.staff_accounts import create_staff, ensure_default_roles
 
 
 def _role(db: Session, name: str) -> Role:

@@ -14,16 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from shared.auth.login import end_all_for_user
 from shared.config import Settings
 from shared.db import utcnow
 from shared.models.web_session import SessionKind, WebSession
-from shared.web.sessions import (
-    ServerSessionMiddleware,
-    end_all_for_user,
-    purge_expired,
-    rotate,
-    session_of,
-)
+from shared.web.sessions import ServerSessionMiddleware, purge_expired, rotate, session_of
 
 SETTINGS = Settings(secret_key="test", secure_cookies=False)
 COOKIE = "paydesk_session"

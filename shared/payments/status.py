@@ -1,0 +1,233 @@
+""" "Did my payment go through?": find a payment a stranger can prove is theirs, and say
+where it stands in plain words.
+
+The portal uses it now; the kiosk and the staff console will reuse it. A look-up
+needs a reference (receipt number or transaction ID) and a second factor (the
+amount paid or the email used for the payment). A wrong reference and a wrong
+factor give the same answer (None) after the same work, so nobody can learn which
+references exist. Rate limits are the caller's: they depend on who is asking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.i18n import translations
+from shared.identifiers import LookupInputError, normalize_reference
+from shared.models import Payment, PaymentStatus, Receipt
+from shared.money import Money, MoneyError, babel_locale, parse_money
+
+S = PaymentStatus
+
+MAX_FACTOR_LENGTH = 320
+
+
+def parse_factor(text: str, currency: str, locale: str) -> Money | str:
+    """The amount paid (as the person writes it in `locale`) or an email address.
+
+    Raises LookupInputError when it is neither a positive amount nor address-like.
+    """
+    cleaned = text.strip()
+    if "@" in cleaned:
+        local, _, domain = cleaned.rpartition("@")
+        if local and "." in domain and len(cleaned) <= MAX_FACTOR_LENGTH:
+            return cleaned.casefold()
+        raise LookupInputError(text)
+    try:
+        amount = parse_money(cleaned, currency, locale)
+    except MoneyError:
+        raise LookupInputError(text) from None
+    if amount.minor <= 0:
+        raise LookupInputError(text)
+    return amount
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def find_payment(
+    db: Session, reference: str, factor: str, currency: str, locale: str
+) -> Payment | None:
+    """The payment `reference` names, if `factor` proves the asker made it.
+
+    Raises LookupInputError for input of the wrong shape (say so to the person);
+    otherwise returns None alike for an unknown reference and a wrong factor.
+    """
+    ref = normalize_reference(reference)
+    proof = parse_factor(factor, currency, locale)
+    if ref.startswith("R-"):
+        statement = (
+            select(Payment)
+            .join(Receipt, Receipt.payment_id == Payment.id)
+            .where(Receipt.receipt_number == ref)
+        )
+    else:
+        statement = select(Payment).where(Payment.transaction_id == ref)
+    payment = db.scalars(statement).one_or_none()
+    # Compare against a stand-in when there is no payment, so both paths do the same work.
+    if isinstance(proof, Money):
+        given = f"{proof.minor}:{proof.currency}"
+        expected = f"{payment.amount}:{payment.currency}" if payment else "-1:---"
+    else:
+        given = proof
+        expected = (payment.payer_email or "").casefold() if payment else ""
+    matches = _same(given, expected) and bool(expected)
+    return payment if payment is not None and matches else None
+
+
+def receipt_of(db: Session, payment: Payment) -> Receipt | None:
+    return db.scalars(select(Receipt).where(Receipt.payment_id == payment.id)).one_or_none()
+
+
+def by_transaction_id(db: Session, transaction_id: str) -> Payment | None:
+    return db.scalars(select(Payment).where(Payment.transaction_id == transaction_id)).one_or_none()
+
+
+class Tone(StrEnum):
+    """How a front should present the news (colour, icon, live-region politeness)."""
+
+    DONE = "done"
+    WAITING = "waiting"
+    PROBLEM = "problem"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One line of the timeline: what happened and when (None: not yet)."""
+
+    label: str
+    at: dt.datetime | None
+    when: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    status: PaymentStatus
+    tone: Tone
+    headline: str
+    details: tuple[str, ...]
+    timeline: tuple[Step, ...]
+    # Only a payment still being confirmed can change by itself soon.
+    may_change_soon: bool
+
+
+_WAITING = frozenset({S.PENDING, S.UNKNOWN, S.AUTHORIZED})
+
+
+def _reached(payment: Payment, status: PaymentStatus) -> dt.datetime | None:
+    """When the payment last reached `status`, from its status history."""
+    times = [change.at for change in payment.history if change.to_status == status]
+    return max(times) if times else None
+
+
+def describe(payment: Payment, locale: str, timezone: str) -> StatusReport:
+    """Where `payment` stands, in plain `locale` words with dates in `timezone`."""
+    _ = translations(locale).gettext
+    zone = ZoneInfo(timezone)
+    lang = babel_locale(locale)
+
+    def day(value: dt.datetime | None) -> str:
+        return str(format_date(value.astimezone(zone), "long", locale=lang)) if value else ""
+
+    def moment(value: dt.datetime) -> str:
+        local = value.astimezone(zone)
+        return (
+            f"{format_date(local, 'long', locale=lang)}, {format_time(local, 'short', locale=lang)}"
+        )
+
+    amount = Money(payment.amount, payment.currency).format(locale)
+    received = payment.authorized_at or payment.created_at
+    status = payment.status
+    details: list[str] = []
+    refund_note = _(
+        "The money goes back the way you paid. A card refund can take up to "
+        "10 business days to appear on your statement."
+    )
+    if status in _WAITING:
+        tone = Tone.WAITING
+        headline = _(
+            "We are still confirming this payment with the card processor. "
+            "Check again in a few minutes."
+        )
+        details.append(_("You do not need to pay again while we confirm it."))
+    elif status in (S.POSTED, S.SETTLED):
+        tone = Tone.DONE
+        headline = _(
+            "Your payment of %(amount)s was received on %(received)s "
+            "and applied to your account on %(applied)s."
+        ) % {"amount": amount, "received": day(received), "applied": day(payment.posted_at)}
+        if status is S.SETTLED:
+            details.append(
+                _("The funds reached the city on %(date)s.") % {"date": day(payment.settled_at)}
+            )
+    elif status in (S.DECLINED, S.FAILED):
+        tone = Tone.PROBLEM
+        headline = _("This payment did not go through. Nothing was charged.")
+        details.append(_("You can pay again with another card or another way of paying."))
+    elif status is S.VOIDED:
+        tone = Tone.INFO
+        headline = _(
+            "This payment of %(amount)s was cancelled on %(date)s, before it was completed. "
+            "You were not charged for it."
+        ) % {"amount": amount, "date": day(_reached(payment, S.VOIDED) or payment.updated_at)}
+    elif status is S.REFUNDED:
+        tone = Tone.INFO
+        headline = _("This payment of %(amount)s was refunded in full on %(date)s.") % {
+            "amount": amount,
+            "date": day(_reached(payment, S.REFUNDED) or payment.updated_at),
+        }
+        details.append(refund_note)
+    elif status is S.PARTIALLY_REFUNDED:
+        tone = Tone.INFO
+        headline = _(
+            "%(refunded)s of this payment of %(amount)s was refunded on %(date)s. "
+            "The rest stays applied to your account."
+        ) % {
+            "refunded": Money(payment.refunded_amount, payment.currency).format(locale),
+            "amount": amount,
+            "date": day(_reached(payment, S.PARTIALLY_REFUNDED) or payment.updated_at),
+        }
+        details.append(refund_note)
+    else:  # reversed
+        tone = Tone.PROBLEM
+        headline = _(
+            "This payment of %(amount)s was reversed on %(date)s: your bank or card issuer "
+            "took the money back (for example, a disputed charge or a returned cheque)."
+        ) % {"amount": amount, "date": day(_reached(payment, S.REVERSED) or payment.updated_at)}
+        details.append(_("The amount is owing again. Contact us if you did not expect this."))
+
+    steps: list[tuple[str, dt.datetime | None]] = [(_("Payment started"), payment.created_at)]
+    if payment.authorized_at or (payment.tender == "card" and status in _WAITING | {S.POSTED}):
+        steps.append((_("Approved by the card processor"), payment.authorized_at))
+    if status in (S.DECLINED, S.FAILED):
+        steps.append((_("Not completed"), _reached(payment, status) or payment.updated_at))
+    else:
+        steps.append((_("Applied to your account"), payment.posted_at))
+        steps.append((_("Funds reached the city"), payment.settled_at))
+    terminal = {
+        S.VOIDED: _("Cancelled"),
+        S.REFUNDED: _("Refunded"),
+        S.PARTIALLY_REFUNDED: _("Partly refunded"),
+        S.REVERSED: _("Reversed"),
+    }
+    if status in terminal:
+        steps.append((terminal[status], _reached(payment, status) or payment.updated_at))
+    timeline = tuple(Step(label, at, moment(at) if at else _("Not yet")) for label, at in steps)
+    return StatusReport(
+        status=status,
+        tone=tone,
+        headline=headline,
+        details=tuple(details),
+        timeline=timeline,
+        may_change_soon=status in _WAITING,
+    )

@@ -1,0 +1,74 @@
+"""A receipt as an email: plain text, HTML and the PDF attached, in the payer's language."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from shared.db import utcnow
+from shared.i18n import translations
+from shared.receipts.document import ReceiptDocument
+from shared.receipts.layout import QrCode, ReceiptLayout, render_text, wrap
+from shared.receipts.render.html import receipt_html, render
+from shared.receipts.render.layout import receipt_layout
+from shared.receipts.render.pdf import receipt_pdf
+
+TEXT_WIDTH = 60
+
+
+def receipt_email(
+    doc: ReceiptDocument, *, mail_from: str, to: str, message_id: str | None = None
+) -> EmailMessage:
+    """The receipt email. Pass a stable `message_id` so a resent copy can be recognised."""
+    _ = translations(doc.locale).gettext
+    subject = _("Your receipt %(number)s from %(org)s") % {
+        "number": doc.receipt_number,
+        "org": doc.org_name,
+    }
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = mail_from
+    message["To"] = to
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id or make_msgid(domain=mail_domain(mail_from))
+    # RFC 3834: an automatic message, so auto-responders do not answer it.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(_text(doc))
+    message.add_alternative(
+        str(render("receipts/email.html", doc.locale, doc=doc, receipt=receipt_html(doc))),
+        subtype="html",
+    )
+    message.add_attachment(
+        receipt_pdf(doc),
+        maintype="application",
+        subtype="pdf",
+        filename=f"receipt-{doc.receipt_number}.pdf",
+    )
+    # Set last: turning the message multipart moves Content-* headers to the first part.
+    message["Content-Language"] = doc.locale
+    return message
+
+
+def mail_domain(mail_from: str) -> str:
+    """The sender's domain, for Message-IDs (never the host name: that needs DNS)."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+
+
+def _text(doc: ReceiptDocument) -> str:
+    _ = translations(doc.locale).gettext
+    # A URL wrapped over two lines cannot be followed: give it a line of its own.
+    layout = receipt_layout(doc)
+    blocks = tuple(block for block in layout.blocks if not isinstance(block, QrCode))
+    lines = [
+        *wrap(_("Thank you for your payment to %(org)s.") % {"org": doc.org_name}, TEXT_WIDTH),
+        *wrap(
+            _("Your receipt is below and attached as a PDF. Keep it for your records."),
+            TEXT_WIDTH,
+        ),
+        "",
+        *render_text(ReceiptLayout(blocks), TEXT_WIDTH),
+        "",
+        _("Check this receipt is genuine:"),
+        doc.verify_url,
+    ]
+    return "\n".join(lines) + "\n"
