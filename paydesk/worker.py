@@ -15,7 +15,7 @@ from paydesk.runtime import Runtime
 from shared import rate_limit
 from shared.actors import SYSTEM
 from shared.db import transaction, utcnow
-from shared.messaging import outbox
+from shared.messaging import outbox, write_back
 from shared.messaging.write_back import WRITE_BACK
 from shared.payments import recovery, settlement
 from shared.receipts.email import RECEIPT_EMAIL, receipt_email_handler
@@ -51,6 +51,14 @@ class Worker:
             "settled": 0,
             "sessions_purged": 0,
         }
+        if self.passes % 30 == 0:  # about once a minute: what a person must look at
+            with transaction(rt.factory) as session:
+                done["in_doubt_flagged"] = recovery.flag_long_in_doubt(
+                    session, dt.timedelta(minutes=rt.settings.in_doubt_exception_minutes)
+                )
+                done["write_backs_flagged"] = write_back.flag_failing(
+                    session, rt.settings.write_back_exception_attempts, SYSTEM
+                )
         if self.passes % 300 == 0:  # about every ten minutes at the default interval
             with transaction(rt.factory) as session:
                 done["sessions_purged"] = purge_expired(session, rt.settings)

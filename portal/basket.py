@@ -6,7 +6,8 @@ Shape of `session["pay_basket"]`:
 - `choices`: `{invoice_number: amount_in_minor_units}` once the basket form is valid;
 - `key`: the idempotency key of the payment these choices would make (new when the
   choices change, or after a declined attempt);
-- `notice`: a one-time message for the next page (a decline, a changed basket).
+- `notice`: a one-time message for the next page (a decline, a changed basket), and
+  `notice_text` when the message was worded already (a bill being confirmed).
 
 `session["pay_tried"]` lists the keys this browser sent to the gateway, so a return
 from a hosted page (late, or refreshed after the basket was emptied) is recognised.
@@ -25,8 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.views import mask_name
+from shared.i18n import gettext_
 from shared.models import Account, AccountStatus, Invoice, InvoiceStatus
 from shared.money import Money, babel_locale
+from shared.payments import holds
 
 BASKET = "pay_basket"
 TRIED = "pay_tried"
@@ -101,16 +104,17 @@ def mark_tried(session: dict[str, Any], our_key: str) -> None:
         session[TRIED] = [*keys, our_key][-20:]
 
 
-def set_notice(session: dict[str, Any], code: str) -> None:
-    state(session)["notice"] = code
+def set_notice(session: dict[str, Any], code: str, text: str | None = None) -> None:
+    state(session).update(notice=code, notice_text=text)
 
 
-def pop_notice(session: dict[str, Any]) -> str | None:
+def pop_notice(session: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The one-time notice (code, and its words when they were set with it)."""
     basket = session.get(BASKET)
     if not isinstance(basket, dict):
-        return None
-    notice = basket.pop("notice", None)
-    return notice if isinstance(notice, str) else None
+        return None, None
+    code, text = basket.pop("notice", None), basket.pop("notice_text", None)
+    return (code if isinstance(code, str) else None), (text if isinstance(text, str) else None)
 
 
 def finish(session: dict[str, Any], our_key: str) -> None:
@@ -148,6 +152,14 @@ class Line:
     checked: bool = True
     amount: str = ""
     error: str | None = None
+    # A card payment for this bill is being confirmed: what it holds, and what to say.
+    held: Money | None = None
+    held_notice: str | None = None
+
+    @property
+    def payable_now(self) -> Money:
+        """What may be paid now: the bill's balance less what is being confirmed."""
+        return self.owing if self.held is None else self.owing - self.held
 
     @property
     def number(self) -> str:
@@ -188,9 +200,11 @@ def load(
     numbers: list[str],
     currency: str,
     locale: str,
+    timezone: str,
     chosen: dict[str, int] | None = None,
 ) -> list[Holding]:
-    """The accounts in the basket with their open bills, as the basket form starts."""
+    """The accounts in the basket with their open bills, as the basket form starts. A bill
+    whose payment is being confirmed says so, and offers only what is not held."""
     if not numbers:
         return []
     found = {
@@ -205,6 +219,7 @@ def load(
             )
         ).unique()
     }
+    held = holds.held_on(db, [i.id for acc in found.values() for i in acc.invoices])
     holdings = []
     for number in numbers:
         account = found.get(number)
@@ -216,21 +231,21 @@ def load(
             key=lambda i: (i.due_date, i.invoice_number),
         )
         for invoice in open_bills:
-            owing = Money(invoice.owing, currency)
-            amount = owing
-            checked = True
+            line = Line(invoice, Money(invoice.owing, currency), invoice.fee_type.allows_partial)
+            if (hold := held.get(invoice.id)) is not None:
+                message, values = holds.notice(
+                    hold, invoice.owing, invoice.invoice_number, currency, locale, timezone
+                )
+                line.held = Money(min(hold.amount, invoice.owing), currency)
+                line.held_notice = gettext_(message) % values
+            amount = line.payable_now
+            checked = amount.minor > 0
             if chosen is not None:
                 checked = invoice.invoice_number in chosen
                 if checked:
                     amount = Money(chosen[invoice.invoice_number], currency)
-            holding.lines.append(
-                Line(
-                    invoice,
-                    owing,
-                    invoice.fee_type.allows_partial,
-                    checked=checked and holding.payable,
-                    amount=amount_text(amount, locale),
-                )
-            )
+            line.checked = checked and holding.payable
+            line.amount = amount_text(amount, locale)
+            holding.lines.append(line)
         holdings.append(holding)
     return holdings

@@ -118,7 +118,8 @@ def basket_view(request: Request, db: Session) -> Response:
     if not numbers:
         return redirect_to(request, "portal:find")
     chosen = basket.choices(session) if request.method == "GET" else None
-    holdings = basket.load(db, numbers, settings_of(request).currency, locale, chosen)
+    settings = settings_of(request)
+    holdings = basket.load(db, numbers, settings.currency, locale, settings.timezone, chosen)
     if request.method == "GET":
         return _basket_page(request, holdings, {})
 
@@ -137,10 +138,14 @@ def basket_view(request: Request, db: Session) -> Response:
                 line.amount = form_text(request, f"amount-{line.number}")
             if not line.checked:
                 continue
+            if line.held_notice and (not line.partial or not line.payable_now.minor):
+                # Being confirmed: paying it now could charge the person twice.
+                errors[line.checkbox_id] = line.held_notice
+                continue
             if not line.partial:
                 picked[line.number] = line.owing.minor
                 continue
-            amount, error = read_part_payment(line.amount, line.owing, locale)
+            amount, error = read_part_payment(line.amount, line.payable_now, locale)
             if error:
                 line.error = errors[line.amount_id] = error
             elif amount is not None:

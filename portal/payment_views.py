@@ -45,8 +45,12 @@ IN_DOUBT = (PaymentStatus.PENDING, PaymentStatus.UNKNOWN)
 NOT_TAKEN = (PaymentStatus.DECLINED, PaymentStatus.FAILED)
 
 
-def notice(code: str | None) -> str | None:
-    """One-time messages, looked up when shown so they are in the page's language."""
+def notice(popped: tuple[str | None, str | None]) -> str | None:
+    """One-time messages, looked up when shown so they are in the page's language (or as
+    worded when they were set, for a bill being confirmed)."""
+    code, text = popped
+    if text is not None:
+        return text
     if code is None:
         return None
     messages = {
@@ -93,6 +97,7 @@ def _plan(db: Session, request: Request, chosen: dict[str, int]) -> list[Planned
         idempotency_key="check",
         currency=settings_of(request).currency,
         locale=request.state.locale,
+        timezone=settings_of(request).timezone,
     )
     plan = payments.plan_allocations(db, probe)
     return [
@@ -133,9 +138,12 @@ def _chosen_or_back(request: Request, db: Session) -> list[Planned] | Response:
         return redirect_to(request, "portal:basket")
     try:
         return _plan(db, request, chosen)
-    except payments.PaymentRefused:
+    except payments.PaymentRefused as refused:
         basket.state(request.session)["choices"] = None
-        basket.set_notice(request.session, "stale")
+        if refused.code == "held":
+            basket.set_notice(request.session, refused.code, refused.message)
+        else:
+            basket.set_notice(request.session, "stale")
         return redirect_to(request, "portal:basket")
 
 
@@ -223,6 +231,7 @@ def pay_return(request: Request, db: Session) -> Response:
         card_token=result.token,
         payer_email=email,
         locale=request.state.locale,
+        timezone=settings_of(request).timezone,
     )
     try:
         outcome = payments.take_payment(db, gateway, payment_request, citizen(request))
@@ -231,9 +240,12 @@ def pay_return(request: Request, db: Session) -> Response:
         if found is None:
             raise
         return _after(request, found[1])
-    except payments.PaymentRefused:
+    except payments.PaymentRefused as refused:
         basket.state(session)["choices"] = None
-        basket.set_notice(session, "stale")
+        if refused.code == "held":
+            basket.set_notice(session, refused.code, refused.message)
+        else:
+            basket.set_notice(session, "stale")
         return redirect_to(request, "portal:basket")
     return _after(request, outcome.payment)
 

@@ -62,6 +62,11 @@ class AuditAction(StrEnum):
     RECEIPT_EMAIL_REQUESTED = "receipt:email:requested"
     INVOICE_PAID = "invoice:balance:applied"
     SETTLEMENT_IMPORTED = "settlement:batch:imported"
+    CREDIT_CREATED = "payment:credit:created"
+    BALANCES_REFRESHED = "account:balance:refreshed"
+    EXCEPTION_OPENED = "exception:case:opened"
+    EXCEPTION_ASSIGNED = "exception:case:assigned"
+    EXCEPTION_RESOLVED = "exception:case:resolved"
     WRITE_BACK_CONFIRMED = "integration:write_back:confirmed"
     STAFF_CREATED = "admin:user:created"
     STAFF_PASSWORD_RESET = "admin:password:reset"  # noqa: S105 - an event name

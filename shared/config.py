@@ -123,6 +123,14 @@ class Settings:
     worker_interval_seconds: int = field(
         default_factory=lambda: _env_int("WORKER_INTERVAL_SECONDS", 2)
     )
+    # A card payment still in doubt after this long goes to the exceptions queue.
+    in_doubt_exception_minutes: int = field(
+        default_factory=lambda: _env_int("IN_DOUBT_EXCEPTION_MINUTES", 15)
+    )
+    # A write-back that failed this many times goes to the exceptions queue.
+    write_back_exception_attempts: int = field(
+        default_factory=lambda: _env_int("WRITE_BACK_EXCEPTION_ATTEMPTS", 5)
+    )
     session_idle_minutes: int = field(default_factory=lambda: _env_int("SESSION_IDLE_MINUTES", 15))
     session_absolute_hours: int = field(
         default_factory=lambda: _env_int("SESSION_ABSOLUTE_HOURS", 8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 PERMISSIONS: dict[str, str] = {
     "customers:view": "See customers, accounts and balances",
+    "balances:refresh": "Refresh account balances from their source",
     "payments:view": "See payments and their history",
     "payments:take": "Take a payment at the counter",
     "receipts:resend": "Resend a receipt",
@@ -15,6 +16,11 @@ PERMISSIONS: dict[str, str] = {
     "voids:approve": "Approve a void",
     "adjustments:request": "Request an account adjustment",
     "adjustments:approve": "Approve an account adjustment",
+    "reversals:request": "Record a reversal (chargeback, returned cheque)",
+    "reversals:approve": "Approve a reversal",
+    "overrides:request": "Request an override (pay a held bill or an account on hold)",
+    "overrides:approve": "Approve an override",
+    "exceptions:work": "Work the exceptions queue",
     "audit:view": "See the audit trail",
     "reports:view": "See reports",
     "exports:gl": "Export the general ledger",
@@ -26,6 +32,8 @@ PERMISSIONS: dict[str, str] = {
 
 _VIEW = {"customers:view", "payments:view"}
 _AGENT = _VIEW | {
+    "balances:refresh",
+    "exceptions:work",
     "receipts:resend",
     "notes:write",
     "tickets:work",
@@ -35,7 +43,7 @@ _AGENT = _VIEW | {
 
 DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "agent": ("Customer-service agent", frozenset(_AGENT)),
-    "cashier": ("Counter cashier", frozenset(_AGENT | {"payments:take"})),
+    "cashier": ("Counter cashier", frozenset(_AGENT | {"payments:take", "overrides:request"})),
     "supervisor": (
         "Supervisor: approves exception actions",
         frozenset(
@@ -43,14 +51,23 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
             | {
                 "payments:take",
                 "adjustments:request",
+                "overrides:request",
                 "refunds:approve",
                 "voids:approve",
                 "adjustments:approve",
+                "reversals:approve",
+                "overrides:approve",
                 "reports:view",
             }
         ),
     ),
-    "finance": ("Finance", frozenset(_VIEW | {"reports:view", "exports:gl", "audit:view"})),
+    "finance": (
+        "Finance",
+        frozenset(
+            _VIEW
+            | {"reports:view", "exports:gl", "audit:view", "exceptions:work", "reversals:request"}
+        ),
+    ),
     "auditor": (
         "Auditor: read-only, everything",
         frozenset(_VIEW | {"audit:view", "reports:view"}),
@@ -62,6 +79,7 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
 PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
     "service": (
         "customers:view",
+        "balances:refresh",
         "payments:view",
         "payments:take",
         "receipts:resend",
@@ -75,6 +93,11 @@ PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
         "voids:approve",
         "adjustments:request",
         "adjustments:approve",
+        "reversals:request",
+        "reversals:approve",
+        "overrides:request",
+        "overrides:approve",
+        "exceptions:work",
     ),
     "oversight": ("audit:view", "reports:view", "exports:gl"),
     "administration": ("admin:users", "admin:roles", "admin:terminals", "admin:settings"),

@@ -39,6 +39,7 @@ from shared.models import (
     Terminal,
 )
 from shared.money import Money, parse_money
+from shared.payments import holds
 from shared.payments import taking as payments
 from shared.payments.amount_input import read_cash_tendered, read_part_payment
 from shared.receipts import numbering as receipts
@@ -75,6 +76,8 @@ class Bill:
     chosen: bool = False
     amount_text: str = ""
     error: str | None = None
+    # A card payment for this bill is being confirmed: what to tell the cashier.
+    held_notice: str | None = None
 
     @property
     def number(self) -> str:
@@ -130,14 +133,27 @@ def open_bills(db: Session, request: Request, customer_id: int) -> list[Bill]:
         .order_by(Account.department_id, Invoice.due_date, Invoice.id)
         .limit(MAX_BILLS)
     ).all()
-    return [
-        Bill(
+    settings = settings_of(request)
+    held = holds.held_on(db, [inv.id for inv in invoices])
+    bills = []
+    for inv in invoices:
+        bill = Bill(
             invoice=inv,
             owing=Money(inv.owing, currency),
             allowed=staff.can("payments:take", inv.account.department_id),
         )
-        for inv in invoices
-    ]
+        if (hold := held.get(inv.id)) is not None:
+            message, values = holds.notice(
+                hold,
+                inv.owing,
+                inv.invoice_number,
+                currency,
+                request.state.locale,
+                settings.timezone,
+            )
+            bill.held_notice = _(message) % values
+        bills.append(bill)
+    return bills
 
 
 def _shown_departments(staff: StaffContext) -> list[ColumnElement[bool]]:
@@ -369,6 +385,7 @@ def payment_request_of(
         # Only a cheque has one: what was typed in the field for another tender is not kept.
         cheque_number=(form.cheque_number or None) if form.tender == "cheque" else None,
         locale=locale,
+        timezone=settings_of(request).timezone,
     )
 
 

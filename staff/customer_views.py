@@ -32,9 +32,10 @@ from shared.models import (
     Invoice,
     InvoiceStatus,
     Payment,
-    PaymentStatus,
     Receipt,
 )
+from shared.payments import duplicates as duplicates_rule
+from shared.payments.states import IN_DOUBT
 from shared.web.endpoint import fragment_or_page, page
 from staff.access import StaffContext, requires
 from staff.payment_views import display
@@ -46,16 +47,34 @@ RECEIPTS_SHOWN = 20
 INVOICES_SHOWN = 50
 # How far back the duplicate check looks: bounded, so a long history is never read whole.
 DUPLICATE_WINDOW_PAYMENTS = 200
-DUPLICATE_WITHIN = dt.timedelta(minutes=10)
-# A declined or voided attempt followed by a retry of the same amount is not a duplicate.
-_NOT_TAKEN = {PaymentStatus.DECLINED, PaymentStatus.FAILED, PaymentStatus.VOIDED}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    """One account's balance in its two parts: what its open bills owe, less its credit."""
+
+    account: Account
+    bills: int
+    credit: int
+
+    @property
+    def balance(self) -> int:
+        return self.bills - self.credit
 
 
 @dataclass(frozen=True, slots=True)
 class DepartmentBalance:
     department: Department
-    accounts: list[Account]
+    accounts: list[AccountBalance]
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class InDoubt:
+    """A card payment still being confirmed, and when the processor is asked again."""
+
+    payment: Payment
+    next_check: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +140,7 @@ def duplicates(
         .join(recent, recent.c.id == Payment.id)
         .join(Allocation, Allocation.payment_id == Payment.id)
         .join(Account, Allocation.account_id == Account.id)
-        .where(Payment.status.not_in(_NOT_TAKEN))
+        .where(Payment.status.not_in(duplicates_rule.NOT_TAKEN))
         .order_by(Payment.created_at, Payment.id)
     ).all()
     last: dict[tuple[int, int], Payment] = {}
@@ -132,7 +151,7 @@ def duplicates(
         if (
             before is not None
             and before.id != payment.id
-            and payment.created_at - before.created_at <= DUPLICATE_WITHIN
+            and payment.created_at - before.created_at <= duplicates_rule.WITHIN
         ):
             found.append(Duplicate(before, payment, account))
         last[key] = payment
@@ -185,20 +204,41 @@ def _more_invoices(rows: list[tuple[Invoice, Account, FeeType]]) -> str | None:
     return str(QueryParams({"invoices_after": f"{last.due_date.isoformat()}.{last.id}"}))
 
 
-def _balances(accounts: list[Account]) -> list[DepartmentBalance]:
-    by_department: dict[int, list[Account]] = defaultdict(list)
+def _balances(db: Session, accounts: list[Account]) -> list[DepartmentBalance]:
+    """Each account's balance (its stored balance, as of its last refresh) with its credit
+    shown apart: balance = open bills − credit."""
+    credit = balances.open_credits(db, [a.id for a in accounts])
+    by_department: dict[int, list[AccountBalance]] = defaultdict(list)
     for account in accounts:
-        by_department[account.department_id].append(account)
+        held = credit.get(account.id, 0)
+        by_department[account.department_id].append(
+            AccountBalance(account, account.balance + held, held)
+        )
     return [
-        DepartmentBalance(group[0].department, group, sum(a.balance for a in group))
-        for group in sorted(by_department.values(), key=lambda g: g[0].department.name)
+        DepartmentBalance(group[0].account.department, group, sum(a.balance for a in group))
+        for group in sorted(by_department.values(), key=lambda g: g[0].account.department.name)
     ]
 
 
+def in_doubt(
+    db: Session, customer_id: int, departments: frozenset[int] | None, recheck: dt.timedelta
+) -> list[InDoubt]:
+    """The customer's card payments still being confirmed, oldest first."""
+    found = db.scalars(
+        _payments_of(customer_id, departments)
+        .where(Payment.status.in_(IN_DOUBT))
+        .limit(DUPLICATE_WINDOW_PAYMENTS)
+    )
+    return sorted(
+        (InDoubt(p, p.updated_at + recheck) for p in found), key=lambda d: d.payment.created_at
+    )
+
+
 @page
-@requires("customers:view")
+@requires("balances:refresh")
 def refresh_balances(request: Request, db: Session) -> Response:
-    """Re-read the balances of the accounts this member of staff may see."""
+    """Re-read the balances of the accounts this member of staff may see (audited; a
+    credit is never erased: `shared.customers.balances`)."""
     customer = visible_customer(request, db)
     departments = request.state.staff.permissions.departments_for("customers:view")
     accounts = list(
@@ -208,7 +248,7 @@ def refresh_balances(request: Request, db: Session) -> Response:
             )
         )
     )
-    balances.refresh(db, accounts)
+    balances.refresh(db, accounts, request.state.staff.actor)
     return redirect_to(request, "staff:customer", customer_id=customer.id)
 
 
@@ -267,12 +307,24 @@ def customer_view(request: Request, db: Session) -> Response:
         if payment_departments is None or a.department_id in payment_departments
     ]
     on_hold = [a for a in accounts if a.status in (AccountStatus.HOLD, AccountStatus.COLLECTIONS)]
+    shown_balances = _balances(db, accounts)
     context: dict[str, Any] = {
         **display(request),
         "customer": customer,
         "customer_id": customer.id,
         "currency": settings_of(request).currency,
-        "balances": _balances(accounts),
+        "balances": shown_balances,
+        "credits": [row for group in shown_balances for row in group.accounts if row.credit],
+        "may_work_exceptions": staff.can("exceptions:work"),
+        "may_refresh": staff.can("balances:refresh"),
+        "in_doubt": in_doubt(
+            db,
+            customer.id,
+            payment_departments,
+            dt.timedelta(seconds=settings_of(request).recovery_after_seconds),
+        )
+        if may_see_payments
+        else [],
         "as_of": max((a.balance_as_of for a in accounts if a.balance_as_of), default=None),
         "invoices": invoices[:INVOICES_SHOWN],
         "more_invoices": _more_invoices(invoices),

@@ -11,6 +11,7 @@ from staff import (
     counter_routes,
     customer_routes,
     home_views,
+    queue_routes,
     sso_views,
 )
 
@@ -90,4 +91,6 @@ routes: list[BaseRoute] = [
     *customer_routes.routes,
     # Counter payments, interactions and notes
     *counter_routes.routes,
+    # The exceptions and approvals queues
+    *queue_routes.routes,
 ]

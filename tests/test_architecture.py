@@ -45,15 +45,23 @@ MAY_IMPORT: dict[str, set[str]] = {
     "gateway": {"kernel"},
     "auth": {"kernel", "models"},
     "web": {"kernel", "models", "auth"},
-    "messaging": {"kernel", "models"},
+    "exceptions": {"kernel", "models"},
+    "messaging": {"kernel", "models", "exceptions"},
     "customers": {"kernel", "models"},
     "receipts": {"kernel", "models", "messaging"},
-    "payments": {"kernel", "models", "gateway", "messaging", "receipts"},
+    "payments": {"kernel", "models", "gateway", "messaging", "receipts", "exceptions"},
     "interactions": {"kernel", "models", "customers"},
 }
 # Packages whose __init__.py holds only their docstring: importing one submodule (the
 # kiosk importing the receipt layout) must not drag in the rest.
-DOCSTRING_ONLY_PACKAGES = {"payments", "receipts", "customers", "messaging", "gateway"}
+DOCSTRING_ONLY_PACKAGES = {
+    "payments",
+    "receipts",
+    "customers",
+    "messaging",
+    "gateway",
+    "exceptions",
+}
 
 
 def _imported_modules(path: Path) -> list[str]:

@@ -18,11 +18,14 @@ from typing import cast
 from sqlalchemy import ColumnElement, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from shared.actors import Actor
 from shared.db import utcnow
+from shared.exceptions import cases
 from shared.messaging import outbox
 from shared.models import (
     Account,
     Allocation,
+    ExceptionKind,
     FeeType,
     OutboxMessage,
     Payment,
@@ -190,3 +193,31 @@ def pending_for(session: Session, account_ids: list[int], limit: int = 10) -> li
 def of_payment(session: Session, payment_id: int) -> list[Delivery]:
     """Every write-back of one payment (one per account held in another system)."""
     return _deliveries(session, WriteBack.payment_id == payment_id, limit=100)
+
+
+def flag_failing(session: Session, attempts: int, actor: Actor) -> int:
+    """Open a write-back-failing exception for each unconfirmed write-back whose sending
+    failed `attempts` times or more (once per write-back); returns how many there are."""
+    failing = _deliveries(
+        session,
+        WriteBack.status == WriteBackStatus.PENDING,
+        OutboxMessage.attempts >= attempts,
+        limit=200,
+    )
+    for delivery in failing:
+        wb = delivery.write_back
+        cases.open_case(
+            session,
+            actor,
+            ExceptionKind.WRITE_BACK_FAILING,
+            f"{delivery.transaction_id}:{delivery.account_number}",
+            payment_id=wb.payment_id,
+            account_id=wb.account_id,
+            amount=wb.amount,
+            details={
+                "system": wb.source_system,
+                "attempts": delivery.attempts,
+                "last_error": delivery.last_error,
+            },
+        )
+    return len(failing)

@@ -10,6 +10,8 @@ from shared.models.customers import (
     Invoice,
     InvoiceStatus,
 )
+from shared.models.exceptions import ExceptionCase, ExceptionKind, ExceptionStatus
+from shared.models.holds import AccountCredit, CreditStatus, HoldOutcome, PaymentHold
 from shared.models.interactions import (
     Interaction,
     InteractionChannel,
@@ -44,15 +46,21 @@ from shared.models.write_back import WriteBack, WriteBackStatus
 __all__ = [
     "AccessStamp",
     "Account",
+    "AccountCredit",
     "AccountStatus",
     "Allocation",
     "AuditChainHead",
     "AuditEvent",
     "Channel",
+    "CreditStatus",
     "Customer",
     "CustomerSearchTerm",
     "Department",
+    "ExceptionCase",
+    "ExceptionKind",
+    "ExceptionStatus",
     "FeeType",
+    "HoldOutcome",
     "IdempotencyRecord",
     "Interaction",
     "InteractionChannel",
@@ -65,6 +73,7 @@ __all__ = [
     "OutboxStatus",
     "Outcome",
     "Payment",
+    "PaymentHold",
     "PaymentStatus",
     "PaymentStatusChange",
     "Permission",

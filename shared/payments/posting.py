@@ -38,11 +38,10 @@ from shared.models import (
     PaymentStatus,
     Receipt,
 )
-from shared.payments.states import advance, move
+from shared.payments import credits, duplicates
+from shared.payments.states import IN_DOUBT, advance, move
 from shared.receipts import numbering as receipts
 from shared.receipts.email import RECEIPT_EMAIL
-
-IN_DOUBT = (PaymentStatus.PENDING, PaymentStatus.UNKNOWN)
 
 INVOICES = cast(Table, Invoice.__table__)
 ACCOUNTS = cast(Table, Account.__table__)
@@ -106,11 +105,15 @@ def apply(
 
     With `refuse_overpayment` (nothing charged yet: cash, cheque), raise Overpaid when a
     bill would end up paid more than it owes; the caller rolls back. A card payment the
-    gateway has taken is applied anyway (the account shows the credit).
+    gateway has taken pays each bill up to what it owed; the rest is kept as a credit on
+    the account and an overpayment exception is opened (`shared.payments.credits`).
     """
     overpaid, bills, systems = _pay_bills(session, payment, shares, actor)
     if overpaid and refuse_overpayment:
-        raise Overpaid(overpaid)
+        raise Overpaid([bill.invoice_number for bill, _excess in overpaid])
+    for bill, excess in overpaid:
+        _keep_excess(session, payment, bill, excess, actor)
+    duplicates.flag(session, payment, actor)
     receipt = receipts.issue(session, payment, actor)
     write_back.queue(session, payment, receipt, bills, systems)
     if payment.payer_email:
@@ -120,6 +123,30 @@ def apply(
             {"receipt_id": receipt.id, "to": payment.payer_email, "locale": payment.locale},
         )
     return receipt
+
+
+def _keep_excess(
+    session: Session, payment: Payment, bill: write_back.PaidBill, excess: int, actor: Actor
+) -> None:
+    """The bill keeps what it owed; its allocation shrinks to that; the rest is a credit."""
+    connection = session.connection()
+    connection.execute(
+        update(INVOICES)
+        .where(INVOICES.c.id == bill.invoice_id)
+        .values(amount_paid=INVOICES.c.amount_paid - excess)
+    )
+    connection.execute(
+        update(ALLOCATIONS)
+        .where(
+            ALLOCATIONS.c.payment_id == payment.id,
+            ALLOCATIONS.c.invoice_id == bill.invoice_id,
+        )
+        .values(amount=ALLOCATIONS.c.amount - excess)
+    )
+    _expire_loaded(session, Invoice, bill.invoice_id)
+    credits.keep_excess(
+        session, payment, bill.invoice_id, bill.invoice_number, bill.account_id, excess, actor
+    )
 
 
 def _per_row(table: Table, n: int) -> tuple[ColumnElement[int], ColumnElement[bool]]:
@@ -176,9 +203,10 @@ def _charge_accounts(n: int) -> Update:
 
 def _pay_bills(
     session: Session, payment: Payment, shares: Sequence[Share], actor: Actor
-) -> tuple[list[str], list[write_back.PaidBill], dict[int, str]]:
-    """Apply the shares. Returns the numbers of bills now paid more than they owed, each
-    bill as the payment left it, and each account's source system."""
+) -> tuple[list[tuple[write_back.PaidBill, int]], list[write_back.PaidBill], dict[int, str]]:
+    """Apply the shares. Returns each bill now paid beyond what it owed with the excess,
+    each bill as the payment left it (what it paid, capped at what the bill owed), and
+    each account's source system."""
     connection = session.connection()
     by_invoice = {share.invoice_id: share.amount for share in shares}
     paid = {
@@ -193,18 +221,20 @@ def _pay_bills(
     )
     systems = {row.id: row.source_system for row in charged}
     bills = []
+    overpaid = []
     for share in shares:
         invoice = paid[share.invoice_id]
-        owing_after = max(int(invoice.owing), 0)
-        bills.append(
-            write_back.PaidBill(
-                share.account_id,
-                share.invoice_id,
-                invoice.invoice_number,
-                share.amount,
-                owing_after,
-            )
+        excess = min(max(-int(invoice.owing), 0), share.amount)
+        bill = write_back.PaidBill(
+            share.account_id,
+            share.invoice_id,
+            invoice.invoice_number,
+            share.amount - excess,
+            max(int(invoice.owing), 0),
         )
+        bills.append(bill)
+        if excess:
+            overpaid.append((bill, excess))
         audit.record(
             session,
             actor,
@@ -213,13 +243,13 @@ def _pay_bills(
             invoice.invoice_number,
             {
                 "transaction_id": payment.transaction_id,
-                "amount": share.amount,
-                "owing_after": owing_after,
+                "amount": bill.amount,
+                "owing_after": bill.owing_after,
+                **({"credit": excess} if excess else {}),
             },
         )
         _expire_loaded(session, Invoice, share.invoice_id)
         _expire_loaded(session, Account, share.account_id)
-    overpaid = [row.invoice_number for row in paid.values() if int(row.owing) < 0]
     return overpaid, bills, systems
 
 
@@ -261,4 +291,16 @@ def apply_gateway_answer(
         said["decline_code"] = answer.decline_code
         move(session, payment, PaymentStatus.DECLINED, actor, answer.decline_message, **said)
         return None
-    return post(session, payment, actor, shares, **said)
+    receipt = post(session, payment, actor, shares, **said)
+    if answer.state is TransactionState.SETTLED and answer.settlement_batch:
+        # Confirmed only after the processor's batch closed (it was in doubt at the
+        # import): settled as the processor says, not left posted for ever.
+        move(
+            session,
+            payment,
+            PaymentStatus.SETTLED,
+            actor,
+            f"Settlement batch {answer.settlement_batch}",
+            settlement_batch=answer.settlement_batch,
+        )
+    return receipt

@@ -1,4 +1,5 @@
-"""The recovery job: ask the gateway about card payments we are unsure of and move them on."""
+"""The recovery job: ask the gateway about card payments we are unsure of and move them on,
+and send those that stay in doubt too long to the exceptions queue."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.actors import RECOVERY_JOB
 from shared.db import transaction, utcnow
+from shared.exceptions import cases
 from shared.gateway.protocol import GatewayTimeout, PaymentGateway
-from shared.models import Payment, PaymentStatus, Tender
-from shared.payments.posting import IN_DOUBT, apply_gateway_answer
-from shared.payments.states import move
+from shared.models import ExceptionKind, Payment, PaymentStatus, Tender
+from shared.payments.posting import apply_gateway_answer
+from shared.payments.states import IN_DOUBT, move
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +78,33 @@ def recover(
         except Exception:
             log.exception("recovery failed", extra={"payment_id": payment_id})
     return resolved
+
+
+def flag_long_in_doubt(session: Session, older_than: dt.timedelta) -> int:
+    """Open a long-unknown exception for each card payment in doubt for longer than
+    `older_than` (once per payment); returns how many are in doubt that long."""
+    cutoff = utcnow() - older_than
+    found = list(
+        session.scalars(
+            select(Payment)
+            .where(
+                Payment.status.in_(IN_DOUBT),
+                Payment.tender == Tender.CARD,
+                Payment.created_at <= cutoff,
+            )
+            .order_by(Payment.id)
+            .limit(200)
+        )
+    )
+    for payment in found:
+        cases.open_case(
+            session,
+            RECOVERY_JOB,
+            ExceptionKind.LONG_UNKNOWN,
+            payment.transaction_id,
+            payment_id=payment.id,
+            customer_id=payment.customer_id,
+            amount=payment.amount,
+            details={"status": str(payment.status), "since": payment.created_at.isoformat()},
+        )
+    return len(found)

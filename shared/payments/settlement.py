@@ -1,4 +1,13 @@
-"""End-of-day settlement: close the processor's batch and mark what it paid us as settled."""
+"""End-of-day settlement: close the processor's batch and mark what it paid us as settled.
+
+Every sale line of the report is matched to a payment by our idempotency key. What does
+not match goes to the exceptions queue, once per batch and payment, never silently:
+
+- a line for a key we do not know;
+- a line for a payment that is not `posted` here (still being confirmed, voided …);
+- a line whose amount differs from the payment's;
+- a card payment posted here before the batch closed that the report does not list.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +19,116 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
-from shared.gateway.protocol import PaymentGateway, SettlementBatch
-from shared.models import Payment, PaymentStatus
+from shared.exceptions import cases
+from shared.gateway.protocol import PaymentGateway, SettlementBatch, SettlementLine
+from shared.models import ExceptionKind, Payment, PaymentStatus, Tender
 from shared.payments.states import move
 
 
-def import_batch(session: Session, batch: SettlementBatch, actor: Actor) -> int:
-    """Mark the batch's sales settled; returns how many payments moved."""
-    keys = [line.our_key for line in batch.lines if line.kind == "sale"]
-    moved = 0
-    for payment in session.scalars(select(Payment).where(Payment.idempotency_key.in_(keys))):
-        if payment.status is PaymentStatus.POSTED:
-            payment.settlement_batch = batch.batch_id
-            move(
-                session, payment, PaymentStatus.SETTLED, actor, f"Settlement batch {batch.batch_id}"
+def _mismatch(
+    session: Session,
+    actor: Actor,
+    batch: SettlementBatch,
+    key: str,
+    problem: str,
+    payment: Payment | None,
+    amount: int,
+    **details: object,
+) -> None:
+    cases.open_case(
+        session,
+        actor,
+        ExceptionKind.SETTLEMENT_MISMATCH,
+        f"{batch.batch_id}:{payment.transaction_id if payment else key}",
+        payment_id=payment.id if payment else None,
+        customer_id=payment.customer_id if payment else None,
+        amount=amount,
+        details={"batch": batch.batch_id, "problem": problem, "our_key": key, **details},
+    )
+
+
+def _check_line(
+    session: Session,
+    actor: Actor,
+    batch: SettlementBatch,
+    line: SettlementLine,
+    payment: Payment | None,
+) -> bool:
+    """Settle the line's payment if it matches; otherwise open a mismatch. True if settled."""
+    if payment is None:
+        _mismatch(session, actor, batch, line.our_key, "unknown_payment", None, line.amount)
+        return False
+    if line.amount != payment.amount:
+        _mismatch(
+            session,
+            actor,
+            batch,
+            line.our_key,
+            "amount_differs",
+            payment,
+            line.amount,
+            ours=payment.amount,
+        )
+        return False
+    if payment.status is not PaymentStatus.POSTED:
+        if payment.status is not PaymentStatus.SETTLED:
+            _mismatch(
+                session,
+                actor,
+                batch,
+                line.our_key,
+                "not_posted_here",
+                payment,
+                line.amount,
+                status=str(payment.status),
             )
-            moved += 1
+        return False
+    payment.settlement_batch = batch.batch_id
+    move(session, payment, PaymentStatus.SETTLED, actor, f"Settlement batch {batch.batch_id}")
+    return True
+
+
+def _missing_from_report(
+    session: Session, actor: Actor, batch: SettlementBatch, until: dt.datetime, listed: set[str]
+) -> None:
+    """Card payments posted here before the batch closed that the report does not list."""
+    posted = session.scalars(
+        select(Payment).where(
+            Payment.status == PaymentStatus.POSTED,
+            Payment.tender == Tender.CARD,
+            Payment.posted_at <= until,
+        )
+    )
+    for payment in posted:
+        if payment.idempotency_key not in listed:
+            _mismatch(
+                session,
+                actor,
+                batch,
+                payment.idempotency_key,
+                "missing_from_report",
+                payment,
+                payment.amount,
+            )
+
+
+def import_batch(
+    session: Session, batch: SettlementBatch, actor: Actor, until: dt.datetime | None = None
+) -> int:
+    """Mark the batch's sales settled and queue what does not match; returns how many
+    payments moved. With `until` (the batch's cut-off), card payments posted before it
+    but missing from the report are queued too."""
+    sales = [line for line in batch.lines if line.kind == "sale"]
+    keys = [line.our_key for line in sales]
+    payments = {
+        p.idempotency_key: p
+        for p in session.scalars(select(Payment).where(Payment.idempotency_key.in_(keys)))
+    }
+    moved = sum(
+        _check_line(session, actor, batch, line, payments.get(line.our_key)) for line in sales
+    )
+    if until is not None:
+        _missing_from_report(session, actor, batch, until, set(keys))
     audit.record(
         session,
         actor,
@@ -50,5 +153,5 @@ def settle(
     if report_dir is not None and batch.lines:
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / f"settlement-{batch.batch_id}.csv").write_text(batch.report_csv)
-    import_batch(session, batch, actor)
+    import_batch(session, batch, actor, until)
     return batch

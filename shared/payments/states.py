@@ -1,6 +1,7 @@
 """The payment state machine: one table, and the functions that move a payment along it.
 
-Every transition writes a status-history row and an audit event. The writes
+Every transition writes a status-history row and an audit event, and a payment leaving
+doubt (pending/unknown) releases its holds (`shared.payments.holds`). The writes
 are Core statements (one UPDATE, one multi-row INSERT), not ORM flushes: this
 is the hot path of every payment.
 """
@@ -17,9 +18,13 @@ from sqlalchemy.orm import Session, attributes
 from shared import audit
 from shared.actors import Actor
 from shared.db import attach, row_of, utcnow
-from shared.models import Payment, PaymentStatus, PaymentStatusChange
+from shared.models import HoldOutcome, Payment, PaymentStatus, PaymentStatusChange
+from shared.payments import holds
 
 S = PaymentStatus
+IN_DOUBT = (S.PENDING, S.UNKNOWN)
+# Leaving doubt approved, the payment pays the bills it held; any other way, nothing did.
+_APPLIED = frozenset({S.AUTHORIZED, S.POSTED})
 
 TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     S.PENDING: frozenset({S.AUTHORIZED, S.POSTED, S.DECLINED, S.FAILED, S.UNKNOWN}),
@@ -116,8 +121,12 @@ def advance(
     if payment.id is None:
         session.flush()  # a payment added but not yet written: it needs its id
     now = utcnow()
+    was_in_doubt = payment.status in IN_DOUBT
     changes, steps = _walk(payment, path, reason, now)
     changes |= columns
+    if was_in_doubt and path[-1] not in IN_DOUBT:
+        outcome = HoldOutcome.APPLIED if path[-1] in _APPLIED else HoldOutcome.RELEASED
+        holds.release(session, payment.id, outcome, now)
     session.connection().execute(
         update(PAYMENTS).where(PAYMENTS.c.id == payment.id).values(changes)
     )

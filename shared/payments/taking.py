@@ -5,6 +5,10 @@ crash leaves a `pending`/`unknown` row that the recovery job resolves, never
 nothing. Every request carries an idempotency key: the same key and request
 return the original result; the same key with a different request is refused.
 
+A card payment holds what it pays on each bill while it is in doubt
+(`shared.payments.holds`): another payment of a held amount is refused until the first
+is resolved, so two browsers, or a browser and the counter, never pay one bill twice.
+
 These functions commit the session they are given: durability before the
 gateway call is the point.
 """
@@ -40,7 +44,7 @@ from shared.models import (
     Tender,
 )
 from shared.money import Money, MoneyError, allocate
-from shared.payments import posting
+from shared.payments import holds, posting
 from shared.payments import states as payment_states
 from shared.payments.states import move
 from shared.receipts import numbering as receipts
@@ -76,6 +80,8 @@ _BILLS = (
     .join(FEE_TYPES, INVOICES.c.fee_type_id == FEE_TYPES.c.id)
     .where(INVOICES.c.invoice_number.in_(bindparam("numbers", expanding=True)))
 )
+# A payment that will write locks its bills first, so racing payments see each other's holds.
+_BILLS_LOCKED = _BILLS.with_for_update(of=INVOICES)
 _INSERT_ALLOCATIONS = insert(ALLOCATIONS)
 _INSERT_KEY = insert(KEYS)
 
@@ -119,7 +125,7 @@ class Item:
     amount: int | None = None
 
 
-_UNHASHED = frozenset({"payer_email", "locale", "idempotency_key"})
+_UNHASHED = frozenset({"payer_email", "locale", "timezone", "idempotency_key"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +142,8 @@ class PaymentRequest:
     lump_sum: int | None = None
     payer_email: str | None = field(default=None, compare=False)
     locale: str = field(default="en", compare=False)
+    # The organisation's time zone, for the times in messages ("being confirmed since 17:40").
+    timezone: str = field(default="UTC", compare=False)
 
     def fingerprint(self) -> str:
         """What makes two requests "the same" for idempotency (not email or locale)."""
@@ -231,7 +239,9 @@ def _gate_account(bill: _Bill) -> None:
     raise PaymentRefused(code, message, number=bill.account_number, reason=reason)
 
 
-def _check_item(bill: _Bill, item: Item, request: PaymentRequest) -> int:
+def _check_item(
+    bill: _Bill, item: Item, request: PaymentRequest, held: holds.Held | None = None
+) -> int:
     """The amount this item pays, or why it cannot be paid."""
     _gate_account(bill)
     owing = max(bill.owing, 0)
@@ -258,17 +268,27 @@ def _check_item(bill: _Bill, item: Item, request: PaymentRequest) -> int:
             N_("Bill %(number)s must be paid in full."),
             number=bill.invoice_number,
         )
+    if held is not None and amount > owing - held.amount:
+        message, values = holds.notice(
+            held, owing, bill.invoice_number, request.currency, request.locale, request.timezone
+        )
+        raise PaymentRefused("held", message, **values)
     return amount
 
 
-def _plan(session: Session, request: PaymentRequest) -> list[tuple[_Bill, int]]:
+def _plan(
+    session: Session, request: PaymentRequest, *, lock: bool = False
+) -> list[tuple[_Bill, int]]:
+    """Check every item against its bill as it stands (locked with `lock`) and what is held
+    on it; the amount each pays, or PaymentRefused."""
     if not request.items:
         raise PaymentRefused("empty", N_("Choose at least one bill to pay."))
     numbers = [item.invoice_number for item in request.items]
     if len(set(numbers)) != len(numbers):
         raise PaymentRefused("duplicate_item", N_("The same bill is listed twice."))
-    rows = session.connection().execute(_BILLS, {"numbers": numbers})
+    rows = session.connection().execute(_BILLS_LOCKED if lock else _BILLS, {"numbers": numbers})
     bills = {row.invoice_number: _Bill(**row._mapping) for row in rows}
+    held = holds.held_on(session, [bill.invoice_id for bill in bills.values()])
     plan: list[tuple[_Bill, int]] = []
     for item in request.items:
         bill = bills.get(item.invoice_number)
@@ -278,7 +298,7 @@ def _plan(session: Session, request: PaymentRequest) -> list[tuple[_Bill, int]]:
                 N_("We cannot find bill %(number)s."),
                 number=item.invoice_number,
             )
-        plan.append((bill, _check_item(bill, item, request)))
+        plan.append((bill, _check_item(bill, item, request, held.get(bill.invoice_id))))
     if request.lump_sum is not None:
         try:
             parts = allocate(request.lump_sum, [amount for _bill, amount in plan])
@@ -325,8 +345,9 @@ def _create(
     actor: Actor,
     through: tuple[PaymentStatus, ...],
 ) -> tuple[Payment, list[posting.Share]]:
-    """Write the payment, moved along `through`, with its allocations and idempotency key."""
-    plan = _plan(session, request)
+    """Write the payment, moved along `through`, with its allocations and idempotency key;
+    a card payment (created in doubt) holds what it pays on each bill."""
+    plan = _plan(session, request, lock=True)
     total = sum(amount for _bill, amount in plan)
     _check_tender(request, total)
     cash = request.tender is Tender.CASH
@@ -379,6 +400,10 @@ def _create(
             for bill, amount in plan
         ],
     )
+    if not through:
+        holds.place(
+            session, payment.id, [(b.invoice_id, amt) for b, amt in plan], payment.created_at
+        )
     connection.execute(
         _INSERT_KEY,
         {

@@ -247,3 +247,43 @@ def test_cancel_on_the_card_page_keeps_the_basket(portal: Portal, client: TestCl
     back = client.get(cancelled.headers["location"])
     assert back.status_code == 200
     assert "You cancelled the card payment" in back.text
+
+
+def _one_permit(portal: Portal, client: TestClient, number: str, bill: str) -> None:
+    assert find(client, number, "4821").status_code == 303
+    page = client.get("/basket").text
+    chosen = client.post("/basket", data={"csrf_token": csrf_from(page), "pay": [bill]})
+    assert chosen.status_code == 303
+
+
+def test_a_second_browser_is_told_the_bill_is_being_confirmed_and_is_not_charged(
+    portal: Portal,
+) -> None:
+    """Two browsers pay one $323.00 permit. The first one's card payment is in doubt (the
+    processor timed out): the second browser, already on its card page, is refused with
+    words saying so, and then cannot choose the bill at all until the first resolves."""
+    first, second = portal.client(), portal.client()
+    number, (bill,) = make_account(portal, (32_300,), department="Permits", partial=False)
+    _one_permit(portal, first, number, bill)
+    _one_permit(portal, second, number, bill)
+    second_card_page = start(second)
+    assert second_card_page.status_code == 303
+    assert (
+        pay(first, Behaviour.TIMEOUT_APPROVE)
+        .headers["location"]
+        .startswith("http://testserver/payments/")
+    )
+    back = second.get(hosted(second, second_card_page.headers["location"], card(Behaviour.APPROVE)))
+    assert back.headers["location"] == "http://testserver/basket"
+    basket = second.get("/basket").text
+    assert "A payment of $323.00 for bill" in basket and "is being confirmed" in basket
+    assert "There is no need to pay it again." in basket
+    box = re.search(rf'<input type="checkbox" name="pay" value="{bill}"[^>]*>', basket)
+    assert box is not None and "disabled" in box.group(0)
+    again = second.post("/basket", data={"csrf_token": csrf_from(basket), "pay": [bill]})
+    assert again.status_code == 422 and "is being confirmed" in again.text
+    assert [p.status for p in payments_for(portal, bill)] == [PaymentStatus.UNKNOWN]
+    # Once the processor's answer is in, the bill is paid, once.
+    assert recover(portal.factory, portal.runtime.gateway, dt.timedelta(0)) >= 1
+    assert [p.status for p in payments_for(portal, bill)] == [PaymentStatus.POSTED]
+    assert "is being confirmed" not in second.get("/basket").text

@@ -3,7 +3,7 @@
     python -m tests.shared.pay_once DB_URL SANDBOX_URL KEY INVOICE TOKEN [--die-after-approval]
 
 With --die-after-approval the process SIGKILLs itself the moment the gateway
-has approved, before Paydesk can record the answer.
+has approved, before Paydesk can record the answer. A refused payment prints its code.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import Transaction
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import Tender
-from shared.payments.taking import Item, PaymentRequest, take_payment
+from shared.payments.taking import Item, PaymentRefused, PaymentRequest, take_payment
 
 
 class DiesAfterApproval(SandboxGateway):
@@ -47,10 +47,15 @@ def main() -> None:
         currency="CAD",
         card_token=args.token,
     )
-    outcome = take_payment(
-        session, gateway, request, Actor(ActorType.CITIZEN, f"pid-{os.getpid()}")
-    )
-    print(json.dumps({"payment_id": outcome.payment.id, "status": str(outcome.payment.status)}))
+    try:
+        outcome = take_payment(
+            session, gateway, request, Actor(ActorType.CITIZEN, f"pid-{os.getpid()}")
+        )
+    except PaymentRefused as refused:
+        print(json.dumps({"refused": refused.code}))
+    else:
+        result = {"payment_id": outcome.payment.id, "status": str(outcome.payment.status)}
+        print(json.dumps(result))
     session.close()
     engine.dispose()
 

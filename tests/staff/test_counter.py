@@ -4,6 +4,7 @@ sandbox's hosted page, opened by the cashier), one payment whatever the browser 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from shared.actors import Actor, ActorType
 from shared.auth.access import UserPermissions, can
 from shared.gateway.sandbox.cards import Behaviour
 from shared.models import (
@@ -25,11 +27,13 @@ from shared.models import (
     Terminal,
 )
 from shared.money import Money
+from shared.payments.taking import Item, PaymentRequest, take_payment
 from shared.permissions import DEFAULT_ROLES
 from shared.web.control_characters import FORM_REFUSED
 from staff import counter_routes
 from tests import factories
 from tests.portal.test_pay import card, hosted
+from tests.shared.sandbox import token
 from tests.staff.conftest import Console, csrf, csrf_from, signed_in
 from tests.staff.test_routes import staff_routes
 
@@ -592,3 +596,33 @@ def test_a_nul_byte_in_a_counter_field_is_a_clear_refusal(
     assert refused.status_code == 400
     assert FORM_REFUSED in refused.text
     assert payments_for(console, number) == []
+
+
+def test_a_bill_whose_card_payment_is_being_confirmed_is_held_at_the_counter(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    """A resident's card payment for the bill timed out; they come to the counter to pay
+    cash. The cashier sees the bill is being confirmed, and cash for it is refused."""
+    client, _ = cashier
+    bills, number, _base = one_bill(console, client, 32_300)
+    gateway = console.runtime.gateway
+    with console.factory() as db:
+        take_payment(
+            db,
+            gateway,
+            PaymentRequest(
+                items=(Item(number),),
+                tender=Tender.CARD,
+                channel="portal",  # type: ignore[arg-type]
+                idempotency_key=str(uuid.uuid4()),
+                currency="CAD",
+                card_token=token(gateway, Behaviour.TIMEOUT_APPROVE),  # type: ignore[arg-type]
+            ),
+            Actor(ActorType.CITIZEN, "portal-session"),
+        )
+    page, base = pay_form(client, bills.customer_id)
+    assert "A payment of $323.00 for bill" in page and "is being confirmed" in page
+    refused = submit(client, bills.customer_id, in_cash(base, {number: "323.00"}, "323.00"))
+    assert refused.status_code == 422
+    assert "There is no need to pay it again." in refused.text
+    assert [p.tender for p in payments_for(console, number)] == [Tender.CARD]

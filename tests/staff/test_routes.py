@@ -16,7 +16,8 @@ from shared import interactions
 from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
-from shared.models import Customer, Role, StaffUser
+from shared.exceptions import cases
+from shared.models import Customer, ExceptionKind, Role, StaffUser
 from shared.models.interactions import InteractionChannel
 from shared.permissions import DEFAULT_ROLES
 from tests import factories
@@ -62,7 +63,8 @@ def test_every_staff_route_declares_a_permission_or_is_public(console: Console) 
 
 @pytest.fixture(scope="module")
 def records(console: Console) -> dict[str, str]:
-    """Real records for every path parameter: a customer who paid, an interaction, a role."""
+    """Real records for every path parameter: a customer who paid, an interaction, a role,
+    an exception."""
     staff = console.user(["agent"])
     with console.factory() as db:
         (bill,) = factories.bills(db, [2_500])
@@ -71,6 +73,14 @@ def records(console: Console) -> dict[str, str]:
         assert customer is not None
         actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
         interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+        case = cases.open_case(
+            db,
+            actor,
+            ExceptionKind.POSSIBLE_DUPLICATE,
+            f"route-test/{outcome.payment.transaction_id}",
+            payment_id=outcome.payment.id,
+            customer_id=customer.id,
+        )
         db.commit()
         role = db.scalars(select(Role).where(Role.name == "agent")).one()
         return {
@@ -78,6 +88,7 @@ def records(console: Console) -> dict[str, str]:
             "interaction_id": str(interaction.id),
             "transaction_id": outcome.payment.transaction_id,
             "role_id": str(role.id),
+            "case_id": str(case.id),
         }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from sqlalchemy import update
 from starlette.testclient import TestClient
@@ -48,11 +49,14 @@ def test_pending_write_back_is_flagged_until_the_source_system_confirms(
     ) in text
     assert "Write-back to source systems" in page(agent, payment_url)
 
-    # The source system is down: staff see the attempts and why.
+    # The source system is down: staff see the attempts, and why behind a disclosure.
     assert deliver(console.factory, f"http://127.0.0.1:{free_port()}/wb") == 0
     text = page(agent, customer_url)
     assert "Write-back pending:" in text
-    assert "1 attempt; last error: ConnectError" in text
+    disclosure = re.search(r"<details><summary>(.*?)</summary>(.*?)</details>", text, re.S)
+    assert disclosure is not None
+    assert disclosure[1] == "1 attempt so far; what went wrong"
+    assert "ConnectError" in disclosure[2]
     detail = page(agent, payment_url)
     assert "Pending" in detail and "Next attempt" in detail
 

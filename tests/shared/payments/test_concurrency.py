@@ -16,6 +16,7 @@ from shared.actors import Actor, ActorType
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import (
     Account,
+    AccountCredit,
     Invoice,
     InvoiceStatus,
     Payment,
@@ -232,4 +233,87 @@ def test_a_process_killed_after_approval_is_recovered_and_never_charged_twice(
     assert json.loads(retried.stdout)["status"] == "posted"
     assert authorizations(sandbox, key) == 1
     assert _count(fresh_database, Receipt) == 1
+    sandbox.close()
+
+
+def _paid_once(database: Database, invoice: str, amount: int) -> None:
+    """The bill is paid exactly once: no credit, no negative balance, one receipt."""
+    with database.sessionmaker()() as session:
+        bill = session.scalars(select(Invoice).where(Invoice.invoice_number == invoice)).one()
+        assert (bill.amount_paid, bill.status) == (amount, InvoiceStatus.PAID)
+        assert session.scalars(select(Account.balance)).one() == 0
+        assert session.scalar(select(func.count()).select_from(AccountCredit)) == 0
+        posted = session.scalars(
+            select(Payment).where(Payment.status == PaymentStatus.POSTED)
+        ).all()
+        assert len(posted) == 1
+    assert _count(database, Receipt) == 1
+
+
+def test_three_browsers_paying_one_bill_by_card_pay_it_once(
+    fresh_database: Database, sandbox: SandboxGateway
+) -> None:
+    """Three browsers finish the card page for one $323.00 bill together, each with its own
+    key: one is charged; the others are refused before the processor is asked."""
+    (invoice,) = _bills(fresh_database, [32_300])
+    factory = fresh_database.sessionmaker()
+    requests = [
+        PaymentRequest(
+            items=(Item(invoice),),
+            tender=Tender.CARD,
+            channel="portal",  # type: ignore[arg-type]
+            idempotency_key=str(uuid.uuid4()),
+            currency="CAD",
+            card_token=token(sandbox),
+        )
+        for _ in range(3)
+    ]
+
+    def pay(request: PaymentRequest) -> str:
+        with factory() as session:
+            try:
+                return str(take_payment(session, sandbox, request, CITIZEN).payment.status)
+            except PaymentRefused as refused:
+                return refused.code
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(pay, requests))
+    assert answers.count("posted") == 1
+    assert set(answers) - {"posted"} <= {"held", "not_owing"}
+    charged = sum(authorizations(sandbox, r.idempotency_key) for r in requests)
+    assert charged == 1
+    _paid_once(fresh_database, invoice, 32_300)
+
+
+def test_four_processes_paying_one_bill_with_their_own_keys_charge_once(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    sandbox_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
+    sandbox = SandboxGateway(sandbox_url, "http://testserver/sandbox-gateway")
+    (invoice,) = _bills(fresh_database, [32_300])
+    keys = [str(uuid.uuid4()) for _ in range(4)]
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.shared.pay_once",
+                fresh_database.url,
+                sandbox_url,
+                key,
+                invoice,
+                token(sandbox),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for key in keys
+    ]
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    assert sum(1 for r in results if r.get("status") == "posted") == 1
+    assert {r["refused"] for r in results if "refused" in r} <= {"held", "not_owing"}
+    assert sum(authorizations(sandbox, key) for key in keys) == 1
+    _paid_once(fresh_database, invoice, 32_300)
     sandbox.close()
