@@ -65,10 +65,14 @@ def write_back_handler(settings: Settings) -> outbox.Handler:
     down: dict[str, tuple[float, str]] = {}
 
     def handle(session: Session, message: OutboxMessage) -> None:
+        correction_id = message.payload.get("correction_id")
         wb = session.scalars(
             select(WriteBack).where(
                 WriteBack.payment_id == message.payload["payment_id"],
                 WriteBack.account_id == message.payload["account_id"],
+                WriteBack.correction_id.is_(None)
+                if correction_id is None
+                else WriteBack.correction_id == correction_id,
             )
         ).one()
         if wb.status is WriteBackStatus.CONFIRMED:

@@ -10,12 +10,14 @@ import datetime as dt
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import SYSTEM, Actor, ActorType
+from shared.approvals import requests
 from shared.auth.staff_users import create_staff, ensure_default_roles
 from shared.config import Settings
 from shared.db import utcnow
@@ -32,11 +34,10 @@ from shared.models import (
     FeeType,
     Invoice,
     Payment,
-    PaymentStatus,
+    StaffUser,
     Tender,
 )
-from shared.payments import settlement
-from shared.payments.states import move
+from shared.payments import corrections, recovery, settlement
 from shared.payments.taking import Item, PaymentRequest, take_payment
 
 UTILITY_BILLING = "utility-billing"
@@ -293,7 +294,7 @@ def _payments(
             Channel.PORTAL,
             card_token=_card_token(sandbox, Behaviour.APPROVE),
         )
-        _void(session, gateway, voided)
+        _corrected(session, gateway, "void", voided, "duplicate", "Charged twice at the kiosk.")
         later = [
             pay(
                 next(pool),
@@ -306,10 +307,17 @@ def _payments(
         # Close a batch so card payments show as settled.
         settlement.settle(session, gateway, SYSTEM, until=utcnow())
         session.commit()
-        _refund(session, gateway, later[0], later[0].amount, PaymentStatus.REFUNDED)
-        _refund(session, gateway, later[1], later[1].amount // 2, PaymentStatus.PARTIALLY_REFUNDED)
-        move(session, later[2], PaymentStatus.REVERSED, SYSTEM, "Chargeback: demo history")
-        session.commit()
+        _corrected(session, gateway, "refund", later[0], "error", "Paid the wrong bill.")
+        _corrected(
+            session,
+            gateway,
+            "refund",
+            later[1],
+            "service_not_provided",
+            "Half the service was not provided.",
+            later[1].amount // 2,
+        )
+        _corrected(session, gateway, "reversal", later[2], "chargeback", "Chargeback CB-2026-0042.")
         # Taken after the batch, so they stay posted until the next one.
         for _ in range(2):
             pay(
@@ -318,28 +326,117 @@ def _payments(
                 Channel.PORTAL,
                 card_token=_card_token(sandbox, Behaviour.APPROVE),
             )
+        water = [
+            i for i in payable if i.account.department.code == "utilities" and i.amount_paid == 0
+        ]
+        _queues(session, gateway, sandbox, water)
+        made += 3
     return made
 
 
-def _void(session: Session, gateway: PaymentGateway, payment: Payment) -> None:
-    # Demo history only: staff voids and refunds, with approvals, come with the controls work.
-    assert payment.gateway_reference is not None
-    gateway.void(reference=payment.gateway_reference, our_key=f"{payment.idempotency_key}:void")
-    move(session, payment, PaymentStatus.VOIDED, SYSTEM, "Duplicate charge: demo history")
-    session.commit()
+def _staff(session: Session, username: str) -> tuple[StaffUser, Actor]:
+    user = session.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+    return user, Actor(ActorType.STAFF, username, staff_user_id=user.id)
 
 
-def _refund(
-    session: Session, gateway: PaymentGateway, payment: Payment, amount: int, to: PaymentStatus
+def _corrected(
+    session: Session,
+    gateway: PaymentGateway,
+    action: str,
+    payment: Payment,
+    reason: str,
+    comment: str,
+    amount: int | None = None,
+    *,
+    approve: bool = True,
 ) -> None:
-    assert payment.gateway_reference is not None
-    gateway.refund(
-        reference=payment.gateway_reference,
-        amount=amount,
-        our_key=f"{payment.idempotency_key}:refund",
+    """A correction as staff make one: the agent (finance for a reversal) asks, the
+    supervisor approves, and it is carried out (left waiting with `approve=False`)."""
+    asker = _staff(session, "finance" if action == "reversal" else "agent")
+    common: dict[str, Any] = {
+        "reason_code": reason,
+        "comment": comment,
+        "requester": asker[0],
+        "actor": asker[1],
+        "key": f"demo-{uuid.uuid4()}",
+        "expires_after": dt.timedelta(days=30),
+    }
+    if action == "refund":
+        request = corrections.ask_refund(session, payment, amount or payment.amount, **common)
+    elif action == "void":
+        request = corrections.ask_void(session, gateway, payment, **common)
+    else:
+        request = corrections.ask_reversal(session, payment, **common)
+    session.commit()
+    if not approve:
+        return
+    supervisor, actor = _staff(session, "supervisor")
+    locked = requests.locked(session, request.id)
+    assert locked is not None
+    requests.decide(
+        session,
+        locked,
+        supervisor,
+        actor,
+        approve=True,
+        comment="",
+        may_decide=True,
+        second_factor=True,
     )
-    payment.refunded_amount = amount
-    move(session, payment, to, SYSTEM, "Refund: demo history")
+    session.commit()
+    corrections.carry_out(session, gateway, locked, actor)
+
+
+def _queues(
+    session: Session, gateway: PaymentGateway, sandbox: SandboxGateway, water: list[Invoice]
+) -> None:
+    """Something in each queue on first start: a resident who paid the same water bill
+    twice (a possible duplicate, with the agent's refund request waiting for a supervisor),
+    and a card payment the processor has not confirmed for twenty minutes."""
+    bill = water[0]
+    half = bill.owing // 2
+    pair = [
+        take_payment(
+            session,
+            gateway,
+            PaymentRequest(
+                items=(Item(bill.invoice_number, half),),
+                tender=Tender.CARD,
+                channel=Channel.PORTAL,
+                idempotency_key=f"demo-{uuid.uuid4()}",
+                currency="CAD",
+                card_token=_card_token(sandbox, Behaviour.APPROVE),
+            ),
+            SYSTEM,
+        ).payment
+        for _ in range(2)
+    ]
+    _corrected(
+        session,
+        gateway,
+        "refund",
+        pair[1],
+        "duplicate",
+        "Resident paid twice from two browsers; refund the second.",
+        approve=False,
+    )
+    doubtful = take_payment(
+        session,
+        gateway,
+        PaymentRequest(
+            items=(Item(water[1].invoice_number),),
+            tender=Tender.CARD,
+            channel=Channel.PORTAL,
+            idempotency_key=f"demo-{uuid.uuid4()}",
+            currency="CAD",
+            card_token=_card_token(sandbox, Behaviour.TIMEOUT_APPROVE),
+        ),
+        SYSTEM,
+    ).payment
+    doubtful.created_at -= dt.timedelta(minutes=20)  # demo history: in doubt for a while
+    session.commit()
+    recovery.flag_long_in_doubt(session, dt.timedelta(minutes=15))
+    session.commit()
 
 
 def sample_bills(session: Session, count: int = 3) -> list[tuple[str, str, str, str]]:

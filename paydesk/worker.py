@@ -14,10 +14,11 @@ from integrations.write_back import write_back_handler
 from paydesk.runtime import Runtime
 from shared import rate_limit
 from shared.actors import SYSTEM
+from shared.approvals import requests
 from shared.db import transaction, utcnow
 from shared.messaging import outbox, write_back
 from shared.messaging.write_back import WRITE_BACK
-from shared.payments import recovery, settlement
+from shared.payments import corrections, recovery, settlement
 from shared.receipts.email import RECEIPT_EMAIL, receipt_email_handler
 from shared.web.sessions import purge_expired
 
@@ -59,6 +60,11 @@ class Worker:
                 done["write_backs_flagged"] = write_back.flag_failing(
                     session, rt.settings.write_back_exception_attempts, SYSTEM
                 )
+                done["approvals_expired"] = requests.expire_due(session, SYSTEM)
+            # An approved refund or void the processor did not answer is asked again.
+            done["corrections_retried"] = corrections.retry_due(
+                rt.factory, rt.gateway, SYSTEM, dt.timedelta(seconds=30)
+            )
         if self.passes % 300 == 0:  # about every ten minutes at the default interval
             with transaction(rt.factory) as session:
                 done["sessions_purged"] = purge_expired(session, rt.settings)

@@ -127,6 +127,13 @@ class Settings:
     in_doubt_exception_minutes: int = field(
         default_factory=lambda: _env_int("IN_DOUBT_EXCEPTION_MINUTES", 15)
     )
+    # An approval request not decided in this many hours expires.
+    approval_expires_hours: int = field(
+        default_factory=lambda: _env_int("APPROVAL_EXPIRES_HOURS", 72)
+    )
+    # A cashier may void their own counter payment this soon after taking it without
+    # approval (0: every void needs a supervisor).
+    self_void_minutes: int = field(default_factory=lambda: _env_int("SELF_VOID_MINUTES", 10))
     # A write-back that failed this many times goes to the exceptions queue.
     write_back_exception_attempts: int = field(
         default_factory=lambda: _env_int("WRITE_BACK_EXCEPTION_ATTEMPTS", 5)

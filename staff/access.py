@@ -36,7 +36,18 @@ from shared.web.sessions import session_of
 from staff.templating import render
 from staff.web import client_address
 
-__all__ = ["SIGNED_IN", "StaffContext", "public", "requires", "signed_in_user"]
+__all__ = [
+    "SECOND_FACTOR",
+    "SIGNED_IN",
+    "StaffContext",
+    "public",
+    "requires",
+    "signed_in_user",
+]
+
+# Set in the session when its sign-in proved a second factor (a TOTP code, or an IdP that
+# showed multi-factor sign-in): deciding approval requests needs it.
+SECOND_FACTOR = "staff_second_factor"
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class StaffContext:
     user: StaffUser
     permissions: UserPermissions
     actor: Actor
+    second_factor: bool = False
 
     def can(self, permission: str, department_id: int | None = None) -> bool:
         return access.can(self.permissions, permission, department_id)
@@ -112,7 +124,12 @@ def requires(permission: str, *, with_temporary_password: bool = False) -> Calla
             user, perms = found
             if account.password_change_due(user) and not with_temporary_password:
                 return _redirect(request, request.url_for("staff:account_password").path)
-            staff = StaffContext(user, perms, staff_actor(user, client_address(request)))
+            staff = StaffContext(
+                user,
+                perms,
+                staff_actor(user, client_address(request)),
+                second_factor=session_of(request).get(SECOND_FACTOR) is True,
+            )
             request.state.staff = staff
             if not staff.can(permission):
                 return render(request, "staff/forbidden.html", {}, status_code=403)

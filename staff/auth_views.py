@@ -24,7 +24,7 @@ from shared.i18n import gettext_ as _
 from shared.models import SessionKind, StaffUser
 from shared.web.endpoint import page
 from shared.web.sessions import rotate, session_of
-from staff.access import SIGNED_IN, StaffContext, public, requires, signed_in_user
+from staff.access import SECOND_FACTOR, SIGNED_IN, StaffContext, public, requires, signed_in_user
 from staff.templating import render
 from staff.web import (
     client_address,
@@ -150,6 +150,7 @@ def _complete(
     session.pop(PENDING, None)
     session.kind = SessionKind.STAFF
     session.staff_user_id = user.id
+    session[SECOND_FACTOR] = "totp" in factors
     rotate(request)
     if account.password_change_due(user):
         target = request.url_for("staff:account_password").path

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from staff import counter_card_views, counter_views, interaction_views
+from staff import counter_card_views, counter_overrides, counter_views, interaction_views
 
 POST = ["POST"]
 
@@ -18,6 +18,12 @@ routes: list[BaseRoute] = [
         name="counter_pay_take",
     ),
     Route("/counter/return", counter_card_views.card_return, name="counter_return"),
+    Route(
+        "/customers/{customer_id:int}/override",
+        counter_overrides.ask,
+        methods=POST,
+        name="counter_override",
+    ),
     # Interactions (read: customers:view; change: notes:write)
     Route(
         "/customers/{customer_id:int}/interactions",

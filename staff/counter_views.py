@@ -45,6 +45,7 @@ from shared.payments.amount_input import read_cash_tendered, read_part_payment
 from shared.receipts import numbering as receipts
 from shared.receipts.render.html import receipt_html
 from shared.web.endpoint import fragment_or_page, page, writes_on_get
+from staff import counter_overrides
 from staff.access import StaffContext, requires
 from staff.customer_views import visible_customer
 from staff.templating import NO_STORE, render, templates
@@ -206,7 +207,10 @@ def form_page(
     if form.terminal_id is None:
         remembered = request.session.get("counter_terminal")
         form.terminal_id = remembered if isinstance(remembered, int) else None
+    staff = staff_of(request)
     context: dict[str, Any] = {
+        **counter_overrides.context(db, staff, customer.id, bills),
+        "counter_notice": request.session.pop(counter_overrides.NOTICE, None),
         "customer": customer,
         "bills": bills,
         "form": form,
@@ -415,10 +419,17 @@ def take(request: Request, db: Session, start_card: StartCard) -> Response:
     request.session["counter_terminal"] = form.terminal_id
     actor = dataclasses.replace(staff_of(request).actor, terminal_id=form.terminal_id)
     payment_request = payment_request_of(request, form, items)
+    override = counter_overrides.chosen(request, db, staff_of(request), customer.id)
+    if override is not None:
+        if form.tender == "card":
+            error = _("An override is used with cash or a cheque, not a card.")
+            return form_page(request, db, customer, bills, form, {"form": error}, 422)
+        invoices = frozenset(override.details.get("invoices", []))
+        payment_request = dataclasses.replace(payment_request, overridden=invoices)
     if form.tender == "card":
         return start_card(request, db, customer, bills, form, payment_request)
     try:
-        outcome = payments.take_payment(db, gateway_of(request), payment_request, actor)
+        outcome = payments.take_payment(db, gateway_of(request), payment_request, actor, override)
     except payments.PaymentRefused as refused:
         return form_page(request, db, customer, bills, form, {"form": refused.message}, 422)
     except payments.IdempotencyConflict:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from shared.customers import balances
 from shared.customers.search import Cursor
 from shared.customers.visibility import Visible, in_department, known_in, within
+from shared.exceptions import queue
 from shared.messaging import write_back
 from shared.models import (
     Account,
@@ -317,6 +318,11 @@ def customer_view(request: Request, db: Session) -> Response:
         "credits": [row for group in shown_balances for row in group.accounts if row.credit],
         "may_work_exceptions": staff.can("exceptions:work"),
         "may_refresh": staff.can("balances:refresh"),
+        "may_adjust": staff.can("adjustments:request"),
+        "cases": queue.open_for_customer(db, customer.id)
+        if staff.can("exceptions:work") or may_see_payments
+        else [],
+        "customer_notice": request.session.pop("staff_customer_notice", None),
         "in_doubt": in_doubt(
             db,
             customer.id,

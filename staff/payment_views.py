@@ -4,6 +4,7 @@ resend by email), tender and gateway references, and the payment's audit events.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,12 +34,15 @@ from shared.models import (
     Terminal,
 )
 from shared.money import Money, babel_locale
+from shared.payments import corrections
+from shared.payments.states import IN_DOUBT
 from shared.payments.status import by_transaction_id, describe, receipt_of
 from shared.receipts import numbering as receipts
 from shared.receipts.email import InvalidAddress, send_receipt
 from shared.receipts.render.html import receipt_html
 from shared.receipts.render.pdf import receipt_pdf
 from shared.web.endpoint import page
+from staff import corrections_panel
 from staff.access import StaffContext, requires
 from staff.templating import NO_STORE, render
 from staff.web import form_text, redirect_to, settings_of
@@ -80,6 +84,15 @@ def _may(request: Request, db: Session, payment: Payment, permission: str) -> bo
     return allowed is None or bool(payment_departments(db, payment) & allowed)
 
 
+def payment_for_staff(request: Request, db: Session, permission: str) -> Payment:
+    """The payment of the path, if this member of staff may see it and use `permission`
+    on it (department limits); 404 otherwise, as for a payment that does not exist."""
+    payment = _payment(request, db)
+    if not _may(request, db, payment, permission):
+        raise HTTPException(404)
+    return payment
+
+
 def _payment(request: Request, db: Session) -> Payment:
     typed = request.path_params["transaction_id"]
     payment = by_transaction_id(db, typed)
@@ -98,7 +111,7 @@ def _address_on_file(payment: Payment) -> str:
     return payment.payer_email or (payment.customer.email if payment.customer else None) or ""
 
 
-def _detail(
+def render_detail(
     request: Request,
     db: Session,
     payment: Payment,
@@ -164,6 +177,15 @@ def _detail(
         "form": form or {"to": "file" if on_file else "other", "email": ""},
         "errors": errors or {},
         "notice": request.session.pop(NOTICE, None),
+        "corrections": corrections_panel.panel(db, payment, staff),
+        "next_check": payment.updated_at + dt.timedelta(seconds=settings.recovery_after_seconds)
+        if payment.status in IN_DOUBT
+        else None,
+        "action_names": corrections_panel.action_names(),
+        "reason_names": corrections_panel.reason_names(),
+        "request_status_names": corrections_panel.status_names(),
+        "reasons": corrections.REASONS,
+        "form_key": str(uuid.uuid4()),
     }
     return render(request, "staff/payment/detail.html", context, 422 if errors else 200)
 
@@ -171,7 +193,7 @@ def _detail(
 @page
 @requires("payments:view")
 def payment_detail(request: Request, db: Session) -> Response:
-    return _detail(request, db, _payment(request, db))
+    return render_detail(request, db, _payment(request, db))
 
 
 @page
@@ -214,7 +236,7 @@ def resend(request: Request, db: Session) -> Response:
             else _("Enter an email address, like name@example.com.")
         )
         form["to"] = "other"
-        return _detail(request, db, payment, errors={"resend-email": text}, form=form)
+        return render_detail(request, db, payment, errors={"resend-email": text}, form=form)
     address = str(message.payload["to"])
     audit.record(
         db,

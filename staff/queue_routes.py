@@ -1,10 +1,11 @@
-"""The queues supervisors and back-office staff work: exceptions (and approvals)."""
+"""The queues supervisors and back-office staff work (exceptions, approvals) and the
+requests that feed them (refunds, voids, reversals, adjustments)."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from staff import exception_views
+from staff import approval_views, correction_views, exception_views
 
 POST = ["POST"]
 
@@ -22,5 +23,37 @@ routes: list[BaseRoute] = [
         exception_views.exception_resolve,
         methods=POST,
         name="exception_resolve",
+    ),
+    Route("/approvals", approval_views.approvals, name="approvals"),
+    Route("/approvals/{request_id:int}", approval_views.approval_detail, name="approval"),
+    Route(
+        "/approvals/{request_id:int}/decide",
+        approval_views.decide,
+        methods=POST,
+        name="approval_decide",
+    ),
+    Route(
+        "/payments/{transaction_id}/refund",
+        correction_views.ask_refund,
+        methods=POST,
+        name="payment_refund",
+    ),
+    Route(
+        "/payments/{transaction_id}/void",
+        correction_views.ask_void,
+        methods=POST,
+        name="payment_void",
+    ),
+    Route(
+        "/payments/{transaction_id}/reversal",
+        correction_views.ask_reversal,
+        methods=POST,
+        name="payment_reversal",
+    ),
+    Route(
+        "/customers/{customer_id:int}/adjust",
+        correction_views.adjust,
+        methods=["GET", "POST"],
+        name="customer_adjust",
     ),
 ]

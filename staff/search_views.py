@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 
 from shared.customers import identifier_search, search
 from shared.customers.search import Cursor, CustomerMatch, Filters, PaymentRow, PaymentSearch
+from shared.exceptions import queue
 from shared.i18n import current_locale
 from shared.i18n import gettext_ as _
 from shared.models import Channel, Department, PaymentStatus, Terminal
@@ -165,6 +166,9 @@ def search_page(request: Request, db: Session) -> Response:
         "customers": customers,
         "customers_capped": match.more,
         "payments": results.rows,
+        "duplicates": queue.possible_duplicates(
+            db, [row.payment.transaction_id for row in results.rows]
+        ),
         "next_query": _query_with(form, after=results.next.encode()) if results.next else None,
         "first_query": _query_with(form) if form.cursor else None,
         "csv_query": _query_with(form),

@@ -16,7 +16,7 @@ from shared.i18n import gettext_ as _
 from shared.models import SessionKind
 from shared.web.endpoint import page
 from shared.web.sessions import rotate, session_of
-from staff.access import public
+from staff.access import SECOND_FACTOR, public
 from staff.templating import render
 from staff.web import client_address, safe_next, settings_of
 
@@ -69,6 +69,7 @@ def sso_callback(request: Request, db: Session) -> Response:
             )
             login.record_login(tx, user, address, ["sso"])
             user_id = user.id
+            second_factor = identity.multi_factor
     except OidcError as error:
         with transaction(request.app.state.db) as tx:
             oidc.record_refusal(tx, error, address, identity)
@@ -76,5 +77,6 @@ def sso_callback(request: Request, db: Session) -> Response:
     session = session_of(request)
     session.kind = SessionKind.STAFF
     session.staff_user_id = user_id
+    session[SECOND_FACTOR] = second_factor
     rotate(request)
     return RedirectResponse(oidc.return_to(blob), status_code=303)

@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
     from shared.gateway.sandbox.gateway import SandboxGateway
 
+from shared import audit
 from shared.db import make_engine
 from tests.support.databases import POSTGRES_URL, create_database, drop_schema
 
@@ -62,18 +64,31 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[D
 
 
 @pytest.fixture
-def factory(database: Database) -> Iterator[sessionmaker[Session]]:
+def factory(database: Database, request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
     """Sessions that share one outer transaction, rolled back after the test.
 
     Code under test may commit as often as it likes: each commit only releases a
-    savepoint inside the outer transaction."""
+    savepoint inside the outer transaction. Afterwards the audit chain must still verify,
+    whatever the test did (`paydesk audit verify`), unless the test breaks it on purpose
+    (`@pytest.mark.breaks_audit_chain`)."""
     connection = database.engine.connect()
     outer = connection.begin()
     yield sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    if request.node.get_closest_marker("breaks_audit_chain") is None:
+        _chain_still_verifies(connection)
     outer.rollback()
     connection.close()
+
+
+def _chain_still_verifies(connection: Connection) -> None:
+    try:
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as check:
+            result = audit.verify(check)
+    except DBAPIError:
+        return  # the test left the transaction failed: it failed already, more is noise
+    assert result.ok, f"the audit chain no longer verifies: {result}"
 
 
 @pytest.fixture

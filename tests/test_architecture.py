@@ -46,10 +46,19 @@ MAY_IMPORT: dict[str, set[str]] = {
     "auth": {"kernel", "models"},
     "web": {"kernel", "models", "auth"},
     "exceptions": {"kernel", "models"},
+    "approvals": {"kernel", "models"},
     "messaging": {"kernel", "models", "exceptions"},
     "customers": {"kernel", "models"},
     "receipts": {"kernel", "models", "messaging"},
-    "payments": {"kernel", "models", "gateway", "messaging", "receipts", "exceptions"},
+    "payments": {
+        "kernel",
+        "models",
+        "gateway",
+        "messaging",
+        "receipts",
+        "exceptions",
+        "approvals",
+    },
     "interactions": {"kernel", "models", "customers"},
 }
 # Packages whose __init__.py holds only their docstring: importing one submodule (the
@@ -61,6 +70,7 @@ DOCSTRING_ONLY_PACKAGES = {
     "messaging",
     "gateway",
     "exceptions",
+    "approvals",
 }
 
 

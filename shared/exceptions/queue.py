@@ -143,3 +143,18 @@ def open_for_payment(session: Session, payment: Payment) -> list[ExceptionCase]:
             .order_by(ExceptionCase.opened_at)
         )
     )
+
+
+def possible_duplicates(session: Session, transaction_ids: Sequence[str]) -> set[str]:
+    """Which of these payments an open possible-duplicate case names (search marks them)."""
+    if not transaction_ids:
+        return set()
+    subjects = session.scalars(
+        select(ExceptionCase.subject).where(
+            ExceptionCase.kind == ExceptionKind.POSSIBLE_DUPLICATE,
+            ExceptionCase.status == ExceptionStatus.OPEN,
+            or_(*(ExceptionCase.subject.contains(tx, autoescape=True) for tx in transaction_ids)),
+        )
+    )
+    named = {tx for subject in subjects for tx in subject.split("/")}
+    return named & set(transaction_ids)

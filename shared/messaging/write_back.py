@@ -25,8 +25,10 @@ from shared.messaging import outbox
 from shared.models import (
     Account,
     Allocation,
+    Correction,
     ExceptionKind,
     FeeType,
+    Invoice,
     OutboxMessage,
     Payment,
     Receipt,
@@ -221,3 +223,65 @@ def flag_failing(session: Session, attempts: int, actor: Actor) -> int:
             },
         )
     return len(failing)
+
+
+_EVENTS = {"void": "payment.voided", "refund": "payment.refunded", "reversal": "payment.reversed"}
+
+
+def queue_correction(session: Session, correction: Correction, payment: Payment) -> None:
+    """Queue the news of a payment's correction (void, refund, reversal) for each account
+    of another system whose bills it reopened: each line's amount (negative: taken off
+    what was paid) and what the bill owes after. Written in the correction's transaction,
+    like a payment's news, under its own idempotency key (`<TX>:<account>:C<id>`)."""
+    session.flush()
+    lines: dict[int, list[dict[str, object]]] = {}
+    accounts: dict[int, Account] = {}
+    for line in correction.lines:
+        account = session.get(Account, line.account_id)
+        if account is None or account.source_system == LOCAL or line.invoice_id is None:
+            continue
+        invoice = session.get(Invoice, line.invoice_id)
+        assert invoice is not None
+        session.refresh(invoice)
+        accounts[account.id] = account
+        lines.setdefault(account.id, []).append(
+            {
+                "invoice_number": invoice.invoice_number,
+                "fee_type": invoice.fee_type.code,
+                "amount": line.amount,
+                "owing_after": invoice.owing,
+            }
+        )
+    for account_id, changed in lines.items():
+        account = accounts[account_id]
+        body = {
+            "event": _EVENTS[correction.kind.value],
+            "id": f"{payment.transaction_id}:{account.account_number}:C{correction.id}",
+            "transaction_id": payment.transaction_id,
+            "correction_id": correction.id,
+            "at": correction.created_at.isoformat(),
+            "currency": payment.currency,
+            "account_number": account.account_number,
+            "amount": sum(int(str(c["amount"])) for c in changed),
+            "lines": changed,
+        }
+        message = outbox.enqueue(
+            session,
+            WRITE_BACK,
+            {
+                "payment_id": payment.id,
+                "account_id": account_id,
+                "correction_id": correction.id,
+                "body": body,
+            },
+        )
+        session.add(
+            WriteBack(
+                payment_id=payment.id,
+                account_id=account_id,
+                correction_id=correction.id,
+                source_system=account.source_system,
+                amount=body["amount"],
+                outbox_message_id=message.id,
+            )
+        )

@@ -1,7 +1,9 @@
 """The domain's tables. Import from here: `from shared.models import Payment`."""
 
+from shared.models.approvals import ApprovalAction, ApprovalRequest, ApprovalStatus
 from shared.models.audit import AuditChainHead, AuditEvent
 from shared.models.catalog import Department, FeeType
+from shared.models.corrections import Correction, CorrectionKind, CorrectionLine
 from shared.models.customers import (
     Account,
     AccountStatus,
@@ -49,9 +51,15 @@ __all__ = [
     "AccountCredit",
     "AccountStatus",
     "Allocation",
+    "ApprovalAction",
+    "ApprovalRequest",
+    "ApprovalStatus",
     "AuditChainHead",
     "AuditEvent",
     "Channel",
+    "Correction",
+    "CorrectionKind",
+    "CorrectionLine",
     "CreditStatus",
     "Customer",
     "CustomerSearchTerm",

@@ -25,13 +25,16 @@ class WriteBack(Base):
     __table_args__ = (
         # The customer view asks "anything unconfirmed for these accounts?".
         Index("ix_write_backs_account_status", "account_id", "status"),
-        # One per account a payment touched; the sender finds its row by the pair.
-        UniqueConstraint("payment_id", "account_id"),
+        # One per account a payment touched, and one per account a correction of it
+        # touched; the sender finds its row by the three (the correction's is NULL for
+        # the payment's own news).
+        UniqueConstraint("payment_id", "account_id", "correction_id"),
     )
 
     id: Mapped[IntPk]
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    correction_id: Mapped[int | None] = mapped_column(ForeignKey("corrections.id"))
     source_system: Mapped[str] = mapped_column(String(40))
     amount: Mapped[Minor]
     status: Mapped[WriteBackStatus] = mapped_column(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.db import utcnow
 from shared.exceptions import cases
 from shared.gateway.protocol import PaymentGateway, SettlementBatch, SettlementLine
 from shared.models import ExceptionKind, Payment, PaymentStatus, Tender
@@ -69,6 +70,11 @@ def _check_line(
             line.amount,
             ours=payment.amount,
         )
+        return False
+    if payment.status in (PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
+        # Refunded before its batch closed: the sale still settles, keeping its refund state.
+        if payment.settlement_batch is None:
+            payment.settlement_batch, payment.settled_at = batch.batch_id, utcnow()
         return False
     if payment.status is not PaymentStatus.POSTED:
         if payment.status is not PaymentStatus.SETTLED:

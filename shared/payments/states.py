@@ -30,7 +30,8 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     S.PENDING: frozenset({S.AUTHORIZED, S.POSTED, S.DECLINED, S.FAILED, S.UNKNOWN}),
     S.UNKNOWN: frozenset({S.AUTHORIZED, S.DECLINED, S.FAILED}),
     S.AUTHORIZED: frozenset({S.POSTED, S.VOIDED}),
-    S.POSTED: frozenset({S.SETTLED, S.VOIDED}),
+    # A captured card payment can be refunded before its batch settles, as processors allow.
+    S.POSTED: frozenset({S.SETTLED, S.VOIDED, S.REFUNDED, S.PARTIALLY_REFUNDED, S.REVERSED}),
     S.SETTLED: frozenset({S.REFUNDED, S.PARTIALLY_REFUNDED, S.REVERSED}),
     S.PARTIALLY_REFUNDED: frozenset({S.REFUNDED, S.PARTIALLY_REFUNDED, S.REVERSED}),
     S.DECLINED: frozenset(),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shared import audit
 from shared.actors import Actor
+from shared.approvals.requests import ApprovalError
 from shared.gateway.protocol import GatewayError, GatewayTimeout, PaymentGateway
 from shared.i18n import N_, gettext_
 from shared.identifiers import transaction_id
@@ -33,6 +34,7 @@ from shared.models import (
     Account,
     AccountStatus,
     Allocation,
+    ApprovalRequest,
     Channel,
     FeeType,
     IdempotencyRecord,
@@ -44,7 +46,7 @@ from shared.models import (
     Tender,
 )
 from shared.money import Money, MoneyError, allocate
-from shared.payments import holds, posting
+from shared.payments import corrections, holds, posting
 from shared.payments import states as payment_states
 from shared.payments.states import move
 from shared.receipts import numbering as receipts
@@ -125,7 +127,7 @@ class Item:
     amount: int | None = None
 
 
-_UNHASHED = frozenset({"payer_email", "locale", "timezone", "idempotency_key"})
+_UNHASHED = frozenset({"payer_email", "locale", "timezone", "idempotency_key", "overridden"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,8 @@ class PaymentRequest:
     locale: str = field(default="en", compare=False)
     # The organisation's time zone, for the times in messages ("being confirmed since 17:40").
     timezone: str = field(default="UTC", compare=False)
+    # Bills an approved override lets through their hold and their account's status.
+    overridden: frozenset[str] = frozenset()
 
     def fingerprint(self) -> str:
         """What makes two requests "the same" for idempotency (not email or locale)."""
@@ -243,7 +247,9 @@ def _check_item(
     bill: _Bill, item: Item, request: PaymentRequest, held: holds.Held | None = None
 ) -> int:
     """The amount this item pays, or why it cannot be paid."""
-    _gate_account(bill)
+    overridden = bill.invoice_number in request.overridden
+    if not overridden:
+        _gate_account(bill)
     owing = max(bill.owing, 0)
     if bill.status is not InvoiceStatus.OPEN or owing == 0:
         raise PaymentRefused(
@@ -268,7 +274,7 @@ def _check_item(
             N_("Bill %(number)s must be paid in full."),
             number=bill.invoice_number,
         )
-    if held is not None and amount > owing - held.amount:
+    if held is not None and amount > owing - held.amount and not overridden:
         message, values = holds.notice(
             held, owing, bill.invoice_number, request.currency, request.locale, request.timezone
         )
@@ -344,6 +350,7 @@ def _create(
     request: PaymentRequest,
     actor: Actor,
     through: tuple[PaymentStatus, ...],
+    override: ApprovalRequest | None = None,
 ) -> tuple[Payment, list[posting.Share]]:
     """Write the payment, moved along `through`, with its allocations and idempotency key;
     a card payment (created in doubt) holds what it pays on each bill."""
@@ -400,6 +407,11 @@ def _create(
             for bill, amount in plan
         ],
     )
+    if override is not None:
+        try:
+            corrections.use_override(session, override, payment, actor)
+        except ApprovalError as used:
+            raise PaymentRefused(used.code, N_("This override was used already.")) from None
     if not through:
         holds.place(
             session, payment.id, [(b.invoice_id, amt) for b, amt in plan], payment.created_at
@@ -434,21 +446,26 @@ def _apply_now(
 
 
 def take_payment(
-    session: Session, gateway: PaymentGateway, request: PaymentRequest, actor: Actor
+    session: Session,
+    gateway: PaymentGateway,
+    request: PaymentRequest,
+    actor: Actor,
+    override: ApprovalRequest | None = None,
 ) -> PaymentOutcome:
     """Take a payment. Idempotent by `request.idempotency_key`; commits as it goes.
 
     A used key is found by the unique index when the payment row is written,
-    not by a look-up first: retries are rare, and every payment saves a query.
+    not by a look-up first: retries are rare, and every payment saves a query. An approved
+    `override` (for `request.overridden`) is used up in the payment's own transaction.
     """
     card = request.tender is Tender.CARD
     receipt: Receipt | None = None
     try:
         if card:
-            payment, shares = _create(session, request, actor, through=())
+            payment, shares = _create(session, request, actor, (), override)
         else:
             # No gateway to call: create, post and issue the receipt in one transaction.
-            payment, shares = _create(session, request, actor, through=(PaymentStatus.POSTED,))
+            payment, shares = _create(session, request, actor, (PaymentStatus.POSTED,), override)
             receipt = _apply_now(session, payment, shares, actor)
         session.commit()
     except IntegrityError:

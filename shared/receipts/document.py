@@ -22,6 +22,16 @@ class ReceiptLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiptCorrection:
+    """Money given back after the payment: a refund, a void (cancelled), a reversal."""
+
+    id: int
+    kind: str  # "refund", "void", "reversal"
+    at: dt.datetime
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptDocument:
     org_name: str
     receipt_number: str
@@ -40,3 +50,6 @@ class ReceiptDocument:
     status: str
     verify_url: str
     locale: str = "en"
+    # What the payment paid beyond its bills, kept as a credit on the account.
+    credit: Money | None = None
+    corrections: tuple[ReceiptCorrection, ...] = ()

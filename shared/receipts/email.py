@@ -87,8 +87,15 @@ def receipt_email_handler(settings: Settings, mailer: Mailer) -> outbox.Handler:
         message_id = (
             f"<receipt.{receipt.receipt_number}.{message.id}@{mail_domain(settings.mail_from)}>"
         )
+        correction = next(
+            (c for c in doc.corrections if c.id == payload.get("correction_id")), None
+        )
         email = receipt_email(
-            doc, mail_from=settings.mail_from, to=payload["to"], message_id=message_id
+            doc,
+            mail_from=settings.mail_from,
+            to=payload["to"],
+            message_id=message_id,
+            correction=correction,
         )
         mailer.send(email)
         receipts.record_delivery(session, receipt, "email", SYSTEM, destination=payload["to"])

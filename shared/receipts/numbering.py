@@ -15,7 +15,7 @@ from typing import cast
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Insert, Table, bindparam, insert, select
+from sqlalchemy import Insert, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,9 @@ from shared.config import Settings
 from shared.db import attach, row_of, utcnow
 from shared.identifiers import receipt_number
 from shared.models import (
+    AccountCredit,
     Allocation,
+    Correction,
     Department,
     FeeType,
     Invoice,
@@ -35,7 +37,7 @@ from shared.models import (
     ReceiptSequence,
 )
 from shared.money import Money
-from shared.receipts.document import ReceiptDocument, ReceiptLine
+from shared.receipts.document import ReceiptCorrection, ReceiptDocument, ReceiptLine
 
 RECEIPTS = cast(Table, Receipt.__table__)
 SEQUENCES = cast(Table, ReceiptSequence.__table__)
@@ -145,6 +147,12 @@ def document(
         .order_by(Allocation.id)
     ).all()
     currency = payment.currency
+    credit = session.scalar(
+        select(func.sum(AccountCredit.amount)).where(AccountCredit.payment_id == payment.id)
+    )
+    corrections = session.scalars(
+        select(Correction).where(Correction.payment_id == payment.id).order_by(Correction.id)
+    )
     lines = tuple(
         ReceiptLine(
             department=dept.name,
@@ -179,4 +187,14 @@ def document(
             settings.base_url, settings.secret_key, receipt.receipt_number, payment.amount
         ),
         locale=locale,
+        credit=Money(credit, currency) if credit else None,
+        corrections=tuple(
+            ReceiptCorrection(
+                c.id,
+                c.kind.value,
+                c.created_at.astimezone(ZoneInfo(settings.timezone)),
+                Money(c.amount, currency),
+            )
+            for c in corrections
+        ),
     )

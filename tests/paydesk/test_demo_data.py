@@ -8,8 +8,13 @@ from shared.config import Settings
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import (
     Account,
+    ApprovalAction,
+    ApprovalRequest,
+    ApprovalStatus,
     Customer,
     Department,
+    ExceptionCase,
+    ExceptionKind,
     Invoice,
     Payment,
     PaymentStatus,
@@ -64,4 +69,23 @@ def test_demo_data_covers_departments_customers_and_payment_states(
         }
         assert count(WriteBack) > 0
         assert set(session.scalars(select(StaffUser.username))) == set(DEMO_PASSWORDS)
+        # Both queues have something on first start: a duplicate pair with a refund request
+        # waiting for a supervisor, and a card payment in doubt for a while.
+        kinds = set(session.scalars(select(ExceptionCase.kind)))
+        assert {ExceptionKind.POSSIBLE_DUPLICATE, ExceptionKind.LONG_UNKNOWN} <= kinds
+        waiting = session.scalars(
+            select(ApprovalRequest).where(ApprovalRequest.status == ApprovalStatus.PENDING)
+        ).all()
+        assert [(r.action, r.reason_code) for r in waiting] == [
+            (ApprovalAction.REFUND, "duplicate")
+        ]
+        # The demo's refunds, void and reversal went through approval like any other.
+        done = set(
+            session.scalars(
+                select(ApprovalRequest.action).where(
+                    ApprovalRequest.status == ApprovalStatus.EXECUTED
+                )
+            )
+        )
+        assert done == {ApprovalAction.REFUND, ApprovalAction.VOID, ApprovalAction.REVERSAL}
         assert audit.verify(session).ok

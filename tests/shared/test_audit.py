@@ -31,6 +31,7 @@ def test_events_are_written_only_when_the_transaction_commits(db: Session) -> No
     assert audit.verify(db).checked == 0
 
 
+@pytest.mark.breaks_audit_chain
 @pytest.mark.parametrize("field", ["details", "actor_id", "reason"])
 def test_editing_an_event_breaks_verification_at_that_event(db: Session, field: str) -> None:
     _write(db, 5)
@@ -41,6 +42,7 @@ def test_editing_an_event_breaks_verification_at_that_event(db: Session, field: 
     assert result.broken_seq == 3
 
 
+@pytest.mark.breaks_audit_chain
 def test_deleting_an_event_breaks_verification(db: Session) -> None:
     _write(db, 5)
     db.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
@@ -48,6 +50,7 @@ def test_deleting_an_event_breaks_verification(db: Session) -> None:
     assert (result.ok, result.broken_seq) == (False, 2)
 
 
+@pytest.mark.breaks_audit_chain
 def test_deleting_the_last_event_is_noticed(db: Session) -> None:
     _write(db, 3)
     db.execute(delete(AuditEvent).where(AuditEvent.seq == 3))

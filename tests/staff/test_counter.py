@@ -3,6 +3,7 @@ sandbox's hosted page, opened by the cashier), one payment whatever the browser 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
@@ -10,15 +11,21 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from shared.actors import Actor, ActorType
 from shared.auth.access import UserPermissions, can
 from shared.gateway.sandbox.cards import Behaviour
 from shared.models import (
+    AccountCredit,
     AccountStatus,
+    ApprovalRequest,
+    ApprovalStatus,
     AuditEvent,
     Channel,
+    ExceptionCase,
+    ExceptionKind,
     Invoice,
     Payment,
     PaymentStatus,
@@ -27,6 +34,7 @@ from shared.models import (
     Terminal,
 )
 from shared.money import Money
+from shared.payments.recovery import recover
 from shared.payments.taking import Item, PaymentRequest, take_payment
 from shared.permissions import DEFAULT_ROLES
 from shared.web.control_characters import FORM_REFUSED
@@ -626,3 +634,83 @@ def test_a_bill_whose_card_payment_is_being_confirmed_is_held_at_the_counter(
     assert refused.status_code == 422
     assert "There is no need to pay it again." in refused.text
     assert [p.tender for p in payments_for(console, number)] == [Tender.CARD]
+
+
+def test_an_approved_override_lets_the_counter_take_a_held_bill_once(
+    console: Console, cashier: tuple[TestClient, int]
+) -> None:
+    """The resident cannot wait for the card processor: the cashier asks for an override, a
+    supervisor approves, the cash is taken. When the card payment is approved after all,
+    the excess is a credit with an overpayment exception, never a silent double charge."""
+    client, _ = cashier
+    bills, number, _base = one_bill(console, client, 32_300)
+    gateway = console.runtime.gateway
+    with console.factory() as db:
+        take_payment(
+            db,
+            gateway,
+            PaymentRequest(
+                items=(Item(number),),
+                tender=Tender.CARD,
+                channel="portal",  # type: ignore[arg-type]
+                idempotency_key=str(uuid.uuid4()),
+                currency="CAD",
+                card_token=token(gateway, Behaviour.TIMEOUT_APPROVE),  # type: ignore[arg-type]
+            ),
+            Actor(ActorType.CITIZEN, "portal-session"),
+        )
+    page, _ = pay_form(client, bills.customer_id)
+    asked = client.post(
+        f"/staff/customers/{bills.customer_id}/override",
+        data={
+            "csrf_token": csrf_from(page),
+            "key": field(page, "key"),
+            "bill": number,
+            "reason": "payment_in_doubt",
+            "comment": "Resident paying cash; card page timed out.",
+        },
+    )
+    assert asked.status_code == 303
+    assert "Override asked for" in client.get(f"/staff/customers/{bills.customer_id}/pay").text
+    with console.factory() as db:
+        override = db.scalars(
+            select(ApprovalRequest).where(ApprovalRequest.customer_id == bills.customer_id)
+        ).one()
+    supervisor, _ = signed_in(console, ["supervisor"])
+    decision_page = supervisor.get(f"/staff/approvals/{override.id}").text
+    decided = supervisor.post(
+        f"/staff/approvals/{override.id}/decide",
+        data={"csrf_token": csrf_from(decision_page), "decision": "approve", "comment": ""},
+    )
+    assert decided.status_code == 303
+    page, base = pay_form(client, bills.customer_id)
+    assert "Use the override" in page
+    taken = submit(
+        client,
+        bills.customer_id,
+        in_cash(base, {number: "323.00"}, "323.00", override=str(override.id)),
+    )
+    assert taken.status_code == 200, taken.text
+    assert "Official receipt" in taken.text
+    with console.factory() as db:
+        assert db.get(ApprovalRequest, override.id).status is ApprovalStatus.EXECUTED  # type: ignore[union-attr]
+    # Used up: the same form again cannot pay the bill a second time.
+    _page, base = pay_form(client, bills.customer_id)
+    again = submit(
+        client,
+        bills.customer_id,
+        in_cash(base, {number: "323.00"}, "323.00", override=str(override.id)),
+    )
+    assert again.status_code == 422
+    # The processor approves the card payment after all: a credit, not a silent overpayment.
+    recover(console.factory, gateway, dt.timedelta(0))
+    with console.factory() as db:
+        credit = db.scalars(select(AccountCredit)).all()
+        assert [c.amount for c in credit if c.account_id == _account_of(db, number)] == [32_300]
+        assert db.scalars(
+            select(ExceptionCase).where(ExceptionCase.kind == ExceptionKind.OVERPAYMENT)
+        ).first()
+
+
+def _account_of(db: Session, number: str) -> int:
+    return db.scalars(select(Invoice.account_id).where(Invoice.invoice_number == number)).one()

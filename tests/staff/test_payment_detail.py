@@ -57,7 +57,9 @@ def test_timeline_allocations_receipt_and_audit(auditor: TestClient, world: Worl
     assert "Cash tendered" in text and "$2,000.00" in text
     # Audit events for the payment and for its receipt.
     assert "payment:payment:created" in text and "receipt:receipt:issued" in text
-    assert "Refund / void" in text
+    # An auditor reads; asking for a correction is not theirs.
+    assert "Corrective actions" in text and "your roles do not let you ask" in text
+    assert "Ask to void the payment" not in text
 
 
 def test_card_details_and_gateway_reference(agent: TestClient, world: World) -> None:

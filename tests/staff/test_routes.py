@@ -3,11 +3,14 @@ gets exactly what its permissions allow."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import secrets
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 
@@ -19,12 +22,22 @@ from shared.db import transaction
 from shared.exceptions import cases
 from shared.models import Customer, ExceptionKind, Role, StaffUser
 from shared.models.interactions import InteractionChannel
+from shared.payments import corrections
 from shared.permissions import DEFAULT_ROLES
 from tests import factories
 from tests.staff.conftest import Account, Console, csrf, signed_in
 
 # Single sign-on is off unless configured: its pages then answer 404 to everyone.
 SSO_PATHS = {"/staff/login/sso", "/staff/login/sso/callback"}
+APPROVAL_PATH = "/staff/approvals/{request_id:int}"
+
+
+def _someone(db: Session) -> tuple[StaffUser, str]:
+    """A staff user of nobody's test: the one who asked for the route test's approval."""
+    user = StaffUser(username=f"asker-{secrets.token_hex(3)}", display_name="Asker")
+    db.add(user)
+    db.flush()
+    return user, ""
 
 
 def _walk(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:
@@ -73,6 +86,18 @@ def records(console: Console) -> dict[str, str]:
         assert customer is not None
         actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
         interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+        requester, _password = _someone(db)
+        approval = corrections.ask_void(
+            db,
+            console.runtime.gateway,
+            outcome.payment,
+            reason_code="error",
+            comment="Route test.",
+            requester=requester,
+            actor=actor,
+            key=f"route-test-{customer.id}",
+            expires_after=dt.timedelta(days=1),
+        )
         case = cases.open_case(
             db,
             actor,
@@ -89,6 +114,7 @@ def records(console: Console) -> dict[str, str]:
             "transaction_id": outcome.payment.transaction_id,
             "role_id": str(role.id),
             "case_id": str(case.id),
+            "request_id": str(approval.id),
         }
 
 
@@ -122,6 +148,11 @@ def test_permission_matrix(
         permission = getattr(route.endpoint, "required_permission", None)
         if path in SSO_PATHS:
             assert response.status_code == 404, url
+        elif path == APPROVAL_PATH:
+            # Object-level: seen by who asked and by who may decide it, like a customer
+            # outside one's departments, anyone else meets a 404.
+            expected = 200 if can(perms, "voids:approve") else 404
+            assert response.status_code == expected, (role, url)
         elif permission is None:  # public: a signed-in user is sent on
             assert response.status_code in {200, 303}, url
         elif can(perms, permission):

@@ -16,7 +16,13 @@ from markupsafe import Markup
 from shared.i18n import translations
 from shared.money import Money
 from shared.receipts.document import ReceiptDocument
-from shared.receipts.render.wording import issued_date, issued_time, status_text, tender_rows
+from shared.receipts.render.wording import (
+    after_total_rows,
+    issued_date,
+    issued_time,
+    status_text,
+    tender_rows,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
@@ -59,6 +65,7 @@ def receipt_html(doc: ReceiptDocument) -> Markup:
         issued_date=issued_date(doc),
         issued_time=issued_time(doc),
         tender_rows=tender_rows(doc),
+        after_total=after_total_rows(doc),
         status=status_text(doc),
     )
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 from shared.i18n import translations
 from shared.receipts.document import ReceiptDocument
 from shared.receipts.layout import Align, Blank, Block, Columns, QrCode, ReceiptLayout, Rule, Text
-from shared.receipts.render.wording import issued_date, issued_time, status_text, tender_rows
+from shared.receipts.render.wording import (
+    after_total_rows,
+    issued_date,
+    issued_time,
+    status_text,
+    tender_rows,
+)
 
 
 def receipt_layout(doc: ReceiptDocument) -> ReceiptLayout:
@@ -39,6 +45,7 @@ def receipt_layout(doc: ReceiptDocument) -> ReceiptLayout:
     blocks += [
         Rule(),
         Columns(_("Total").upper(), doc.total.format(doc.locale), bold=True),
+        *(Columns(label, value) for label, value in after_total_rows(doc)),
         *(Columns(label, value) for label, value in tender_rows(doc)),
         Columns(_("Status"), status_text(doc)),
         Rule(),

@@ -66,3 +66,21 @@ def status_text(doc: ReceiptDocument) -> str:
         "reversed": _("Reversed"),
     }
     return labels.get(doc.status, doc.status.replace("_", " "))
+
+
+def after_total_rows(doc: ReceiptDocument) -> list[tuple[str, str]]:
+    """What happened to the money after the total: a credit kept, refunds, a cancellation."""
+    _ = translations(doc.locale).gettext
+    rows = []
+    if doc.credit is not None:
+        rows.append((_("Kept as a credit on your account"), doc.credit.format(doc.locale)))
+    labels = {
+        "refund": _("Refunded on %(date)s"),
+        "void": _("Cancelled on %(date)s"),
+        "reversal": _("Reversed on %(date)s"),
+    }
+    for correction in doc.corrections:
+        day = str(format_date(correction.at, "medium", locale=babel_locale(doc.locale)))
+        back = -correction.amount
+        rows.append((labels[correction.kind] % {"date": day}, back.format(doc.locale)))
+    return rows
