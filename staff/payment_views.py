@@ -24,6 +24,7 @@ from shared.messaging import write_back
 from shared.models import (
     Account,
     Allocation,
+    ApprovalRequest,
     AuditEvent,
     Department,
     FeeType,
@@ -144,6 +145,17 @@ def render_detail(
                 and_(
                     AuditEvent.object_type == "receipt",
                     AuditEvent.object_id == receipt.receipt_number,
+                )
+            )
+        asked = db.scalars(
+            select(ApprovalRequest.id).where(ApprovalRequest.payment_id == payment.id)
+        ).all()
+        if asked:
+            # Its corrections: who asked, who decided, what was carried out.
+            about.append(
+                and_(
+                    AuditEvent.object_type == "approval",
+                    AuditEvent.object_id.in_([str(i) for i in asked]),
                 )
             )
         events = list(

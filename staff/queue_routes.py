@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from staff import approval_views, correction_views, exception_views
+from staff import approval_views, audit_views, correction_views, exception_views
 
 POST = ["POST"]
 
@@ -50,6 +50,10 @@ routes: list[BaseRoute] = [
         methods=POST,
         name="payment_reversal",
     ),
+    Route("/audit", audit_views.audit_log_page, name="audit"),
+    Route("/audit/verify", audit_views.audit_verify, name="audit_verify"),
+    Route("/audit.csv", audit_views.audit_csv, name="audit_csv"),
+    Route("/customers/{customer_id:int}/audit", audit_views.customer_audit, name="customer_audit"),
     Route(
         "/customers/{customer_id:int}/adjust",
         correction_views.adjust,

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,6 +24,7 @@ from shared.money import Money, MoneyError, parse_money
 from shared.search_terms import has_control_characters
 from shared.web.endpoint import fragment_or_page, page, wants_fragment
 from staff.access import StaffContext, requires
+from staff.csv_export import csv_line
 from staff.payment_views import display
 from staff.templating import NO_STORE, templates
 from staff.web import id_from, settings_of
@@ -208,22 +207,10 @@ CSV_HEADER = (
 )
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A spreadsheet runs a cell starting with = + - @ as a formula; make it text.
-    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
-def _csv_line(values: tuple[object, ...]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow([_cell(v) for v in values])
-    return out.getvalue()
-
-
 def csv_lines(factory: sessionmaker[Session], payment_search: PaymentSearch) -> Iterator[str]:
-    yield _csv_line(CSV_HEADER)
+    yield csv_line(CSV_HEADER)
     for batch in search.payment_batches(factory, payment_search, CSV_BATCH):
-        yield "".join(_csv_line(_csv_values(row)) for row in batch)
+        yield "".join(csv_line(_csv_values(row)) for row in batch)
 
 
 def _csv_values(row: PaymentRow) -> tuple[object, ...]:

@@ -19,6 +19,7 @@ KIOSK_DEVICES_MAY_IMPORT = {"shared.receipts.layout"}
 KERNEL = {
     "actors",
     "audit",
+    "audit_log",
     "card_numbers",
     "config",
     "context_ref",
