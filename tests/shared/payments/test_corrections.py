@@ -575,3 +575,41 @@ def test_retry_carries_out_what_the_processor_did_not_answer(
     db.refresh(request)
     assert request.status is ApprovalStatus.EXECUTED
     assert corrections.retry_due(factory, sandbox, sup_actor, dt.timedelta(0)) == 0
+
+
+def test_the_source_system_of_a_reopened_bill_is_told(db: Session, sandbox: SandboxGateway) -> None:
+    payment, (bill,) = paid_by_card(db, sandbox, [7_000])
+    bill.account.source_system = "utility-billing"
+    db.commit()
+    agent, actor = staff(db, "agent")
+    request = corrections.ask_refund(
+        db,
+        payment,
+        3_000,
+        reason_code="error",
+        comment="Overbilled.",
+        requester=agent,
+        actor=actor,
+        key=str(uuid.uuid4()),
+        expires_after=WEEK,
+    )
+    db.commit()
+    correction = approve(db, sandbox, request)
+    assert correction is not None
+    [news] = db.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "write_back",
+            OutboxMessage.payload["correction_id"].as_integer() == correction.id,
+        )
+    ).all()
+    body = news.payload["body"]
+    assert body["event"] == "payment.refunded"
+    assert body["id"] == f"{payment.transaction_id}:{bill.account.account_number}:C{correction.id}"
+    assert body["lines"] == [
+        {
+            "invoice_number": bill.invoice_number,
+            "fee_type": bill.fee_type.code,
+            "amount": -3_000,
+            "owing_after": 3_000,
+        }
+    ]
