@@ -45,7 +45,8 @@ def matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
     code is never mistaken for one already used.
     """
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    # ASCII digits only: "¹²³⁴⁵⁶" passes isdigit, and compare_digest refuses non-ASCII text.
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = current_step(now)

@@ -313,7 +313,9 @@ class OidcClient:
         pending = self._pending(blob)
         if "error" in params:
             raise _provider_refused(params["error"])
-        if not hmac.compare_digest(str(params.get("state", "")), pending["state"]):
+        # As bytes: the state comes back in a URL anyone can edit, maybe not in ASCII.
+        state = str(params.get("state", "")).encode()
+        if not hmac.compare_digest(state, str(pending["state"]).encode()):
             raise OidcStateError(
                 _("This sign-in answer is not for this browser. Start signing in again."),
                 "state mismatch",

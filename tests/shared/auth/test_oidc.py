@@ -256,6 +256,9 @@ def test_tampered_state_is_refused(client: OidcClient) -> None:
     forged = callback.replace(f"state={blob['state']}", "state=forged")
     with pytest.raises(OidcStateError):
         client.finish(forged, blob)
+    # Not ASCII: the same refusal, not a TypeError.
+    with pytest.raises(OidcStateError):
+        client.finish({"code": "x", "state": "\u00e9t\u00e9"}, blob)
 
 
 def test_missing_or_stale_sign_in_is_refused(client: OidcClient) -> None:
