@@ -93,6 +93,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from paydesk.demo_data import UTILITY_BILLING
 
     os.environ.setdefault("PAYDESK_SANDBOX_SOURCE_SYSTEMS", UTILITY_BILLING)
+    # Absolute URLs (redirects, receipt QR codes) come from the base URL only: on another
+    # port, the demo's must follow it.
+    os.environ.setdefault("PAYDESK_BASE_URL", f"http://{args.host}:{args.port}")
     return _serve(args.host, args.port, demo=True)
 
 

@@ -24,6 +24,11 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _env_list(name: str, default: str = "") -> tuple[str, ...]:
+    """A comma-separated list, each item trimmed, empty items dropped."""
+    return tuple(item.strip() for item in _env(name, default).split(",") if item.strip())
+
+
 def _secret_key() -> str:
     """The signing key: from the environment, else one kept under var/ (demo only)."""
     if key := os.environ.get("PAYDESK_SECRET_KEY"):
@@ -100,6 +105,9 @@ class Settings:
     )
     secret_key: str = field(default_factory=_secret_key)
     base_url: str = field(default_factory=lambda: _env("BASE_URL", "http://127.0.0.1:8000"))
+    # Host names a request may name besides the base URL's (shared/web/hosts.py); a leading
+    # "*." allows every subdomain. Absolute URLs still use the base URL.
+    allowed_hosts: tuple[str, ...] = field(default_factory=lambda: _env_list("ALLOWED_HOSTS"))
     currency: str = field(default_factory=lambda: _env("CURRENCY", "CAD"))
     org_name: str = field(default_factory=lambda: _env("ORG_NAME", "City of Riverton"))
     default_locale: str = field(default_factory=lambda: _env("DEFAULT_LOCALE", "en"))
