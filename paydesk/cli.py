@@ -7,7 +7,8 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tqdm import tqdm
 
@@ -31,6 +32,15 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def proxy_options(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """uvicorn's options for X-Forwarded-For and -Proto: believed only from the addresses
+    in FORWARDED_ALLOW_IPS, and from nobody when it is unset. uvicorn's own default
+    believes any client on loopback, so one on the same host (or a proxy that passes the
+    header through) could name its own address and dodge every per-address limit."""
+    trusted = environ.get("FORWARDED_ALLOW_IPS", "").strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def _serve(host: str, port: int, *, demo: bool) -> int:
@@ -79,7 +89,7 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
         for role, password in DEMO_PASSWORDS.items():
             print(f"  {role:<11} {password}")
     print("\nPress Ctrl+C to stop.\n", flush=True)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=True, **proxy_options())
     runtime.close()
     return 0
 
@@ -113,6 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_config=None,
+            **proxy_options(),
         )
         return 0
     return _serve(args.host, args.port, demo=False)

@@ -8,20 +8,27 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import func, select, text, update
 
+from paydesk.cli import proxy_options
 from shared.customers import search
 from shared.gateway.sandbox.cards import SANDBOX_CARDS
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import AuditEvent, Customer, Payment, Receipt
 from tests.conftest import Database
 from tests.support.pci import card_numbers_in, card_numbers_in_files
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYDESK = [sys.executable, "-m", "paydesk.cli"]
@@ -118,6 +125,70 @@ def test_the_receipt_qr_link_verifies_and_a_forged_one_does_not(
     assert "cannot confirm" in forged.text
     french = httpx.get(verify_url(base, secret, number, total) + "&lang=fr")
     assert 'lang="fr"' in french.text
+
+
+def test_spoofed_forwarded_addresses_do_not_dodge_the_look_up_limit(
+    demo: tuple[str, Path, Path],
+) -> None:
+    """The demo runs `paydesk serve`'s code with FORWARDED_ALLOW_IPS unset: a client on
+    loopback naming a new address in X-Forwarded-For each time is still one address."""
+    base, _, _ = demo
+    with httpx.Client(base_url=base) as browser:
+        home = browser.get("/")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
+        assert token is not None
+        answers = [
+            browser.post(
+                "/find",
+                data={"csrf_token": token.group(1), "number": f"NOPE-{n}", "factor": "0000"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(30)
+        ]
+    assert answers[:10] == [422] * 10
+    assert set(answers[10:]) == {429}
+
+
+async def _client_address(scope: Scope, receive: Receive, send: Send) -> None:
+    client = scope.get("client") or ("-", 0)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": f"{client[0]} {scope['scheme']}".encode()})
+
+
+@pytest.mark.parametrize(
+    ("environ", "seen"),
+    [
+        ({}, "127.0.0.1 http"),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.9"}, "127.0.0.1 http"),
+        ({"FORWARDED_ALLOW_IPS": "127.0.0.1"}, "203.0.113.9 https"),
+    ],
+    ids=["unset: nobody", "another proxy", "this proxy"],
+)
+def test_forwarded_headers_are_believed_only_from_forwarded_allow_ips(
+    environ: dict[str, str], seen: str
+) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        _client_address, log_config=None, lifespan="off", **proxy_options(environ)
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        answer = httpx.get(
+            f"http://127.0.0.1:{sock.getsockname()[1]}/",
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+    assert answer.text == seen
 
 
 def test_no_card_number_reaches_the_databases_or_the_logs(demo: tuple[str, Path, Path]) -> None:
