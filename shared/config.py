@@ -145,12 +145,12 @@ class Settings:
             )
         )
     )
-    # Staff holding any of these roles must use a TOTP code to sign in.
-    mfa_required_roles: tuple[str, ...] = field(
-        default_factory=lambda: tuple(
-            r.strip()
-            for r in _env("MFA_REQUIRED_ROLES", "supervisor,admin").split(",")
-            if r.strip()
+    # Staff holding any permission matching one of these (anywhere, through any role, custom
+    # ones too) must sign in with a second factor: a TOTP code, or the IdP's multi-factor.
+    # "*" matches any part: "admin:*" is every administration permission.
+    mfa_required_permissions: tuple[str, ...] = field(
+        default_factory=lambda: _env_list(
+            "MFA_REQUIRED_PERMISSIONS", "admin:*,*:approve,payments:take"
         )
     )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))

@@ -13,6 +13,7 @@ paying several bills) are never refused for each other's successes.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,12 @@ class RateLimited(Exception):
     @property
     def minutes(self) -> int:
         return max(1, math.ceil(self.retry_after.total_seconds() / 60))
+
+
+def key_of(family: str, *values: str) -> str:
+    """A window's key: its family in clear, what people typed (names, numbers, addresses)
+    hashed, so the table never lists what was tried."""
+    return ":".join([family, *(hashlib.sha256(v.encode()).hexdigest()[:32] for v in values)])
 
 
 def hit(session: Session, key: str, limit: Limit, now: dt.datetime | None = None) -> None:

@@ -12,14 +12,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.auth import admin, login, passwords
+from shared.auth import access, admin, grants, login, passwords
 from shared.auth import roles as roles_service
 from shared.auth.staff_users import StaffError, create_staff
 from shared.i18n import gettext_ as _
 from shared.models import Department, Permission, Role, RoleAssignment, StaffUser
 from shared.permissions import PERMISSION_GROUPS
 from shared.web.endpoint import page
-from staff.access import StaffContext, requires
+from staff.access import StaffContext, requires, second_factor_given
 from staff.templating import render
 from staff.web import (
     form_text,
@@ -58,6 +58,34 @@ def _user(db: Session, request: Request) -> StaffUser:
 
 def _notice(request: Request, message: str) -> None:
     request.session[NOTICE] = message
+
+
+def _not_held(missing: list[str]) -> str:
+    return _(
+        "Not allowed: that needs %(permissions)s, which you do not have. Ask an "
+        "administrator who has them."
+    ) % {"permissions": ", ".join(missing)}
+
+
+def _not_yours_to_manage(request: Request, db: Session, user: StaffUser) -> str | None:
+    """Why this account is not the signed-in administrator's to manage, if it is not."""
+    target = access.permissions_of(db, user)
+    if missing := grants.missing_to_manage(_staff(request).permissions, target):
+        return _(
+            "%(name)s holds %(permissions)s, which you do not have: only an administrator "
+            "who has them can change this account."
+        ) % {"name": user.username, "permissions": ", ".join(missing)}
+    return None
+
+
+def _reset_refused(request: Request, db: Session, user: StaffUser) -> str | None:
+    """Why the signed-in administrator may not reset this person's password or code."""
+    if not second_factor_given(request):
+        return _(
+            "Resetting a password or an authenticator needs a sign-in with your own "
+            "authenticator code. Sign out, then sign in again with the code."
+        )
+    return _not_yours_to_manage(request, db, user)
 
 
 # -- the list ---------------------------------------------------------------------------
@@ -118,6 +146,12 @@ def user_new(request: Request, db: Session) -> Response:
             "password": password_field(request, "password"),
         }
         errors = _new_user_errors(db, form, {r.name for r in roles})
+        chosen = [r for r in roles if r.name in form["roles"]]
+        missing = grants.missing_to_define(
+            _staff(request).permissions, *(roles_service.codes_of(r) for r in chosen)
+        )
+        if missing and "user-roles" not in errors:
+            errors["user-roles"] = _not_held(missing)
         if not errors:
             try:
                 user = create_staff(
@@ -170,6 +204,8 @@ def user_detail(request: Request, db: Session) -> Response:
 @requires("admin:users")
 def user_password(request: Request, db: Session) -> Response:
     user = _user(db, request)
+    if refused := _reset_refused(request, db, user):
+        return _user_page(request, db, user, {"reset-password": refused})
     password = password_field(request, "password")
     if passwords.too_short(password):
         errors = {"reset-password": _("The password needs at least 12 characters.")}
@@ -198,6 +234,8 @@ def user_unlock(request: Request, db: Session) -> Response:
 @requires("admin:users")
 def user_mfa_reset(request: Request, db: Session) -> Response:
     user = _user(db, request)
+    if refused := _reset_refused(request, db, user):
+        return _user_page(request, db, user, {"status-action": refused})
     admin.reset_mfa(db, _staff(request).actor, user)
     _notice(request, _("Authenticator removed. The user sets up a new one at next sign-in."))
     return redirect_to(request, "staff:admin_user", user_id=user.id)
@@ -212,6 +250,8 @@ def user_active(request: Request, db: Session) -> Response:
         message = _("You cannot change your own account. Ask another administrator.")
         errors = {"status-action": message}
         return _user_page(request, db, user, errors)
+    if refused := _not_yours_to_manage(request, db, user):
+        return _user_page(request, db, user, {"status-action": refused})
     held = roles_service.administered(db)
     admin.set_active(db, _staff(request).actor, user, active)
     if refused := _lock_out_refused(db, held):
@@ -238,6 +278,16 @@ def _lock_out_refused(db: Session, held_before: set[str]) -> str | None:
     return None
 
 
+def _grant_refused(
+    request: Request, db: Session, user: StaffUser, role: Role, department_id: int | None
+) -> str | None:
+    """Why the signed-in administrator may not give (or take) this role, if they may not."""
+    codes = roles_service.codes_of(role)
+    if missing := grants.missing_to_grant(_staff(request).permissions, codes, department_id):
+        return _not_held(missing)
+    return _not_yours_to_manage(request, db, user)
+
+
 @page
 @requires("admin:users")
 def user_role_add(request: Request, db: Session) -> Response:
@@ -253,6 +303,8 @@ def user_role_add(request: Request, db: Session) -> Response:
         errors["grant-department"] = _("Choose a department from the list.")
     elif user.id == _staff(request).user.id:
         errors["grant-role"] = _("You cannot change your own roles. Ask another administrator.")
+    elif refused := _grant_refused(request, db, user, role, department_id=chosen):
+        errors["grant-role"] = refused
     if errors or role is None:
         return _user_page(request, db, user, errors)
     if admin.assign_role(db, _staff(request).actor, user, role, department):
@@ -272,6 +324,9 @@ def user_role_remove(request: Request, db: Session) -> Response:
     if user.id == _staff(request).user.id:
         errors = {"grant-role": _("You cannot change your own roles. Ask another administrator.")}
         return _user_page(request, db, user, errors)
+    # Taking a role away takes what giving it takes: nobody strips access they lack.
+    if refused := _grant_refused(request, db, user, assignment.role, assignment.department_id):
+        return _user_page(request, db, user, {"grant-role": refused})
     name = assignment.role.name
     held = roles_service.administered(db)
     admin.remove_role(db, _staff(request).actor, assignment)
@@ -386,6 +441,8 @@ def role_new(request: Request, db: Session) -> Response:
         form["permissions"] = _chosen_permissions(request, db, errors)
         if not form["permissions"] and "role-permissions" not in errors:
             errors["role-permissions"] = _("Choose at least one permission.")
+        elif missing := grants.missing_to_define(_staff(request).permissions, form["permissions"]):
+            errors.setdefault("role-permissions", _not_held(missing))
         if not errors:
             role = roles_service.create_role(
                 db, _staff(request).actor, form["name"], form["description"], form["permissions"]
@@ -403,6 +460,11 @@ def role_detail(request: Request, db: Session) -> Response:
     errors: dict[str, str] = {}
     if request.method == "POST":
         form["permissions"] = _chosen_permissions(request, db, errors)
+        missing = grants.missing_to_define(
+            _staff(request).permissions, roles_service.codes_of(role), form["permissions"]
+        )
+        if missing and not errors:
+            errors["role-permissions"] = _not_held(missing)
         if not errors:
             try:
                 changed = roles_service.set_permissions(

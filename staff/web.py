@@ -35,9 +35,10 @@ def password_field(request: Request, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def local_time(request: Request, value: dt.datetime) -> str:
-    """HH:MM in the organisation's time zone (the database keeps UTC)."""
-    return value.astimezone(ZoneInfo(settings_of(request).timezone)).strftime("%H:%M")
+def local_time(request: Request, value: dt.datetime, *, seconds: bool = False) -> str:
+    """HH:MM (or HH:MM:SS) in the organisation's time zone (the database keeps UTC)."""
+    shape = "%H:%M:%S" if seconds else "%H:%M"
+    return value.astimezone(ZoneInfo(settings_of(request).timezone)).strftime(shape)
 
 
 __all__ = [

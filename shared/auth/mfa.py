@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 
 import pyotp
 import segno
@@ -56,9 +57,11 @@ def matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
     return None
 
 
-def required(role_names: Iterable[str], required_roles: Iterable[str]) -> bool:
-    """Whether holding these roles means a code is needed to sign in."""
-    return not set(role_names).isdisjoint(required_roles)
+def required(permissions: Iterable[str], patterns: Iterable[str]) -> bool:
+    """Whether holding these permissions means a second factor is needed to sign in: any
+    matches one of `patterns` ("admin:*", "*:approve", "payments:take")."""
+    patterns = tuple(patterns)
+    return any(fnmatchcase(code, pattern) for code in permissions for pattern in patterns)
 
 
 def grouped(secret: str) -> str:

@@ -32,7 +32,11 @@ def test_qr_code_has_no_style_attribute() -> None:
     assert svg.startswith("<svg") and "style" not in svg
 
 
-def test_required_roles() -> None:
-    assert mfa.required({"agent", "admin"}, ("supervisor", "admin"))
-    assert not mfa.required({"agent"}, ("supervisor", "admin"))
+def test_required_by_permissions_matching_the_patterns() -> None:
+    patterns = ("admin:*", "*:approve", "payments:take")
+    assert mfa.required({"customers:view", "admin:users"}, patterns)
+    assert mfa.required({"refunds:approve"}, patterns)
+    assert mfa.required({"payments:take"}, patterns)
+    assert not mfa.required({"customers:view", "refunds:request", "payments:view"}, patterns)
+    assert not mfa.required({"admin:users"}, ())
     assert mfa.grouped("ABCDEFGHIJ") == "ABCD EFGH IJ"
