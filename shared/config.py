@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shared.db import SessionKeys
+
 VAR_DIR = Path(os.environ.get("PAYDESK_VAR_DIR", "var"))
 # Where the app mounts the sandbox source system (integrations/sandbox_source.py).
 SANDBOX_SOURCE_MOUNT = "/sandbox-source"
@@ -104,6 +106,9 @@ class Settings:
         )
     )
     secret_key: str = field(default_factory=_secret_key)
+    # The audit chain's HMAC key (shared/audit.py); empty: derived from the secret key.
+    # Its own setting lets the secret key be rotated without re-keying the chain.
+    audit_key: str = field(default_factory=lambda: _env("AUDIT_KEY", ""))
     base_url: str = field(default_factory=lambda: _env("BASE_URL", "http://127.0.0.1:8000"))
     # Host names a request may name besides the base URL's (shared/web/hosts.py); a leading
     # "*." allows every subdomain. Absolute URLs still use the base URL.
@@ -173,6 +178,14 @@ class Settings:
         # to configure, and each system's secret differs.
         message = f"sandbox-source:{system}".encode()
         return hmac.new(self.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+    def _derived(self, purpose: str) -> bytes:
+        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+    def keys(self) -> SessionKeys:
+        """The keys every session needs (`shared.db.make_sessionmaker`)."""
+        audit = self.audit_key.encode() if self.audit_key else self._derived("audit-chain")
+        return SessionKeys(audit=audit, lookup=self._derived("rate-limit-keys"))
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from shared.gateway.sandbox.gateway import SandboxGateway
 
-from shared.db import make_engine
-from tests.support.databases import POSTGRES_URL, create_database, drop_schema
+from shared.db import make_engine, make_sessionmaker
+from tests.support.databases import POSTGRES_URL, TEST_KEYS, create_database, drop_schema
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -36,7 +36,7 @@ class Database:
     engine: Engine
 
     def sessionmaker(self) -> sessionmaker[Session]:
-        return sessionmaker(bind=self.engine, expire_on_commit=False)
+        return make_sessionmaker(self.engine, TEST_KEYS)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -70,7 +70,10 @@ def factory(database: Database) -> Iterator[sessionmaker[Session]]:
     connection = database.engine.connect()
     outer = connection.begin()
     yield sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info=make_sessionmaker(database.engine, TEST_KEYS).kw["info"],
     )
     outer.rollback()
     connection.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,13 +18,14 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
 
 from paydesk.cli import proxy_options
 from shared.customers import search
 from shared.gateway.sandbox.cards import SANDBOX_CARDS
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.models import AuditEvent, Customer, Payment, Receipt
+from shared.models import AuditChainHead, AuditEvent, Customer, Payment, Receipt
 from tests.conftest import Database
 from tests.support.pci import card_numbers_in, card_numbers_in_files
 
@@ -249,13 +251,56 @@ def test_migrate_seed_and_audit_verify_on_each_database(
             assert someone.id in search.match_customers(db, typed or "").ids, typed
     verified = paydesk("audit", "verify", cwd=tmp_path, **env)
     assert verified.returncode == 0 and verified.stdout.startswith("OK")
+    kept = tmp_path / "offsite" / "checkpoint.json"
+    kept.parent.mkdir()
+    taken = paydesk("audit", "checkpoint", "--output", str(kept), cwd=tmp_path, **env)
+    assert taken.returncode == 0, taken.stderr
+    printed = paydesk("audit", "checkpoint", cwd=tmp_path, **env)
+    assert json.loads(printed.stdout)["seq"] == json.loads(kept.read_text())["seq"]
+    extends = paydesk("audit", "verify", "--checkpoint", str(kept), cwd=tmp_path, **env)
+    assert extends.returncode == 0, extends.stderr
+    assert f"Extends checkpoint {kept}" in extends.stdout
+
+    # Someone who owns the database takes the triggers away, deletes the last events and
+    # moves the head back: the chain is whole in itself, the checkpoint knows better.
+    head = json.loads(kept.read_text())["seq"]
+    with fresh_database.sessionmaker()() as db:
+        _triggers_off(db)
+        db.execute(delete(AuditEvent).where(AuditEvent.seq > head - 2))
+        last = db.scalars(select(AuditEvent).where(AuditEvent.seq == head - 2)).one()
+        db.execute(update(AuditChainHead).values(seq=last.seq, hash=last.hash))
+        db.commit()
+    assert paydesk("audit", "verify", cwd=tmp_path, **env).returncode == 0
+    shortened = paydesk("audit", "verify", "--checkpoint", str(kept), cwd=tmp_path, **env)
+    assert shortened.returncode == 1
+    assert (
+        "BROKEN against checkpoint" in shortened.stderr
+        and "before the checkpoint" in shortened.stderr
+    )
 
     with fresh_database.sessionmaker()() as db:
+        _triggers_off(db)
         db.execute(update(AuditEvent).where(AuditEvent.seq == 5).values(reason="edited"))
         db.commit()
     broken = paydesk("audit", "verify", cwd=tmp_path, **env)
     assert broken.returncode == 1
     assert "sequence 5" in broken.stderr
+    refused = paydesk("audit", "checkpoint", cwd=tmp_path, **env)
+    assert refused.returncode == 1 and refused.stdout == ""
+    forged = tmp_path / "forged.json"
+    forged.write_text(kept.read_text().replace(f'"seq": {head}', f'"seq": {head - 2}'))
+    unsigned = paydesk("audit", "verify", "--checkpoint", str(forged), cwd=tmp_path, **env)
+    assert unsigned.returncode == 2 and "signature" in unsigned.stderr
+
+
+def _triggers_off(db: Session) -> None:
+    if db.get_bind().dialect.name == "postgresql":
+        for table in ("audit_events", "audit_chain_head"):
+            db.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        return
+    for name in ("audit_events_no_update", "audit_events_no_delete"):
+        db.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+    db.execute(text("DROP TRIGGER IF EXISTS audit_chain_head_forward_only"))
 
 
 def test_staff_create_refuses_a_short_password(tmp_path: Path) -> None:
