@@ -20,6 +20,7 @@ from portal.web import (
     settings_of,
     too_many_attempts,
 )
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.context_ref import sign_ref
 from shared.customers import lookup
 from shared.i18n import gettext_ as _
@@ -68,6 +69,10 @@ def find(request: Request, db: Session) -> Response:
         errors["find-number"] = _("Enter the account number or bill number from your bill.")
     if not factor:
         errors["find-factor"] = _("Enter the access code or the postal code from your bill.")
+    for field, value in (("find-number", number), ("find-factor", factor)):
+        if holds_card_number(value):
+            # Refused before it is looked up or counted: never kept, even hashed.
+            errors[field], number = _(CARD_NUMBER_REFUSED), ""
     if errors:
         return _find_page(request, errors, number=number, status_code=422)
     address = client_address(request)

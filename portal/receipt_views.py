@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from portal.templating import templates
 from portal.web import citizen, client_address, settings_of, too_many_attempts
 from shared import rate_limit
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.context_ref import sign_ref
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
@@ -26,7 +27,12 @@ from shared.money import Money
 from shared.payments import status as payment_status
 from shared.rate_limit import Limit, RateLimited
 from shared.receipts import numbering as receipts
-from shared.receipts.email import InvalidAddress, checked_address, send_receipt
+from shared.receipts.email import (
+    AddressHoldsCardNumber,
+    InvalidAddress,
+    checked_address,
+    send_receipt,
+)
 from shared.receipts.render.html import qr_svg, receipt_html
 from shared.receipts.render.pdf import receipt_pdf
 from shared.web.endpoint import page, writes_on_get
@@ -151,6 +157,10 @@ def email_receipt(request: Request, db: Session) -> Response:
     typed = raw.strip() if isinstance(raw, str) else ""
     try:
         address = checked_address(typed)
+    except AddressHoldsCardNumber:
+        return _receipt_response(
+            request, db, receipt, errors={"email": _(CARD_NUMBER_REFUSED)}, status_code=422
+        )
     except InvalidAddress:
         message = (
             _("That is not a complete email address. Enter one like name@example.com.")
@@ -161,7 +171,8 @@ def email_receipt(request: Request, db: Session) -> Response:
             request, db, receipt, email=typed, errors={"email": message}, status_code=422
         )
     try:
-        rate_limit.hit(db, f"receipt-email:{receipt.receipt_number}", EMAIL_LIMIT)
+        key = rate_limit.key_of(db, "receipt-email", receipt.receipt_number)
+        rate_limit.hit(db, key, EMAIL_LIMIT)
     except RateLimited as limited:
         message = _(
             "This receipt has been emailed too many times. Try again in %(minutes)s minutes."
@@ -244,7 +255,11 @@ def _status_errors(
             if values["amount"]
             else _("Enter the amount you paid.")
         )
-    if values["check"]:
+    for name in FIELDS:
+        if holds_card_number(values[name]):
+            # Not echoed back either: the field comes back empty.
+            errors[name], values[name] = _(CARD_NUMBER_REFUSED), ""
+    if values["check"] and "check" not in errors:
         try:
             check = payment_status.parse_check(values["check"])
         except LookupInputError:
@@ -275,8 +290,11 @@ def status_lookup(request: Request, db: Session) -> Response:
         return _status_form(request, values, errors, 422)
     # Failures only: someone checking their own payments again and again is never refused.
     limits = [
-        (f"payment-status:client:{client_address(request)}", STATUS_FAILURES_PER_CLIENT),
-        (f"payment-status:ref:{reference}", STATUS_FAILURES_PER_REFERENCE),
+        (
+            rate_limit.key_of(db, "payment-status:client", client_address(request)),
+            STATUS_FAILURES_PER_CLIENT,
+        ),
+        (rate_limit.key_of(db, "payment-status:ref", reference), STATUS_FAILURES_PER_REFERENCE),
         ("payment-status:everywhere", STATUS_FAILURES_EVERYWHERE),
     ]
     try:

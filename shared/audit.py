@@ -24,6 +24,7 @@ change without breaking it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -37,6 +38,7 @@ from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from shared.actors import Actor
+from shared.card_numbers import scrub, scrub_value
 from shared.db import WriteInARead, keys_of, reads_only, utcnow
 from shared.models import AuditChainHead, AuditEvent
 
@@ -130,13 +132,26 @@ def record(
     details: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    """Queue an audit event; it is chained and written when `session` commits."""
+    """Queue an audit event; it is chained and written when `session` commits.
+
+    Card numbers in the actor's name, the object's id, the details or the reason (a name
+    typed at a failed sign-in, a field echoed into details) are masked first: the trail
+    is kept for good, and nothing in it may ever be edited out.
+    """
     if not session.in_transaction():
         session.begin()  # the event belongs to a transaction: it is dropped if that rolls back
     if reads_only(session):
         raise WriteInARead(f"audit event {action} in a read-only session")
+    actor = dataclasses.replace(actor, id=scrub(actor.id))
     session.info.setdefault(_PENDING, []).append(
-        _Queued(actor, str(action), object_type, str(object_id), details or {}, reason)
+        _Queued(
+            actor,
+            str(action),
+            object_type,
+            scrub(str(object_id)),
+            scrub_value(details or {}),
+            scrub(reason) if reason is not None else None,
+        )
     )
 
 

@@ -16,6 +16,7 @@ import unicodedata
 from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
 
+from shared.i18n import N_
 from shared.luhn import luhn_valid
 
 # 13–19 digits (in any script: full-width ones too), unbroken or in groups. Between two
@@ -166,6 +167,14 @@ def scrub_decoded(text: str) -> str:
     if decoded != text and card_numbers(decoded):
         return scrub(decoded)
     return scrub(text)
+
+
+# What a field that must never hold a card number (a cheque number, an email address, a
+# username, a name, a number looked up) says when it does: the value is refused, never
+# kept, logged or counted under.
+CARD_NUMBER_REFUSED = N_(
+    "This looks like a card number. Card numbers are never typed here: enter something else."
+)
 
 
 def holds_card_number(text: str) -> bool:

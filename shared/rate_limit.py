@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import keys_of, utcnow
 from shared.models.rate_limit import RateLimitWindow
 
 
@@ -44,10 +45,13 @@ class RateLimited(Exception):
         return max(1, math.ceil(self.retry_after.total_seconds() / 60))
 
 
-def key_of(family: str, *values: str) -> str:
-    """A window's key: its family in clear, what people typed (names, numbers, addresses)
-    hashed, so the table never lists what was tried."""
-    return ":".join([family, *(hashlib.sha256(v.encode()).hexdigest()[:32] for v in values)])
+def key_of(session: Session, family: str, *values: str) -> str:
+    """A window's key: its family in clear, each of what people typed (names, numbers,
+    addresses) as an HMAC with a key the database does not hold, so the table neither
+    lists what was tried nor lets anyone test guesses against it."""
+    key = keys_of(session).lookup
+    hashed = (hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32] for value in values)
+    return ":".join([family, *hashed])
 
 
 def hit(session: Session, key: str, limit: Limit, now: dt.datetime | None = None) -> None:

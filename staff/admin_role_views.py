@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from shared.auth import grants
 from shared.auth import roles as roles_service
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.i18n import gettext_ as _
 from shared.models import Permission, Role
 from shared.permissions import PERMISSION_GROUPS
@@ -116,8 +117,11 @@ def _new_role_errors(db: Session, form: dict[str, Any]) -> dict[str, str]:
         )
     elif db.scalars(select(Role.id).where(Role.name == name)).first():
         errors["role-name"] = _("There is already a role with that name.")
+    for field, name in (("role-name", "name"), ("role-description", "description")):
+        if holds_card_number(form[name]):
+            errors[field], form[name] = _(CARD_NUMBER_REFUSED), ""
     if not form["description"]:
-        errors["role-description"] = _("Say what the role is for.")
+        errors.setdefault("role-description", _("Say what the role is for."))
     elif len(form["description"]) > ROLE_DESCRIPTION_MAX:
         errors["role-description"] = _("Keep the description to 200 characters.")
     return errors

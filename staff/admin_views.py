@@ -14,6 +14,7 @@ from starlette.responses import Response
 from shared.auth import access, admin, grants, login, passwords
 from shared.auth import roles as roles_service
 from shared.auth.staff_users import StaffError, create_staff
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.i18n import gettext_ as _
 from shared.models import Department, Role, RoleAssignment, StaffUser
 from shared.web.endpoint import page
@@ -124,6 +125,11 @@ def _new_user_errors(db: Session, form: dict[str, Any], known_roles: set[str]) -
         errors["user-roles"] = _("Choose roles from the list.")
     if passwords.too_short(form["password"]):
         errors["user-password"] = _("The password needs at least 12 characters.")
+    for field, name in (("user-username", "username"), ("user-name", "display_name")):
+        if holds_card_number(form[name]):
+            errors[field], form[name] = _(CARD_NUMBER_REFUSED), ""
+    if holds_card_number(form["email"]):
+        errors["user-email"], form["email"] = _(CARD_NUMBER_REFUSED), ""
     return errors
 
 

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from shared.auth import access, account, login, mfa, passwords
 from shared.auth.login import Attempt, Outcome
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.db import utcnow
 from shared.i18n import gettext_ as _
 from shared.models import SessionKind, StaffUser
@@ -127,6 +128,9 @@ def sign_in(request: Request, db: Session) -> Response:
         errors["login-username"] = _("Enter your username.")
     if not password:
         errors["login-password"] = _("Enter your password.")
+    if holds_card_number(username):
+        # Never checked, so never audited (a failed sign-in's name is kept for good).
+        errors["login-username"], username = _(CARD_NUMBER_REFUSED), ""
     if errors:
         return _login_page(request, errors, username, 422)
     code = form_text(request, "code")

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared import audit, interactions
+from shared.card_numbers import CARD_NUMBER_REFUSED
 from shared.i18n import LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
@@ -35,7 +36,7 @@ from shared.models import (
 from shared.money import Money, babel_locale
 from shared.payments.status import by_transaction_id, describe, receipt_of
 from shared.receipts import numbering as receipts
-from shared.receipts.email import InvalidAddress, send_receipt
+from shared.receipts.email import AddressHoldsCardNumber, InvalidAddress, send_receipt
 from shared.receipts.render.html import receipt_html
 from shared.receipts.render.pdf import receipt_pdf
 from shared.web.endpoint import page
@@ -207,6 +208,10 @@ def resend(request: Request, db: Session) -> Response:
     typed = on_file if form["to"] == "file" and on_file else form["email"]
     try:
         message = send_receipt(db, receipt, typed, _email_locale(payment), _staff(request).actor)
+    except AddressHoldsCardNumber:
+        form |= {"to": "other", "email": ""}
+        errors = {"resend-email": _(CARD_NUMBER_REFUSED)}
+        return _detail(request, db, payment, errors=errors, form=form)
     except InvalidAddress:
         text = (
             _("That is not a complete email address. Enter one like name@example.com.")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
+from shared.card_numbers import holds_card_number
 from shared.web.forms import (
     client_address,
     form_text,
@@ -19,9 +20,10 @@ from shared.web.forms import (
 
 
 def safe_next(request: Request, target: str | None) -> str:
-    """Where to go after signing in: a path inside the staff console, never another site."""
+    """Where to go after signing in: a path inside the staff console, never another site,
+    and never one holding a card number (it is kept in the pending sign-in's session)."""
     home = request.url_for("staff:home").path
-    if not target:
+    if not target or holds_card_number(unquote_plus(target)):
         return home
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith(home) or "\\" in target:

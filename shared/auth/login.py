@@ -122,7 +122,7 @@ def check_password(
             return _password_and_code(db, user, username, right, code, source_ip, now)
         try:
             # One check per step for the name, whoever asks: the rest wait, unchecked.
-            hit(db, key_of("staff:login:slow", username), Limit(1, SLOW_STEP), now)
+            hit(db, key_of(db, "staff:login:slow", username), Limit(1, SLOW_STEP), now)
         except RateLimited as limited:
             _failed(db, actor, username, "slowed")
             return Attempt(Outcome.SLOWED, user, now + limited.retry_after, slowed=True)
@@ -242,7 +242,7 @@ def record_login(db: Session, user: StaffUser, source_ip: str, factors: list[str
     if "password" in factors:
         db.execute(
             delete(RateLimitWindow).where(
-                RateLimitWindow.key == _lock_key(user.username, source_ip)
+                RateLimitWindow.key == _lock_key(db, user.username, source_ip)
             )
         )
     if (until := locked_until(user)) is not None:
@@ -260,13 +260,13 @@ def record_login(db: Session, user: StaffUser, source_ip: str, factors: list[str
 def clear_failures(db: Session, user: StaffUser) -> None:
     """Lift every lock on the user's name and forget its failures (an administrator)."""
     user.locked_until = None
-    name = key_of("staff:login:name", user.username)
+    name = key_of(db, "staff:login:name", user.username)
     db.execute(
         delete(RateLimitWindow).where(
             or_(
-                RateLimitWindow.key.startswith(_lock_prefix(user.username), autoescape=True),
+                RateLimitWindow.key.startswith(_lock_prefix(db, user.username), autoescape=True),
                 RateLimitWindow.key == name,
-                RateLimitWindow.key == key_of("staff:login:slow", user.username),
+                RateLimitWindow.key == key_of(db, "staff:login:slow", user.username),
             )
         )
     )
@@ -308,8 +308,8 @@ def _count_failure(
     count(
         db,
         [
-            (key_of("staff:login:name", username), SLOW_AFTER),
-            (key_of("staff:login:address", source_ip), FAILURES_PER_ADDRESS),
+            (key_of(db, "staff:login:name", username), SLOW_AFTER),
+            (key_of(db, "staff:login:address", source_ip), FAILURES_PER_ADDRESS),
             (_EVERYWHERE, FAILURES_EVERYWHERE),
         ],
         now,
@@ -331,18 +331,18 @@ def _count_failure(
     return Attempt(Outcome.LOCKED, user, until, slowed=slowed)
 
 
-def _lock_prefix(username: str) -> str:
-    return key_of("staff:login:lock", username) + ":"
+def _lock_prefix(db: Session, username: str) -> str:
+    return key_of(db, "staff:login:lock", username) + ":"
 
 
-def _lock_key(username: str, source_ip: str) -> str:
-    return key_of("staff:login:lock", username, source_ip)
+def _lock_key(db: Session, username: str, source_ip: str) -> str:
+    return key_of(db, "staff:login:lock", username, source_ip)
 
 
 def _count_lock(db: Session, username: str, source_ip: str, now: dt.datetime) -> dt.datetime | None:
     """Count a failure against the name from this address: the lock's end if it locks now.
     Counted in SQL, so two at the same moment both count."""
-    key = _lock_key(username, source_ip)
+    key = _lock_key(db, username, source_ip)
     try:
         hit(db, key, Limit(MAX_FAILURES - 1, LOCK_FOR), now)
     except RateLimited:
@@ -360,7 +360,7 @@ def _locked(db: Session, username: str, source_ip: str, now: dt.datetime) -> dt.
     """Until when this address is locked out of the name, if it is."""
     row = db.execute(
         select(RateLimitWindow.window_start, RateLimitWindow.count).where(
-            RateLimitWindow.key == _lock_key(username, source_ip)
+            RateLimitWindow.key == _lock_key(db, username, source_ip)
         )
     ).first()
     if row is None:
@@ -372,12 +372,15 @@ def _locked(db: Session, username: str, source_ip: str, now: dt.datetime) -> dt.
 
 def _slowed(db: Session, username: str, now: dt.datetime) -> bool:
     """Whether the name (or every name, past the ceiling) has failed too often lately."""
+    limits = {
+        key_of(db, "staff:login:name", username): SLOW_AFTER,
+        _EVERYWHERE: FAILURES_EVERYWHERE,
+    }
     rows = db.execute(
         select(RateLimitWindow.key, RateLimitWindow.window_start, RateLimitWindow.count).where(
-            RateLimitWindow.key.in_([key_of("staff:login:name", username), _EVERYWHERE])
+            RateLimitWindow.key.in_(list(limits))
         )
     ).all()
-    limits = {key_of("staff:login:name", username): SLOW_AFTER, _EVERYWHERE: FAILURES_EVERYWHERE}
     return any(
         used >= limits[key].attempts and began > now - limits[key].window
         for key, began, used in rows
@@ -385,7 +388,7 @@ def _slowed(db: Session, username: str, now: dt.datetime) -> bool:
 
 
 def _address_blocked(db: Session, source_ip: str, now: dt.datetime) -> dt.datetime | None:
-    row = db.get(RateLimitWindow, key_of("staff:login:address", source_ip))
+    row = db.get(RateLimitWindow, key_of(db, "staff:login:address", source_ip))
     if row is None or row.count < FAILURES_PER_ADDRESS.attempts:
         return None
     until = row.window_start + FAILURES_PER_ADDRESS.window

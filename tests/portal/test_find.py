@@ -9,7 +9,7 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from starlette.testclient import TestClient
 
 from portal import find_views
@@ -185,3 +185,16 @@ def test_add_another_bill_keeps_the_first(portal: Portal, client: TestClient) ->
     basket = client.get("/basket").text
     assert tax in basket and water in basket
     assert "Property tax" in basket and "Water" in basket
+
+
+@pytest.mark.parametrize(
+    "typed", ["4111111111111111", "4111 1111 1111 1111", "4111,1111,1111,1111"]
+)
+def test_a_card_number_in_the_find_box_is_refused_and_never_counted(
+    portal: Portal, client: TestClient, typed: str
+) -> None:
+    answer = find(client, typed, "4821")
+    assert answer.status_code == 422
+    assert "This looks like a card number." in answer.text
+    with portal.factory() as db:
+        assert db.scalars(select(RateLimitWindow.key)).all() == []

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -247,3 +248,16 @@ def test_cancel_on_the_card_page_keeps_the_basket(portal: Portal, client: TestCl
     back = client.get(cancelled.headers["location"])
     assert back.status_code == 200
     assert "You cancelled the card payment" in back.text
+
+
+@pytest.mark.parametrize(
+    "typed", ["4111111111111111@example.com", "4111-1111-1111-1111@example.com"]
+)
+def test_a_card_number_in_the_email_is_refused(
+    portal: Portal, client: TestClient, typed: str
+) -> None:
+    choose(portal, client)
+    answer = start(client, email=typed)
+    assert answer.status_code == 422
+    assert "This looks like a card number." in answer.text
+    assert "4111" not in answer.text

@@ -231,3 +231,24 @@ def test_a_checkpoint_from_before_keying_moved_is_refused(db: Session) -> None:
     _write(db, 2)
     kept = dataclasses.replace(_saved(db), keyed_from=3)
     assert audit.extends(db, kept) == "keying now begins at another event than at the checkpoint"
+
+
+def test_card_numbers_are_masked_before_the_trail_keeps_them(db: Session) -> None:
+    """The trail is kept for good and nothing in it may be edited: a card number typed
+    into a field that reaches it (a failed sign-in's name) is masked on the way in."""
+    typed = Actor(ActorType.STAFF, "4111 1111 1111 1111", "10.0.0.9")
+    audit.record(
+        db,
+        typed,
+        audit.AuditAction.LOGIN_FAILED,
+        "staff_user",
+        "4111-1111 1111/1111",
+        {"username": "4111,1111,1111,1111", "tries": [4111111111111111]},
+        reason="typed 5555555555554444",
+    )
+    db.commit()
+    event = db.scalars(select(AuditEvent)).one()
+    assert (event.actor_id, event.object_id) == ("************1111", "************1111")
+    assert event.details == {"username": "************1111", "tries": ["************1111"]}
+    assert event.reason == "typed ************4444"
+    assert audit.verify(db).ok

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 import shared.models  # noqa: F401  (registers every table)
 from shared import audit
 from shared.actors import SYSTEM
 from shared.db import Base, make_engine, make_sessionmaker, utcnow
 from shared.migrate import upgrade
-from shared.models import AuditChainHead, AuditEvent
+from shared.models import AuditChainHead, AuditEvent, RateLimitWindow
 from tests.conftest import Database
 from tests.support.databases import TEST_KEYS, create_database, drop_schema
 
@@ -93,3 +93,27 @@ def _legacy_events(engine: Engine, n: int) -> None:
         conn.execute(
             text("UPDATE audit_chain_head SET seq = :seq, hash = :hash"), {"seq": n, "hash": prev}
         )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_rate_limit_keys_typed_in_the_clear_are_forgotten(backend: str, tmp_path: Path) -> None:
+    url, schema = create_database(backend, tmp_path, revision="0020")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(RateLimitWindow.__table__),  # type: ignore[arg-type]
+                [
+                    {
+                        "key": "portal:find:number:4111111111111111",
+                        "window_start": utcnow(),
+                        "count": 1,
+                    }
+                ],
+            )
+        upgrade(url)
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(RateLimitWindow)) == 0
+    finally:
+        engine.dispose()
+        drop_schema(schema)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.rate_limit import Limit, RateLimited, count, hit, purge, refuse_if_spent
+from shared.rate_limit import Limit, RateLimited, count, hit, key_of, purge, refuse_if_spent
 
 FIVE_PER_15 = Limit(5, dt.timedelta(minutes=15))
 
@@ -64,3 +64,12 @@ def test_only_failures_counted_refuse_and_nothing_else_counts(db: Session) -> No
     count(db, [("find:everywhere", Limit(7, FIVE_PER_15.window))] * 2, now)
     with pytest.raises(RateLimited):
         refuse_if_spent(db, [("find:address:203.0.113.1", FIVE_PER_15), keys[1]], now)
+
+
+def test_keys_keep_what_was_typed_only_as_a_keyed_hash(db: Session) -> None:
+    key = key_of(db, "portal:find:number", "ACC-123456", "198.51.100.7")
+    assert key.startswith("portal:find:number:")
+    assert "ACC-123456" not in key and "198.51.100.7" not in key
+    assert key == key_of(db, "portal:find:number", "ACC-123456", "198.51.100.7")
+    assert key != key_of(db, "portal:find:number", "ACC-123457", "198.51.100.7")
+    assert len(key) <= 200

@@ -458,3 +458,20 @@ def _roles_of(console: Console, user_id: int) -> set[str]:
                 select(Role.name).join(RoleAssignment).where(RoleAssignment.user_id == user_id)
             )
         )
+
+
+@pytest.mark.parametrize("field", ["username", "display_name", "email"])
+def test_a_card_number_in_a_new_user_is_refused(console: Console, field: str) -> None:
+    admin, _ = signed_in(console, ["admin"])
+    values = {
+        "username": f"card-{field.replace('_', '-')}",
+        "display_name": "Card Tester",
+        "email": "card@example.org",
+        "roles": "agent",
+        "password": "a-long-temporary-pw",
+    }
+    values[field] = "4111111111111111" + ("@example.org" if field == "email" else "")
+    refused = post(admin, "/staff/admin/users/new", values)
+    assert refused.status_code == 422
+    assert "This looks like a card number." in refused.text
+    assert "4111111111111111" not in refused.text

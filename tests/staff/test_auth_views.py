@@ -593,3 +593,15 @@ def test_changing_a_password_needs_the_csrf_token(console: Console) -> None:
     data = {"current_password": account.password, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     assert client.post(PASSWORD_PAGE, data=data).status_code == 403
     assert post_login(console.client(), account.username, account.password).status_code == 303
+
+
+def test_a_card_number_as_a_username_is_refused_and_never_kept(
+    console: Console, client: TestClient
+) -> None:
+    answer = post_login(client, "4111 1111 1111 1111", "whatever-password")
+    assert answer.status_code == 422
+    assert "This looks like a card number." in answer.text
+    assert "4111" not in answer.text  # not echoed back into the form
+    with transaction(console.factory) as db:
+        kept = db.scalars(select(AuditEvent.object_id).where(AuditEvent.object_id.like("%4111%")))
+        assert list(kept) == []

@@ -592,3 +592,25 @@ def test_a_nul_byte_in_a_counter_field_is_a_clear_refusal(
     assert refused.status_code == 400
     assert FORM_REFUSED in refused.text
     assert payments_for(console, number) == []
+
+
+@pytest.mark.parametrize(
+    "typed", ["4111111111111111", "4111-1111 1111/1111", "5555,5555,5555,4444"]
+)
+def test_a_card_number_as_a_cheque_number_is_refused(
+    console: Console, cashier: tuple[TestClient, int], typed: str
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [2500])
+    _, base = pay_form(client, bills.customer_id)
+    data: dict[str, str | list[str]] = {
+        **base,
+        "pay": bills.numbers,
+        f"amount-{bills.numbers[0]}": "25.00",
+        "tender": "cheque",
+        "cheque_number": typed,
+    }
+    refused = submit(client, bills.customer_id, data)
+    assert refused.status_code == 422
+    assert "This looks like a card number." in refused.text
+    assert payments_for(console, bills.numbers[0]) == []
