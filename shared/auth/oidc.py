@@ -93,6 +93,7 @@ from shared.audit import AuditAction
 from shared.auth import mfa
 from shared.auth.access import permissions_of_roles
 from shared.auth.staff_users import ensure_default_roles
+from shared.card_numbers import scrub
 from shared.i18n import N_
 from shared.i18n import gettext_ as _
 from shared.models import RoleAssignment, StaffUser
@@ -554,7 +555,8 @@ def provision_staff(
         raise OidcError(
             _("This account is not active. Ask an administrator to reactivate it."), "inactive"
         )
-    user.display_name = identity.name
+    # Whatever the IdP holds, a card number is never kept as a name (nor typed in one).
+    user.display_name = scrub(identity.name)
     user.email = identity.email or user.email
     _set_roles(session, actor, user, identity, known)
     audit.record(
@@ -581,7 +583,7 @@ def _first_sign_in(session: Session, identity: OidcIdentity, actor: Actor) -> St
     if user is None:
         user = StaffUser(
             username=identity.username,
-            display_name=identity.name,
+            display_name=scrub(identity.name),
             email=identity.email,
             password_hash=None,
             sso_issuer=identity.issuer,

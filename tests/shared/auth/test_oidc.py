@@ -665,3 +665,10 @@ def test_deactivated_user_is_refused(db: Session, client: OidcClient) -> None:
     db.flush()
     with pytest.raises(OidcError, match="not active"):
         provision(db, sign_in(client, "alice"))
+
+
+def test_a_card_number_in_the_idp_s_name_is_never_kept(db: Session, idp: Provider) -> None:
+    idp.set_account("alice", name="Alice 4111 1111 1111 1111")
+    with httpx.Client(timeout=10) as http:
+        user = provision(db, sign_in(OidcClient(idp.settings(), http), "alice"))
+    assert user.display_name == "Alice ************1111"
