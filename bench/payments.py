@@ -32,6 +32,7 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, i
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.actors import Actor, ActorType
+from shared.config import Settings
 from shared.db import make_engine, make_sessionmaker
 from shared.models import AuditEvent, OutboxMessage, Payment, Tender, WriteBack
 from shared.payments.taking import Item, PaymentRequest, take_payment
@@ -39,6 +40,8 @@ from tests import factories
 from tests.support.databases import create_database, drop_schema
 
 CASHIER = Actor(ActorType.STAFF, "bench")
+# The keys `paydesk` itself would use here, so the audit trail it writes verifies.
+KEYS = Settings().keys()
 floor_meta = MetaData()
 floor_rows = Table(
     "bench_floor", floor_meta, Column("id", Integer, primary_key=True), Column("v", String(64))
@@ -47,7 +50,7 @@ floor_rows = Table(
 
 def make_bills(url: str, pairs: int, water_system: str) -> list[tuple[str, str]]:
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as db:
+    with make_sessionmaker(engine, KEYS)() as db:
         tax, water = factories.department(db, name="Tax"), factories.department(db, name="Water")
         tax_fee, water_fee = factories.fee_type(db, tax), factories.fee_type(db, water)
         out = []
@@ -76,7 +79,7 @@ def _pay_worker(
     from concurrent.futures import ThreadPoolExecutor
 
     engine = make_engine(url, pool_size=threads, max_overflow=0)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, KEYS)
 
     def pay(pair: tuple[str, str]) -> None:
         request = PaymentRequest(
@@ -159,7 +162,7 @@ def run(target: Callable[..., None], concurrency: int, jobs: list[tuple[object, 
 def rows_per_payment(url: str) -> int:
     """Rows one payment writes (inserts), measured rather than guessed."""
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as db:
+    with make_sessionmaker(engine, KEYS)() as db:
         payments = db.scalar(select(func.count()).select_from(Payment)) or 1
         events = db.scalar(select(func.count()).select_from(AuditEvent)) or 0
         messages = db.scalar(select(func.count()).select_from(OutboxMessage)) or 0

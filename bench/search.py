@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.actors import SYSTEM
 from shared.auth.staff_users import create_staff, hasher
+from shared.config import Settings
 from shared.db import is_sqlite, make_engine, make_sessionmaker, transaction
 from shared.migrate import upgrade
 from shared.models import StaffUser
@@ -149,7 +150,7 @@ def _partial(name: str) -> str:
 def _raw_select(url: str) -> Iterator[Callable[[str], float]]:
     """Time one indexed look-up by transaction ID, in this process, as the app runs it."""
     engine = make_engine(url)
-    factory = make_sessionmaker(engine)
+    factory = make_sessionmaker(engine, Settings().keys())
 
     def timed(value: str) -> float:
         with factory() as db:
@@ -187,7 +188,7 @@ def _agent(url: str) -> str:
     """Create the bench agent, or give the one an earlier run left a new password."""
     engine = make_engine(url)
     password = secrets.token_hex(12)
-    with transaction(make_sessionmaker(engine)) as db:
+    with transaction(make_sessionmaker(engine, Settings().keys())) as db:
         user = db.scalar(select(StaffUser).where(StaffUser.username == AGENT))
         if user is None:
             create_staff(

@@ -30,7 +30,14 @@ from e2e.server import Server
 from shared.gateway.sandbox.cards import SANDBOX_CARDS, Behaviour, SandboxCard
 from shared.gateway.sandbox.messages import messages
 from shared.i18n import translations
-from shared.models import Account, AccountStatus, Customer, Invoice, InvoiceStatus
+from shared.models import (
+    Account,
+    AccountStatus,
+    Allocation,
+    Customer,
+    Invoice,
+    InvoiceStatus,
+)
 from shared.money import Money
 
 BROWSER_LOCALE = {"en": "en-CA", "fr": "fr-CA", "es": "es-US"}
@@ -102,13 +109,15 @@ class Household:
     water: Found
 
 
-def _found(account: Account) -> Found | None:
+def _found(account: Account, paid_ever: set[int]) -> Found | None:
     bills = tuple(
         Bill(inv.invoice_number, inv.owing, inv.fee_type.allows_partial)
         for inv in sorted(account.invoices, key=lambda i: (i.due_date, i.invoice_number))
     )
+    # Untouched: open, and no payment ever paid any of it (one refunded since counts too).
     untouched = all(
-        inv.status is InvoiceStatus.OPEN and inv.amount_paid == 0 for inv in account.invoices
+        inv.status is InvoiceStatus.OPEN and inv.amount_paid == 0 and inv.id not in paid_ever
+        for inv in account.invoices
     )
     if account.status is not AccountStatus.ACTIVE or not bills or not untouched:
         return None
@@ -128,8 +137,9 @@ def _households(server: Server) -> tuple[Household, ...]:
             .order_by(Customer.customer_number)
             .options(selectinload(Customer.accounts).selectinload(Account.invoices))
         ).all()
+        paid_ever = set(db.scalars(select(Allocation.invoice_id).distinct()))
         for customer in customers:
-            by_department = {a.department.name: _found(a) for a in customer.accounts}
+            by_department = {a.department.name: _found(a, paid_ever) for a in customer.accounts}
             tax, water = by_department.get(TAX), by_department.get(WATER)
             if tax is not None and water is not None:
                 found.append(Household(customer.customer_number, tax, water))

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paydesk.demo_data import UTILITY_BILLING
+from shared.config import Settings
 from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import HostedSession
 from shared.gateway.sandbox.gateway import SandboxGateway
@@ -89,6 +90,18 @@ class Server:
         engine = make_engine(self.database_url)
         try:
             with make_sessionmaker(engine)() as session:
+                yield session
+        finally:
+            engine.dispose()
+
+    @contextmanager
+    def writer(self) -> Iterator[Session]:
+        """A session that writes as the server does, with its keys (the audit chain's):
+        for a test's own set-up, such as a staff member of its own."""
+        keys = Settings().with_(secret_key=self.secret_key, audit_key="").keys()
+        engine = make_engine(self.database_url)
+        try:
+            with make_sessionmaker(engine, keys)() as session:
                 yield session
         finally:
             engine.dispose()

@@ -260,7 +260,8 @@ def test_the_same_journey_in_french(new_page: NewPage, server: Server) -> None:
 
 
 def test_did_my_payment_go_through(new_page: NewPage, server: Server) -> None:
-    """A demo card payment taken on the portal and posted: looked up by receipt and amount."""
+    """A demo card payment taken on the portal and posted: looked up by receipt, amount and
+    the card's last 4 digits."""
     with server.db() as db:
         receipt = db.scalars(
             select(Receipt)
@@ -270,13 +271,16 @@ def test_did_my_payment_go_through(new_page: NewPage, server: Server) -> None:
         ).first()
         assert receipt is not None
         number, amount = receipt.receipt_number, receipt.payment.amount
+        last4 = receipt.payment.card_last4
+        assert last4 is not None
     page = citizen(new_page)
     page.goto("/")
     page.get_by_role("link", name=t("en", "Check the status of a payment")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("en", "Did my payment go through?"))
     page.get_by_label(t("en", "Receipt number or transaction ID")).fill(number)
     typed = Money(amount, "CAD").plain()
-    page.get_by_label(t("en", "Amount paid or email address")).fill(typed)
+    page.get_by_label(t("en", "Amount paid")).fill(typed)
+    page.get_by_label(t("en", "Email address or last 4 digits of the card")).fill(last4)
     page.get_by_role("button", name=t("en", "Check my payment")).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(t("en", "Payment status"))

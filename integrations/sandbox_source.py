@@ -10,7 +10,9 @@ Mounted at /sandbox-source when PAYDESK_SANDBOX_SOURCE_SYSTEMS lists systems:
 - `POST /{system}/payments`  one write-back, signed with that system's secret:
   201 recorded, 200 already recorded (same Idempotency-Key, same body), 401 bad or
   stale signature, 400 not a write-back, 404 unknown system, 409 key reused for other news
-- `GET  /{system}/payments`  what it received, newest first (at most 100)
+- `GET  /{system}/payments`  what it received, newest first (at most 100), for a browser
+  signed in to the staff console with `payments:view` in every department (the list
+  names receipts, transactions, accounts and amounts); 401 otherwise, 403 without it
 
 Accepted news is kept as JSON lines in var/sandbox-source/<system>.jsonl.
 """
@@ -34,7 +36,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from integrations.write_back import SIGNATURE_HEADER
+from shared.auth.access import UserPermissions
+from shared.auth.account import password_change_due
 from shared.config import Settings, WriteBackTarget
+from shared.models import SessionKind
+from shared.web.sessions import SessionData
 
 # A signed request older or newer than this is refused: a captured request cannot be
 # replayed later, and a sender's clock may be off by a little.
@@ -42,6 +48,8 @@ TOLERANCE_SECONDS = 5 * 60
 # A write-back is a few hundred bytes; anything far bigger is not one.
 MAX_BODY_BYTES = 64 * 1024
 LISTED = 100
+# Who may read the list: what it names is what a payment's page shows, for any department.
+LIST_PERMISSION = "payments:view"
 
 Outcome = Literal["recorded", "already recorded", "key used for other news"]
 STATUS: dict[Outcome, int] = {
@@ -107,6 +115,30 @@ class Ledger:
         return [json.loads(line) for line in reversed(lines)]
 
 
+def _staff_permissions(request: Request) -> UserPermissions | None:
+    """The permissions of the staff member signed in on this browser, if one fully is (the
+    password, the code, and no temporary password left to replace)."""
+    session = request.scope.get("session")
+    if not isinstance(session, SessionData) or session.kind != SessionKind.STAFF:
+        return None
+    if session.principal is None or session.principal[0].id != session.staff_user_id:
+        return None
+    user, permissions = session.principal
+    if not user.active or password_change_due(user):
+        return None
+    return permissions
+
+
+def list_refused(request: Request) -> Response | None:
+    """Why this browser may not read a system's list, or None when it may."""
+    permissions = _staff_permissions(request)
+    if permissions is None:
+        return _error(401, "sign in to the staff console to see what was received")
+    if permissions.departments_for(LIST_PERMISSION) is not None:
+        return _error(403, f"seeing what was received needs {LIST_PERMISSION} everywhere")
+    return None
+
+
 async def _body(request: Request) -> bytes | None:
     body = b""
     async for chunk in request.stream():
@@ -150,6 +182,8 @@ def sandbox_source_app(settings: Settings) -> Starlette:
         return JSONResponse({"id": key, "status": outcome}, status_code=STATUS[outcome])
 
     async def received(request: Request) -> Response:
+        if (refused := list_refused(request)) is not None:
+            return refused
         if (target := played(request)) is None:
             return _error(404, "no such source system here")
         return JSONResponse(await run_in_threadpool(ledger(target).latest))

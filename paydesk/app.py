@@ -29,6 +29,7 @@ from shared.i18n import LocaleMiddleware
 from shared.web.control_characters import NulGuardMiddleware
 from shared.web.csrf import CSRFMiddleware
 from shared.web.errors import exception_handlers
+from shared.web.hosts import BaseUrlHostMiddleware
 from shared.web.request_id import RequestIdMiddleware
 from shared.web.security import DEFAULT_CSP, SecurityHeadersMiddleware
 from shared.web.sessions import ServerSessionMiddleware
@@ -118,11 +119,12 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
 
 def asgi(app: Starlette) -> ASGIApp:
     """What the server runs. Request ids and security headers wrap the Starlette app from
-    outside, so even a crash page (answered by Starlette's outermost layer) carries them."""
+    outside, so even a crash page (answered by Starlette's outermost layer) carries them;
+    inside them, a request naming another host is refused before anything reads it."""
     settings: Settings = app.state.settings
     return RequestIdMiddleware(
         SecurityHeadersMiddleware(
-            app,
+            BaseUrlHostMiddleware(app, settings.base_url, settings.allowed_hosts),
             csp=DEFAULT_CSP,
             frame_exempt_prefixes=(WIDGET_PREFIX,),
             hsts=settings.base_url.startswith("https"),

@@ -1,4 +1,5 @@
-"""The `paydesk` command: demo, serve, worker, migrate, seed, settle, audit verify, staff create."""
+"""The `paydesk` command: demo, serve, worker, migrate, seed, settle, audit verify and
+checkpoint, staff create."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tqdm import tqdm
 
@@ -31,6 +33,15 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def proxy_options(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """uvicorn's options for X-Forwarded-For and -Proto: believed only from the addresses
+    in FORWARDED_ALLOW_IPS, and from nobody when it is unset. uvicorn's own default
+    believes any client on loopback, so one on the same host (or a proxy that passes the
+    header through) could name its own address and dodge every per-address limit."""
+    trusted = environ.get("FORWARDED_ALLOW_IPS", "").strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 def _serve(host: str, port: int, *, demo: bool) -> int:
@@ -79,7 +90,7 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
         for role, password in DEMO_PASSWORDS.items():
             print(f"  {role:<11} {password}")
     print("\nPress Ctrl+C to stop.\n", flush=True)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=True, **proxy_options())
     runtime.close()
     return 0
 
@@ -93,6 +104,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from paydesk.demo_data import UTILITY_BILLING
 
     os.environ.setdefault("PAYDESK_SANDBOX_SOURCE_SYSTEMS", UTILITY_BILLING)
+    # Absolute URLs (redirects, receipt QR codes) come from the base URL only: on another
+    # port, the demo's must follow it.
+    os.environ.setdefault("PAYDESK_BASE_URL", f"http://{args.host}:{args.port}")
     return _serve(args.host, args.port, demo=True)
 
 
@@ -110,6 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_config=None,
+            **proxy_options(),
         )
         return 0
     return _serve(args.host, args.port, demo=False)
@@ -181,18 +196,61 @@ def cmd_settle(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from shared import audit
     from shared.db import make_engine, make_sessionmaker, transaction
 
-    engine = make_engine(_settings().database_url)
-    with transaction(make_sessionmaker(engine)) as session:
+    settings = _settings()
+    keys = settings.keys()
+    try:
+        kept = [
+            (path, audit.Checkpoint.from_json(Path(path).read_text(), keys.audit))
+            for path in args.checkpoint
+        ]
+    except (OSError, UnicodeDecodeError, audit.CheckpointError) as error:
+        print(f"Cannot use the checkpoint: {error}.", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    with transaction(make_sessionmaker(engine, keys)) as session:
         result = audit.verify(session)
+        problems = [(path, audit.extends(session, checkpoint)) for path, checkpoint in kept]
     engine.dispose()
-    if result.ok:
-        print(f"OK: {result.checked} audit events verified.")
-        return 0
-    print(f"BROKEN at sequence {result.broken_seq}: {result.problem}.", file=sys.stderr)
-    return 1
+    if not result.ok:
+        print(f"BROKEN at sequence {result.broken_seq}: {result.problem}.", file=sys.stderr)
+        return 1
+    for (path, problem), (_, checkpoint) in zip(problems, kept, strict=True):
+        if problem:
+            print(f"BROKEN against checkpoint {path}: {problem}.", file=sys.stderr)
+            return 1
+        print(f"Extends checkpoint {path} (sequence {checkpoint.seq}, {checkpoint.taken_at}).")
+    unkeyed = f", the first {result.unkeyed} from before keying" if result.unkeyed else ""
+    print(f"OK: {result.checked} audit events verified{unkeyed}.")
+    return 0
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shared import audit
+    from shared.db import make_engine, make_sessionmaker, transaction
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with transaction(make_sessionmaker(engine, settings.keys())) as session:
+        # A checkpoint vouches for the trail up to it: never take one of a broken trail.
+        result = audit.verify(session)
+        taken = audit.checkpoint(session) if result.ok else None
+    engine.dispose()
+    if taken is None:
+        print(f"BROKEN at sequence {result.broken_seq}: {result.problem}.", file=sys.stderr)
+        return 1
+    if args.output in (None, "-"):
+        print(taken.to_json())
+    else:
+        Path(args.output).write_text(taken.to_json() + "\n")
+        print(f"Checkpoint at sequence {taken.seq} written to {args.output}.", file=sys.stderr)
+    return 0
 
 
 def cmd_staff_create(args: argparse.Namespace) -> int:
@@ -201,10 +259,11 @@ def cmd_staff_create(args: argparse.Namespace) -> int:
     from shared.db import make_engine, make_sessionmaker, transaction
 
     password = os.environ.get("PAYDESK_NEW_STAFF_PASSWORD") or getpass.getpass("Password: ")
-    engine = make_engine(_settings().database_url)
+    settings = _settings()
+    engine = make_engine(settings.database_url)
     actor = Actor(ActorType.SYSTEM, f"cli:{getpass.getuser()}")
     try:
-        with transaction(make_sessionmaker(engine)) as session:
+        with transaction(make_sessionmaker(engine, settings.keys())) as session:
             user = create_staff(
                 session,
                 actor,
@@ -250,7 +309,20 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("settle", help="close the day's card batch").set_defaults(func=cmd_settle)
     audit_cmd = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="verify the hash chain").set_defaults(func=cmd_audit_verify)
+    verify = audit_sub.add_parser("verify", help="verify the hash chain")
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also prove the trail still extends this checkpoint (repeatable)",
+    )
+    verify.set_defaults(func=cmd_audit_verify)
+    checkpoint = audit_sub.add_parser(
+        "checkpoint", help="write the head's sequence number and hash, signed, to keep elsewhere"
+    )
+    checkpoint.add_argument("--output", metavar="FILE", help="where to write it (default stdout)")
+    checkpoint.set_defaults(func=cmd_audit_checkpoint)
     staff = sub.add_parser("staff", help="staff users")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     create = staff_sub.add_parser(

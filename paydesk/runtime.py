@@ -46,7 +46,7 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     return Runtime(
         settings=settings,
         engine=engine,
-        factory=make_sessionmaker(engine),
+        factory=make_sessionmaker(engine, settings.keys()),
         gateway=sandbox,
         mailer=FileMailer(settings.var_dir / "mail")
         if settings.mail_backend == "file"

@@ -20,16 +20,22 @@ from portal.web import (
     settings_of,
     too_many_attempts,
 )
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.context_ref import sign_ref
 from shared.customers import lookup
 from shared.i18n import gettext_ as _
 from shared.payments.amount_input import read_part_payment
-from shared.rate_limit import Limit, RateLimited, hit
+from shared.rate_limit import Limit, RateLimited, count, refuse_if_spent
 from shared.web.endpoint import page
 from shared.web.sessions import rotate
 
-LOOKUPS_PER_ADDRESS = Limit(10, dt.timedelta(minutes=15))
-LOOKUPS_PER_NUMBER = Limit(5, dt.timedelta(minutes=15))
+# Failed look-ups only: a shared computer (a library's, a family's) is never refused for
+# the bills people found on it. Per number *and* address, so a stranger's wrong codes for
+# someone's number never lock its owner out; the ceiling over every address caps guessing
+# from many addresses at once (it refuses everyone until its window ends, so it is high).
+FAILURES_PER_ADDRESS = Limit(10, dt.timedelta(minutes=15))
+FAILURES_PER_NUMBER_AND_ADDRESS = Limit(5, dt.timedelta(minutes=15))
+FAILURES_EVERYWHERE = Limit(500, dt.timedelta(minutes=15))
 
 
 # -- find what I owe -----------------------------------------------------------------
@@ -63,17 +69,29 @@ def find(request: Request, db: Session) -> Response:
         errors["find-number"] = _("Enter the account number or bill number from your bill.")
     if not factor:
         errors["find-factor"] = _("Enter the access code or the postal code from your bill.")
+    for field, value in (("find-number", number), ("find-factor", factor)):
+        if holds_card_number(value):
+            # Refused before it is looked up or counted: never kept, even hashed.
+            errors[field], number = _(CARD_NUMBER_REFUSED), ""
     if errors:
         return _find_page(request, errors, number=number, status_code=422)
     address = client_address(request)
+    limits = [
+        (f"portal:find:address:{address}", FAILURES_PER_ADDRESS),
+        (
+            f"portal:find:number:{lookup.normalise(number)}:{address}",
+            FAILURES_PER_NUMBER_AND_ADDRESS,
+        ),
+        ("portal:find:everywhere", FAILURES_EVERYWHERE),
+    ]
     try:
-        hit(db, f"portal:find:address:{address}", LOOKUPS_PER_ADDRESS)
-        hit(db, f"portal:find:number:{lookup.normalise(number)}", LOOKUPS_PER_NUMBER)
+        refuse_if_spent(db, limits)
     except RateLimited as limited:
         message, headers = too_many_attempts(limited)
         return _find_page(request, {"find-number": message}, status_code=429, headers=headers)
     account = lookup.find_account(db, number, factor)
     if account is None:
+        count(db, limits)
         # The same words whether the number or the code was wrong: no enumeration.
         message = _(
             "We could not find a bill with those details. Check the number and the code "

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from portal import basket
 from portal.templating import templates
 from portal.web import NO_STORE, citizen, form_text, redirect_to, settings_of
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.context_ref import sign_ref
 from shared.gateway.protocol import GatewayError, PaymentGateway
 from shared.i18n import gettext_ as _
@@ -174,6 +175,9 @@ def pay(request: Request, db: Session) -> Response:
         basket.set_notice(session, "changed")
         return redirect_to(request, "portal:check")
     email = form_text(request, "email")
+    if holds_card_number(email):
+        error = _(CARD_NUMBER_REFUSED)
+        return _check_page(request, planned, {"pay-email": error}, email="", status_code=422)
     if email and (len(email) > 320 or not _EMAIL.fullmatch(email)):
         error = _("Enter an email address like name@example.com, or leave it empty.")
         return _check_page(request, planned, {"pay-email": error}, email=email, status_code=422)

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from portal.templating import templates
 from portal.web import citizen, client_address, settings_of, too_many_attempts
 from shared import rate_limit
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.context_ref import sign_ref
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
@@ -26,7 +27,12 @@ from shared.money import Money
 from shared.payments import status as payment_status
 from shared.rate_limit import Limit, RateLimited
 from shared.receipts import numbering as receipts
-from shared.receipts.email import InvalidAddress, checked_address, send_receipt
+from shared.receipts.email import (
+    AddressHoldsCardNumber,
+    InvalidAddress,
+    checked_address,
+    send_receipt,
+)
 from shared.receipts.render.html import qr_svg, receipt_html
 from shared.receipts.render.pdf import receipt_pdf
 from shared.web.endpoint import page, writes_on_get
@@ -40,8 +46,11 @@ EMAILED = "receipt_emailed"
 REMEMBERED = 20
 
 EMAIL_LIMIT = Limit(5, dt.timedelta(hours=1))
-STATUS_LIMIT_PER_CLIENT = Limit(20, dt.timedelta(minutes=15))
-STATUS_LIMIT_PER_REFERENCE = Limit(5, dt.timedelta(minutes=15))
+# Failed status look-ups. Per reference over every address: the second proof of a
+# receipt (an email, 4 card digits) must not be guessable by spreading the guesses out.
+STATUS_FAILURES_PER_CLIENT = Limit(20, dt.timedelta(minutes=15))
+STATUS_FAILURES_PER_REFERENCE = Limit(5, dt.timedelta(minutes=15))
+STATUS_FAILURES_EVERYWHERE = Limit(500, dt.timedelta(minutes=15))
 
 
 def _listed(request: Request, key: str) -> list[str]:
@@ -148,6 +157,10 @@ def email_receipt(request: Request, db: Session) -> Response:
     typed = raw.strip() if isinstance(raw, str) else ""
     try:
         address = checked_address(typed)
+    except AddressHoldsCardNumber:
+        return _receipt_response(
+            request, db, receipt, errors={"email": _(CARD_NUMBER_REFUSED)}, status_code=422
+        )
     except InvalidAddress:
         message = (
             _("That is not a complete email address. Enter one like name@example.com.")
@@ -158,7 +171,8 @@ def email_receipt(request: Request, db: Session) -> Response:
             request, db, receipt, email=typed, errors={"email": message}, status_code=422
         )
     try:
-        rate_limit.hit(db, f"receipt-email:{receipt.receipt_number}", EMAIL_LIMIT)
+        key = rate_limit.key_of(db, "receipt-email", receipt.receipt_number)
+        rate_limit.hit(db, key, EMAIL_LIMIT)
     except RateLimited as limited:
         message = _(
             "This receipt has been emailed too many times. Try again in %(minutes)s minutes."
@@ -196,6 +210,9 @@ def receipt_email_sent(request: Request, db: Session) -> Response:
 # "Did my payment go through?"
 
 
+FIELDS = ("reference", "amount", "check")
+
+
 def _status_form(
     request: Request,
     values: dict[str, str] | None = None,
@@ -203,7 +220,7 @@ def _status_form(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    context = {"values": values or {"reference": "", "factor": ""}, "errors": errors or {}}
+    context = {"values": values or dict.fromkeys(FIELDS, ""), "errors": errors or {}}
     return templates.TemplateResponse(
         request, "portal/status.html", context, status_code, headers=headers
     )
@@ -213,16 +230,12 @@ def status_form(request: Request) -> Response:
     return _status_form(request)
 
 
-@page
-def status_lookup(request: Request, db: Session) -> Response:
-    settings = settings_of(request)
-    form = request.state.form
-    values = {
-        name: value.strip() if isinstance(value := form.get(name, ""), str) else ""
-        for name in ("reference", "factor")
-    }
+def _status_errors(
+    values: dict[str, str], currency: str, locale: str
+) -> tuple[str, Money | None, str | None, dict[str, str]]:
+    """The reference, amount and check read from the form, and what is wrong with them."""
     errors: dict[str, str] = {}
-    reference = ""
+    reference, amount, check = "", None, None
     try:
         reference = normalize_reference(values["reference"])
     except LookupInputError:
@@ -235,30 +248,66 @@ def status_lookup(request: Request, db: Session) -> Response:
             else _("Enter your receipt number or transaction ID.")
         )
     try:
-        payment_status.parse_factor(values["factor"], settings.currency, request.state.locale)
+        amount = payment_status.parse_amount(values["amount"], currency, locale)
     except LookupInputError:
-        errors["factor"] = (
-            _("Enter the amount you paid, like 125.50, or the email address you used.")
-            if values["factor"]
-            else _("Enter the amount you paid or the email address you used.")
+        errors["amount"] = (
+            _("Enter the amount you paid, like 125.50.")
+            if values["amount"]
+            else _("Enter the amount you paid.")
         )
-    if errors:
+    for name in FIELDS:
+        if holds_card_number(values[name]):
+            # Not echoed back either: the field comes back empty.
+            errors[name], values[name] = _(CARD_NUMBER_REFUSED), ""
+    if values["check"] and "check" not in errors:
+        try:
+            check = payment_status.parse_check(values["check"])
+        except LookupInputError:
+            errors["check"] = _(
+                "Enter the email address you gave when you paid, like name@example.com, "
+                "or the last 4 digits of the card."
+            )
+    elif reference and payment_status.needs_check(reference):
+        errors["check"] = _(
+            "With a receipt number, also enter the email address you gave when you paid "
+            "or the last 4 digits of the card."
+        )
+    return reference, amount, check, errors
+
+
+@page
+def status_lookup(request: Request, db: Session) -> Response:
+    settings = settings_of(request)
+    form = request.state.form
+    values = {
+        name: value.strip() if isinstance(value := form.get(name, ""), str) else ""
+        for name in FIELDS
+    }
+    reference, amount, check, errors = _status_errors(
+        values, settings.currency, request.state.locale
+    )
+    if errors or amount is None:
         return _status_form(request, values, errors, 422)
+    # Failures only: someone checking their own payments again and again is never refused.
+    limits = [
+        (
+            rate_limit.key_of(db, "payment-status:client", client_address(request)),
+            STATUS_FAILURES_PER_CLIENT,
+        ),
+        (rate_limit.key_of(db, "payment-status:ref", reference), STATUS_FAILURES_PER_REFERENCE),
+        ("payment-status:everywhere", STATUS_FAILURES_EVERYWHERE),
+    ]
     try:
-        rate_limit.hit(
-            db, f"payment-status:client:{client_address(request)}", STATUS_LIMIT_PER_CLIENT
-        )
-        rate_limit.hit(db, f"payment-status:ref:{reference}", STATUS_LIMIT_PER_REFERENCE)
+        rate_limit.refuse_if_spent(db, limits)
     except RateLimited as limited:
         message, headers = too_many_attempts(limited)
         return _status_form(request, values, {"form": message}, 429, headers)
-    payment = payment_status.find_payment(
-        db, reference, values["factor"], settings.currency, request.state.locale
-    )
+    payment = payment_status.find_payment(db, reference, amount, check)
     if payment is None:
+        rate_limit.count(db, limits)
         message = _(
             "We could not find a payment with those details. Check the receipt number or "
-            "transaction ID, and the amount or email address, then try again."
+            "transaction ID, the amount, and the email address or card digits, then try again."
         )
         return _status_form(request, values, {"form": message}, 422)
     _remember(request, PROVEN_PAYMENTS, payment.transaction_id)

@@ -3,12 +3,31 @@
 `record()` queues an event on the session; the events are chained and
 written just before the session commits, so the chain-head lock is held
 only for the final insert and commit, not for the whole transaction.
+
+What protects the trail, layer by layer:
+
+- each event's hash is an HMAC-SHA256, keyed with a key held outside the database
+  (PAYDESK_AUDIT_KEY, or derived from PAYDESK_SECRET_KEY): whoever can write to the
+  database but lacks the key cannot edit an event and recompute the hashes after it;
+- database triggers (migration 0020) refuse UPDATE and DELETE on the events, and any
+  change to the chain head but moving it forward;
+- a checkpoint (`checkpoint`) is the head's sequence number and hash, signed with the
+  key, to keep away from this host; `extends` proves the trail still holds it, so
+  deleting the last events and moving the head back, or rewriting everything by someone
+  who did get the key, shows against a checkpoint taken before.
+
+Events written before keying began (migration 0020, `AuditChainHead.keyed_from`) keep
+their plain SHA-256 hashes, as written: rewriting them would launder whatever was done
+to them before. The first keyed event's HMAC covers the last plain hash, so they cannot
+change without breaking it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,7 +38,8 @@ from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from shared.actors import Actor
-from shared.db import WriteInARead, reads_only, utcnow
+from shared.card_numbers import scrub, scrub_value
+from shared.db import WriteInARead, keys_of, reads_only, utcnow
 from shared.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
@@ -35,7 +55,7 @@ _MOVE_HEAD = (
     .where(HEAD.c.id == 1)
     .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 )
-_HEAD_SEQ = select(HEAD.c.seq).where(HEAD.c.id == 1)
+_HEAD = select(HEAD.c.seq, HEAD.c.hash, HEAD.c.keyed_from).where(HEAD.c.id == 1)
 # What an event's hash covers (with the previous hash).
 _HASHED = (
     "seq",
@@ -129,19 +149,37 @@ def record(
     details: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    """Queue an audit event; it is chained and written when `session` commits."""
+    """Queue an audit event; it is chained and written when `session` commits.
+
+    Card numbers in the actor's name, the object's id, the details or the reason (a name
+    typed at a failed sign-in, a field echoed into details) are masked first: the trail
+    is kept for good, and nothing in it may ever be edited out.
+    """
     if not session.in_transaction():
         session.begin()  # the event belongs to a transaction: it is dropped if that rolls back
     if reads_only(session):
         raise WriteInARead(f"audit event {action} in a read-only session")
+    actor = dataclasses.replace(actor, id=scrub(actor.id))
     session.info.setdefault(_PENDING, []).append(
-        _Queued(actor, str(action), object_type, str(object_id), details or {}, reason)
+        _Queued(
+            actor,
+            str(action),
+            object_type,
+            scrub(str(object_id)),
+            scrub_value(details or {}),
+            scrub(reason) if reason is not None else None,
+        )
     )
 
 
-def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+def event_hash(key: bytes | None, prev_hash: str, fields: dict[str, Any]) -> str:
+    """HMAC-SHA256 of the previous hash and the fields; plain SHA-256 with no key (events
+    written before keying began)."""
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    message = (prev_hash + canonical).encode()
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _fields(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -156,6 +194,7 @@ def _write_queued(session: Session) -> None:
     queued: list[_Queued] = session.info.pop(_PENDING, [])
     if not queued:
         return
+    key = keys_of(session).audit
     session.flush()  # anything the ORM still holds goes first, outside the head lock
     connection = session.connection()
     # Locking the head row serialises appends across processes (the migration creates it).
@@ -176,7 +215,7 @@ def _write_queued(session: Session) -> None:
             "source_ip": item.actor.source_ip,
             "prev_hash": prev_hash,
         }
-        row["hash"] = prev_hash = event_hash(prev_hash, _fields(row))
+        row["hash"] = prev_hash = event_hash(key, prev_hash, _fields(row))
         rows.append(row)
     connection.execute(_INSERT_EVENTS, rows)
     connection.execute(_MOVE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
@@ -195,6 +234,8 @@ class VerifyResult:
     checked: int
     broken_seq: int | None = None
     problem: str | None = None
+    # Events before keying began, checked with their plain SHA-256.
+    unkeyed: int = 0
 
 
 def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
@@ -212,17 +253,111 @@ def _events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
 
 def verify(session: Session) -> VerifyResult:
     """Walk the chain; report the first event that was edited, deleted or inserted."""
+    key = keys_of(session).audit
+    # A column query, not the ORM object: appends move the head with Core statements.
+    head = session.execute(_HEAD).one()
     prev_hash, expected_seq, checked = GENESIS, 1, 0
     for ev in _events(session):
         if ev.seq != expected_seq:
             return VerifyResult(False, checked, expected_seq, "event missing (deleted)")
         if ev.prev_hash != prev_hash:
             return VerifyResult(False, checked, ev.seq, "previous-hash link broken")
-        if event_hash(prev_hash, _fields({name: getattr(ev, name) for name in _HASHED})) != ev.hash:
+        fields = _fields({name: getattr(ev, name) for name in _HASHED})
+        if event_hash(key if ev.seq >= head.keyed_from else None, prev_hash, fields) != ev.hash:
             return VerifyResult(False, checked, ev.seq, "contents changed after writing")
         prev_hash, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
-    # A column query, not the ORM object: appends move the head with Core statements.
-    head_seq = session.scalar(_HEAD_SEQ)
-    if head_seq is not None and head_seq != checked:
-        return VerifyResult(False, checked, checked + 1, "events missing at the end of the chain")
-    return VerifyResult(True, checked)
+    unkeyed = min(checked, head.keyed_from - 1)
+    if head.seq != checked or head.hash != prev_hash:
+        return VerifyResult(
+            False, checked, checked + 1, "events missing at the end of the chain", unkeyed
+        )
+    return VerifyResult(True, checked, unkeyed=unkeyed)
+
+
+# -- checkpoints ---------------------------------------------------------------------
+
+CHECKPOINT_FORMAT = "paydesk-audit-checkpoint/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that is not one, or not signed with this deployment's key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where the trail stood: its last event's sequence number and hash, signed."""
+
+    seq: int
+    hash: str
+    keyed_from: int
+    taken_at: str
+    signature: str
+
+    def signed_text(self) -> str:
+        return f"{CHECKPOINT_FORMAT}:{self.seq}:{self.hash}:{self.keyed_from}:{self.taken_at}"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "seq": self.seq,
+                "hash": self.hash,
+                "keyed_from": self.keyed_from,
+                "taken_at": self.taken_at,
+                "signature": self.signature,
+            },
+            indent=2,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, key: bytes) -> Checkpoint:
+        """The checkpoint in `text`, if it is one and `key` signed it."""
+        try:
+            data = json.loads(text)
+            checkpoint = cls(
+                seq=int(data["seq"]),
+                hash=str(data["hash"]),
+                keyed_from=int(data["keyed_from"]),
+                taken_at=str(data["taken_at"]),
+                signature=str(data["signature"]),
+            )
+        except (ValueError, TypeError, KeyError, RecursionError):
+            raise CheckpointError("not an audit checkpoint") from None
+        if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError("not an audit checkpoint")
+        expected = _sign(key, checkpoint.signed_text())
+        if not hmac.compare_digest(expected.encode(), checkpoint.signature.encode()):
+            raise CheckpointError("the checkpoint's signature does not match this key")
+        return checkpoint
+
+
+def _sign(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def checkpoint(session: Session, now: dt.datetime | None = None) -> Checkpoint:
+    """The head as it stands, signed (take it after `verify` says the trail is whole)."""
+    head = session.execute(_HEAD).one()
+    taken_at = (now or utcnow()).astimezone(dt.UTC).isoformat(timespec="seconds")
+    unsigned = Checkpoint(head.seq, head.hash, head.keyed_from, taken_at, "")
+    signature = _sign(keys_of(session).audit, unsigned.signed_text())
+    return Checkpoint(head.seq, head.hash, head.keyed_from, taken_at, signature)
+
+
+def extends(session: Session, checkpoint: Checkpoint) -> str | None:
+    """Why the trail does not extend `checkpoint`, or None when it does.
+
+    With `verify` passing, the event at the checkpoint's sequence number having its hash
+    proves every event up to it is as it was: each hash covers all before it.
+    """
+    head = session.execute(_HEAD).one()
+    if head.keyed_from != checkpoint.keyed_from:
+        return "keying now begins at another event than at the checkpoint"
+    if head.seq < checkpoint.seq:
+        return f"the trail ends at {head.seq}, before the checkpoint's {checkpoint.seq}"
+    if checkpoint.seq == 0:
+        return None if checkpoint.hash == GENESIS else "the checkpoint's start is not the chain's"
+    found = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == checkpoint.seq))
+    if found != checkpoint.hash:
+        return f"event {checkpoint.seq} is not the one the checkpoint saw"
+    return None

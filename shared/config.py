@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from shared.db import SessionKeys
+
 VAR_DIR = Path(os.environ.get("PAYDESK_VAR_DIR", "var"))
 # Where the app mounts the sandbox source system (integrations/sandbox_source.py).
 SANDBOX_SOURCE_MOUNT = "/sandbox-source"
@@ -22,6 +24,11 @@ def _env(name: str, default: str) -> str:
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(f"PAYDESK_{name}")
     return int(raw) if raw else default
+
+
+def _env_list(name: str, default: str = "") -> tuple[str, ...]:
+    """A comma-separated list, each item trimmed, empty items dropped."""
+    return tuple(item.strip() for item in _env(name, default).split(",") if item.strip())
 
 
 def _secret_key() -> str:
@@ -99,7 +106,13 @@ class Settings:
         )
     )
     secret_key: str = field(default_factory=_secret_key)
+    # The audit chain's HMAC key (shared/audit.py); empty: derived from the secret key.
+    # Its own setting lets the secret key be rotated without re-keying the chain.
+    audit_key: str = field(default_factory=lambda: _env("AUDIT_KEY", ""))
     base_url: str = field(default_factory=lambda: _env("BASE_URL", "http://127.0.0.1:8000"))
+    # Host names a request may name besides the base URL's (shared/web/hosts.py); a leading
+    # "*." allows every subdomain. Absolute URLs still use the base URL.
+    allowed_hosts: tuple[str, ...] = field(default_factory=lambda: _env_list("ALLOWED_HOSTS"))
     currency: str = field(default_factory=lambda: _env("CURRENCY", "CAD"))
     org_name: str = field(default_factory=lambda: _env("ORG_NAME", "City of Riverton"))
     default_locale: str = field(default_factory=lambda: _env("DEFAULT_LOCALE", "en"))
@@ -152,12 +165,12 @@ class Settings:
             )
         )
     )
-    # Staff holding any of these roles must use a TOTP code to sign in.
-    mfa_required_roles: tuple[str, ...] = field(
-        default_factory=lambda: tuple(
-            r.strip()
-            for r in _env("MFA_REQUIRED_ROLES", "supervisor,admin").split(",")
-            if r.strip()
+    # Staff holding any permission matching one of these (anywhere, through any role, custom
+    # ones too) must sign in with a second factor: a TOTP code, or the IdP's multi-factor.
+    # "*" matches any part: "admin:*" is every administration permission.
+    mfa_required_permissions: tuple[str, ...] = field(
+        default_factory=lambda: _env_list(
+            "MFA_REQUIRED_PERMISSIONS", "admin:*,*:approve,payments:take"
         )
     )
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
@@ -180,6 +193,14 @@ class Settings:
         # to configure, and each system's secret differs.
         message = f"sandbox-source:{system}".encode()
         return hmac.new(self.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+    def _derived(self, purpose: str) -> bytes:
+        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+    def keys(self) -> SessionKeys:
+        """The keys every session needs (`shared.db.make_sessionmaker`)."""
+        audit = self.audit_key.encode() if self.audit_key else self._derived("audit-chain")
+        return SessionKeys(audit=audit, lookup=self._derived("rate-limit-keys"))
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

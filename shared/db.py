@@ -19,6 +19,7 @@ import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -208,8 +209,31 @@ def _forget_attached(session: Session, transaction: SessionTransaction) -> None:
                 session.expunge(obj)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+@dataclass(frozen=True)
+class SessionKeys:
+    """Secrets a unit of work needs that the database must never hold: with them in the
+    database, whoever can write to it could forge what they protect."""
+
+    # Keys the audit chain's HMACs (shared.audit): rows cannot be rewritten without it.
+    audit: bytes
+    # Keys the hashes under which what people typed is counted (shared.rate_limit).
+    lookup: bytes
+
+
+_KEYS = "paydesk.keys"
+
+
+def make_sessionmaker(engine: Engine, keys: SessionKeys | None = None) -> sessionmaker[Session]:
+    """Sessions on `engine`; those that write audit events or rate limits need `keys`."""
+    info = {_KEYS: keys} if keys is not None else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
+
+
+def keys_of(session: Session) -> SessionKeys:
+    keys = session.info.get(_KEYS)
+    if not isinstance(keys, SessionKeys):
+        raise RuntimeError("this session has no keys: make_sessionmaker(engine, settings.keys())")
+    return keys
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shared import audit
 from shared.actors import Actor
-from shared.card_numbers import scrub
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number, scrub
 from shared.customers import identifier_search, search
 from shared.customers.visibility import EVERYTHING, Visible, payments_within, within
 from shared.db import utcnow
@@ -106,6 +106,8 @@ def _about(
     """The customer `text` identifies, and the records it named (to attach). No customer
     for a payment nobody is on file for (a walk-in paying cash at the kiosk). A record
     outside the `visible` departments is as unknown as a wrong number."""
+    if holds_card_number(text):
+        raise InteractionRefused("about", _(CARD_NUMBER_REFUSED))
     short_enough = len(text) <= ABOUT_MAX_LENGTH
     jump = identifier_search.identify(session, text, visible) if short_enough else None
     if jump is None:
@@ -307,6 +309,8 @@ def attach(
     wanted = reference.strip()
     if not wanted:
         raise InteractionRefused("link-reference", _("Enter the number to attach."))
+    if holds_card_number(wanted):
+        raise InteractionRefused("link-reference", _(CARD_NUMBER_REFUSED))
     found = None
     if len(wanted) <= REFERENCE_MAX_LENGTH:
         found = _belongs(session, interaction.customer_id, kind, wanted, visible)

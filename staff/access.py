@@ -11,6 +11,11 @@ a 403 page. `public` marks the few pages anyone may open (sign-in, the code step
 
 After an administrator resets someone's password, they reach only the views marked
 `with_temporary_password` (choosing a new password, signing out) until they choose one.
+
+The session keeps how its sign-in was proven (`FACTORS`). Someone whose permissions now
+need a second factor (`Settings.mfa_required_permissions`) and whose sign-in did not
+give one, because their access grew while they were signed in, is signed out and sent to
+sign in again, with the code this time.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from shared.actors import Actor
-from shared.auth import access, account
+from shared.auth import access, account, mfa
 from shared.auth.access import SIGNED_IN, UserPermissions
 from shared.auth.login import staff_actor
 from shared.customers.visibility import Visible
@@ -34,20 +39,22 @@ from shared.web.csrf import SAFE_METHODS
 from shared.web.endpoint import View
 from shared.web.sessions import session_of
 from staff.templating import render
-from staff.web import client_address
+from staff.web import client_address, settings_of
 
 __all__ = [
-    "SECOND_FACTOR",
+    "FACTORS",
     "SIGNED_IN",
     "StaffContext",
     "public",
     "requires",
+    "second_factor_given",
     "signed_in_user",
 ]
 
-# Set in the session when its sign-in proved a second factor (a TOTP code, or an IdP that
-# showed multi-factor sign-in): deciding approval requests needs it.
-SECOND_FACTOR = "staff_second_factor"
+# How this session's sign-in was proven: ["password"], ["password", "totp"], ["sso"] or
+# ["sso", "mfa"] (the IdP showed a multi-factor sign-in).
+FACTORS = "staff_factors"
+SECOND_FACTORS = frozenset({"totp", "mfa"})
 
 
 @dataclass(frozen=True)
@@ -98,10 +105,21 @@ def _signed_in(request: Request, db: Session) -> tuple[StaffUser, UserPermission
     return (db.merge(user, load=False) if reuse else user), permissions
 
 
-def _to_sign_in(request: Request) -> Response:
+def second_factor_given(request: Request) -> bool:
+    """Whether this session's sign-in included a second factor."""
+    factors = request.session.get(FACTORS)
+    return isinstance(factors, list) and not SECOND_FACTORS.isdisjoint(factors)
+
+
+def _second_factor_due(request: Request, permissions: UserPermissions) -> bool:
+    needed = settings_of(request).mfa_required_permissions
+    return mfa.required(permissions.held(), needed) and not second_factor_given(request)
+
+
+def _to_sign_in(request: Request, **extra: str) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = f"{request.url_for('staff:login').path}?{urlencode({'next': target})}"
-    return _redirect(request, location)
+    query = urlencode({"next": target, **extra})
+    return _redirect(request, f"{request.url_for('staff:login').path}?{query}")
 
 
 def _redirect(request: Request, location: str) -> Response:
@@ -122,13 +140,16 @@ def requires(permission: str, *, with_temporary_password: bool = False) -> Calla
             if found is None:
                 return _to_sign_in(request)
             user, perms = found
+            if _second_factor_due(request, perms):
+                session_of(request).clear()
+                return _to_sign_in(request, again="mfa")
             if account.password_change_due(user) and not with_temporary_password:
                 return _redirect(request, request.url_for("staff:account_password").path)
             staff = StaffContext(
                 user,
                 perms,
                 staff_actor(user, client_address(request)),
-                second_factor=session_of(request).get(SECOND_FACTOR) is True,
+                second_factor=second_factor_given(request),
             )
             request.state.staff = staff
             if not staff.can(permission):

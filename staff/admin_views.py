@@ -1,25 +1,24 @@
-"""Administration: staff users, their roles (optionally limited to a department), and the
-roles themselves (what each permits)."""
+"""Administration of staff users and their roles (optionally limited to a department).
+The roles themselves, what each permits, are `staff.admin_role_views`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.auth import admin, login, passwords
+from shared.auth import access, admin, grants, login, passwords
 from shared.auth import roles as roles_service
 from shared.auth.staff_users import StaffError, create_staff
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.i18n import gettext_ as _
-from shared.models import Department, Permission, Role, RoleAssignment, StaffUser
-from shared.permissions import PERMISSION_GROUPS
+from shared.models import Department, Role, RoleAssignment, StaffUser
 from shared.web.endpoint import page
-from staff.access import StaffContext, requires
+from staff.access import StaffContext, requires, second_factor_given
 from staff.templating import render
 from staff.web import (
     form_text,
@@ -32,8 +31,6 @@ from staff.web import (
 
 NOTICE = "staff_admin_notice"
 USERNAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
-ROLE_NAME_MAX = 64
-ROLE_DESCRIPTION_MAX = 200
 
 
 def _staff(request: Request) -> StaffContext:
@@ -56,8 +53,36 @@ def _user(db: Session, request: Request) -> StaffUser:
     return user
 
 
-def _notice(request: Request, message: str) -> None:
+def notice(request: Request, message: str) -> None:
     request.session[NOTICE] = message
+
+
+def not_held(missing: list[str]) -> str:
+    return _(
+        "Not allowed: that needs %(permissions)s, which you do not have. Ask an "
+        "administrator who has them."
+    ) % {"permissions": ", ".join(missing)}
+
+
+def _not_yours_to_manage(request: Request, db: Session, user: StaffUser) -> str | None:
+    """Why this account is not the signed-in administrator's to manage, if it is not."""
+    target = access.permissions_of(db, user)
+    if missing := grants.missing_to_manage(_staff(request).permissions, target):
+        return _(
+            "%(name)s holds %(permissions)s, which you do not have: only an administrator "
+            "who has them can change this account."
+        ) % {"name": user.username, "permissions": ", ".join(missing)}
+    return None
+
+
+def _reset_refused(request: Request, db: Session, user: StaffUser) -> str | None:
+    """Why the signed-in administrator may not reset this person's password or code."""
+    if not second_factor_given(request):
+        return _(
+            "Resetting a password or an authenticator needs a sign-in with your own "
+            "authenticator code. Sign out, then sign in again with the code."
+        )
+    return _not_yours_to_manage(request, db, user)
 
 
 # -- the list ---------------------------------------------------------------------------
@@ -100,6 +125,11 @@ def _new_user_errors(db: Session, form: dict[str, Any], known_roles: set[str]) -
         errors["user-roles"] = _("Choose roles from the list.")
     if passwords.too_short(form["password"]):
         errors["user-password"] = _("The password needs at least 12 characters.")
+    for field, name in (("user-username", "username"), ("user-name", "display_name")):
+        if holds_card_number(form[name]):
+            errors[field], form[name] = _(CARD_NUMBER_REFUSED), ""
+    if holds_card_number(form["email"]):
+        errors["user-email"], form["email"] = _(CARD_NUMBER_REFUSED), ""
     return errors
 
 
@@ -118,6 +148,12 @@ def user_new(request: Request, db: Session) -> Response:
             "password": password_field(request, "password"),
         }
         errors = _new_user_errors(db, form, {r.name for r in roles})
+        chosen = [r for r in roles if r.name in form["roles"]]
+        missing = grants.missing_to_define(
+            _staff(request).permissions, *(roles_service.codes_of(r) for r in chosen)
+        )
+        if missing and "user-roles" not in errors:
+            errors["user-roles"] = not_held(missing)
         if not errors:
             try:
                 user = create_staff(
@@ -134,7 +170,7 @@ def user_new(request: Request, db: Session) -> Response:
             else:
                 # The admin typed this password: the user replaces it at first sign-in.
                 user.must_change_password = True
-                _notice(request, _("User %(name)s created.") % {"name": user.username})
+                notice(request, _("User %(name)s created.") % {"name": user.username})
                 return redirect_to(request, "staff:admin_user", user_id=user.id)
     context = {"roles": roles, "form": form, "errors": errors}
     return render(request, "staff/admin/user_new.html", context, 422 if errors else 200)
@@ -170,12 +206,14 @@ def user_detail(request: Request, db: Session) -> Response:
 @requires("admin:users")
 def user_password(request: Request, db: Session) -> Response:
     user = _user(db, request)
+    if refused := _reset_refused(request, db, user):
+        return _user_page(request, db, user, {"reset-password": refused})
     password = password_field(request, "password")
     if passwords.too_short(password):
         errors = {"reset-password": _("The password needs at least 12 characters.")}
         return _user_page(request, db, user, errors)
     admin.reset_password(db, _staff(request).actor, user, password)
-    _notice(
+    notice(
         request,
         _(
             "Temporary password set. Give it to the user in person: they choose their own "
@@ -190,7 +228,7 @@ def user_password(request: Request, db: Session) -> Response:
 def user_unlock(request: Request, db: Session) -> Response:
     user = _user(db, request)
     admin.unlock(db, _staff(request).actor, user)
-    _notice(request, _("Account unlocked."))
+    notice(request, _("Account unlocked."))
     return redirect_to(request, "staff:admin_user", user_id=user.id)
 
 
@@ -198,8 +236,10 @@ def user_unlock(request: Request, db: Session) -> Response:
 @requires("admin:users")
 def user_mfa_reset(request: Request, db: Session) -> Response:
     user = _user(db, request)
+    if refused := _reset_refused(request, db, user):
+        return _user_page(request, db, user, {"status-action": refused})
     admin.reset_mfa(db, _staff(request).actor, user)
-    _notice(request, _("Authenticator removed. The user sets up a new one at next sign-in."))
+    notice(request, _("Authenticator removed. The user sets up a new one at next sign-in."))
     return redirect_to(request, "staff:admin_user", user_id=user.id)
 
 
@@ -212,15 +252,17 @@ def user_active(request: Request, db: Session) -> Response:
         message = _("You cannot change your own account. Ask another administrator.")
         errors = {"status-action": message}
         return _user_page(request, db, user, errors)
+    if refused := _not_yours_to_manage(request, db, user):
+        return _user_page(request, db, user, {"status-action": refused})
     held = roles_service.administered(db)
     admin.set_active(db, _staff(request).actor, user, active)
     if refused := _lock_out_refused(db, held):
         return _user_page(request, db, _user(db, request), {"status-action": refused})
-    _notice(request, _("Account reactivated.") if active else _("Account deactivated."))
+    notice(request, _("Account reactivated.") if active else _("Account deactivated."))
     return redirect_to(request, "staff:admin_user", user_id=user.id)
 
 
-def _lock_out_message(refused: roles_service.WouldLockOut) -> str:
+def lock_out_message(refused: roles_service.WouldLockOut) -> str:
     return _(
         "Not saved: nobody active would be left holding %(permissions)s, so "
         "nobody could manage users and roles any more. Give it to another "
@@ -234,8 +276,18 @@ def _lock_out_refused(db: Session, held_before: set[str]) -> str | None:
         roles_service.refuse_lock_out(db, held_before)
     except roles_service.WouldLockOut as refused:
         db.rollback()
-        return _lock_out_message(refused)
+        return lock_out_message(refused)
     return None
+
+
+def _grant_refused(
+    request: Request, db: Session, user: StaffUser, role: Role, department_id: int | None
+) -> str | None:
+    """Why the signed-in administrator may not give (or take) this role, if they may not."""
+    codes = roles_service.codes_of(role)
+    if missing := grants.missing_to_grant(_staff(request).permissions, codes, department_id):
+        return not_held(missing)
+    return _not_yours_to_manage(request, db, user)
 
 
 @page
@@ -253,12 +305,14 @@ def user_role_add(request: Request, db: Session) -> Response:
         errors["grant-department"] = _("Choose a department from the list.")
     elif user.id == _staff(request).user.id:
         errors["grant-role"] = _("You cannot change your own roles. Ask another administrator.")
+    elif refused := _grant_refused(request, db, user, role, department_id=chosen):
+        errors["grant-role"] = refused
     if errors or role is None:
         return _user_page(request, db, user, errors)
     if admin.assign_role(db, _staff(request).actor, user, role, department):
-        _notice(request, _("Role %(role)s given.") % {"role": role.name})
+        notice(request, _("Role %(role)s given.") % {"role": role.name})
     else:
-        _notice(request, _("The user already has that role."))
+        notice(request, _("The user already has that role."))
     return redirect_to(request, "staff:admin_user", user_id=user.id)
 
 
@@ -272,146 +326,13 @@ def user_role_remove(request: Request, db: Session) -> Response:
     if user.id == _staff(request).user.id:
         errors = {"grant-role": _("You cannot change your own roles. Ask another administrator.")}
         return _user_page(request, db, user, errors)
+    # Taking a role away takes what giving it takes: nobody strips access they lack.
+    if refused := _grant_refused(request, db, user, assignment.role, assignment.department_id):
+        return _user_page(request, db, user, {"grant-role": refused})
     name = assignment.role.name
     held = roles_service.administered(db)
     admin.remove_role(db, _staff(request).actor, assignment)
     if refused := _lock_out_refused(db, held):
         return _user_page(request, db, _user(db, request), {"grant-role": refused})
-    _notice(request, _("Role %(role)s removed.") % {"role": name})
+    notice(request, _("Role %(role)s removed.") % {"role": name})
     return redirect_to(request, "staff:admin_user", user_id=user.id)
-
-
-# -- roles ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PermissionGroup:
-    label: str
-    permissions: list[Permission]
-
-
-def _group_labels() -> dict[str, str]:
-    return {
-        "service": _("Customer service and payments"),
-        "exceptions": _("Refunds, voids and adjustments"),
-        "oversight": _("Audit, reports and exports"),
-        "administration": _("Administration (never limited to a department)"),
-    }
-
-
-def _permission_groups(db: Session) -> list[PermissionGroup]:
-    """The permission catalogue in the groups the form shows, in a stable order."""
-    known = roles_service.catalogue(db)
-    labels = _group_labels()
-    groups = [
-        PermissionGroup(labels[key], [known[c] for c in codes if c in known])
-        for key, codes in PERMISSION_GROUPS.items()
-    ]
-    grouped = {c for codes in PERMISSION_GROUPS.values() for c in codes}
-    if others := [p for code, p in known.items() if code not in grouped]:
-        groups.append(PermissionGroup(_("Other"), others))
-    return [g for g in groups if g.permissions]
-
-
-def _role(db: Session, request: Request) -> Role:
-    role = db.get(Role, request.path_params["role_id"])
-    if role is None:
-        raise HTTPException(404)
-    return role
-
-
-def _chosen_permissions(request: Request, db: Session, errors: dict[str, str]) -> list[str]:
-    chosen = form_values(request, "permissions")
-    if not set(chosen) <= set(roles_service.catalogue(db)):
-        errors["role-permissions"] = _("Choose permissions from the list.")
-    return chosen
-
-
-def _role_form(
-    request: Request,
-    db: Session,
-    form: dict[str, Any],
-    errors: dict[str, str],
-    role: Role | None = None,
-) -> Response:
-    context = {
-        "role": role,
-        "form": form,
-        "groups": _permission_groups(db),
-        "errors": errors,
-        "notice": request.session.pop(NOTICE, None),
-    }
-    return render(request, "staff/admin/role_form.html", context, 422 if errors else 200)
-
-
-@page
-@requires("admin:roles")
-def roles(request: Request, db: Session) -> Response:
-    found = db.scalars(
-        select(Role).order_by(Role.name).options(selectinload(Role.permissions))
-    ).all()
-    context = {"roles": found, "notice": request.session.pop(NOTICE, None)}
-    return render(request, "staff/admin/roles.html", context)
-
-
-def _new_role_errors(db: Session, form: dict[str, Any]) -> dict[str, str]:
-    errors = {}
-    name = form["name"]
-    if not name:
-        errors["role-name"] = _("Enter a name for the role.")
-    elif not set(name) <= USERNAME_CHARACTERS or len(name) > ROLE_NAME_MAX:
-        errors["role-name"] = _(
-            "Role names use up to 64 lowercase letters, digits, dots and dashes."
-        )
-    elif db.scalars(select(Role.id).where(Role.name == name)).first():
-        errors["role-name"] = _("There is already a role with that name.")
-    if not form["description"]:
-        errors["role-description"] = _("Say what the role is for.")
-    elif len(form["description"]) > ROLE_DESCRIPTION_MAX:
-        errors["role-description"] = _("Keep the description to 200 characters.")
-    return errors
-
-
-@page
-@requires("admin:roles")
-def role_new(request: Request, db: Session) -> Response:
-    form: dict[str, Any] = {"name": "", "description": "", "permissions": []}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        form = {
-            "name": form_text(request, "name").lower(),
-            "description": form_text(request, "description"),
-        }
-        errors = _new_role_errors(db, form)
-        form["permissions"] = _chosen_permissions(request, db, errors)
-        if not form["permissions"] and "role-permissions" not in errors:
-            errors["role-permissions"] = _("Choose at least one permission.")
-        if not errors:
-            role = roles_service.create_role(
-                db, _staff(request).actor, form["name"], form["description"], form["permissions"]
-            )
-            _notice(request, _("Role %(role)s created.") % {"role": role.name})
-            return redirect_to(request, "staff:admin_roles")
-    return _role_form(request, db, form, errors)
-
-
-@page
-@requires("admin:roles")
-def role_detail(request: Request, db: Session) -> Response:
-    role = _role(db, request)
-    form: dict[str, Any] = {"permissions": roles_service.codes_of(role)}
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        form["permissions"] = _chosen_permissions(request, db, errors)
-        if not errors:
-            try:
-                changed = roles_service.set_permissions(
-                    db, _staff(request).actor, role, form["permissions"]
-                )
-            except roles_service.WouldLockOut as refused:
-                errors["role-permissions"] = _lock_out_message(refused)
-            else:
-                message = _("Role %(role)s saved.") if changed else _("Nothing to save.")
-                _notice(request, message % {"role": role.name})
-                return redirect_to(request, "staff:admin_role", role_id=role.id)
-    return _role_form(request, db, form, errors, role)

@@ -19,12 +19,13 @@ from starlette.responses import RedirectResponse, Response
 
 from shared.auth import access, account, login, mfa, passwords
 from shared.auth.login import Attempt, Outcome
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.db import utcnow
 from shared.i18n import gettext_ as _
 from shared.models import SessionKind, StaffUser
 from shared.web.endpoint import page
 from shared.web.sessions import rotate, session_of
-from staff.access import SECOND_FACTOR, SIGNED_IN, StaffContext, public, requires, signed_in_user
+from staff.access import FACTORS, SIGNED_IN, StaffContext, public, requires, signed_in_user
 from staff.templating import render
 from staff.web import (
     client_address,
@@ -48,9 +49,20 @@ def refusal(request: Request, attempt: Attempt) -> str:
     """What to tell someone whose password or code was not accepted."""
     if attempt.outcome is Outcome.LOCKED and attempt.until is not None:
         return _(
-            "Too many failed sign-ins. This account is locked until %(time)s. "
-            "An administrator can unlock it."
+            "Too many failed sign-ins from here. This account is locked on this device "
+            "until %(time)s. An administrator can unlock it."
         ) % {"time": local_time(request, attempt.until)}
+    if attempt.outcome is Outcome.SLOWED and attempt.until is not None:
+        return _(
+            "There have been many failed sign-ins with this username. Enter the code from "
+            "your authenticator app with your password, or try again after %(time)s."
+        ) % {"time": local_time(request, attempt.until, seconds=True)}
+    if attempt.slowed:
+        return _(
+            "The username, password or code is not right. There have been many failed "
+            "sign-ins with this username: if you have an authenticator app, enter its code "
+            "with your password."
+        )
     if attempt.outcome is Outcome.THROTTLED and attempt.until is not None:
         return _("Too many failed sign-ins from this address. Try again after %(time)s.") % {
             "time": local_time(request, attempt.until)
@@ -69,7 +81,8 @@ def code_refused() -> str:
 
 
 def _status(attempt: Attempt) -> int:
-    return 429 if attempt.outcome in {Outcome.LOCKED, Outcome.THROTTLED} else 422
+    refused = {Outcome.LOCKED, Outcome.THROTTLED, Outcome.SLOWED}
+    return 429 if attempt.outcome in refused else 422
 
 
 # -- password ------------------------------------------------------------------------
@@ -80,12 +93,18 @@ def _login_page(
     errors: dict[str, str] | None = None,
     username: str = "",
     status_code: int = 200,
+    *,
+    ask_code: bool = False,
 ) -> Response:
     context = {
         "errors": errors or {},
         "username": username,
+        # The name is slowed: a code given with the password gets through at once.
+        "ask_code": ask_code,
         "next": safe_next(request, request.query_params.get("next") or _form_next(request)),
         "signed_out": request.query_params.get("signed_out") == "1",
+        # Signed out because their access now needs a second factor their sign-in lacked.
+        "again_with_code": request.query_params.get("again") == "mfa",
         "expired": request.query_params.get("expired") == "1",
         "sso": request.app.state.runtime.oidc is not None,
     }
@@ -109,18 +128,27 @@ def sign_in(request: Request, db: Session) -> Response:
         errors["login-username"] = _("Enter your username.")
     if not password:
         errors["login-password"] = _("Enter your password.")
+    if holds_card_number(username):
+        # Never checked, so never audited (a failed sign-in's name is kept for good).
+        errors["login-username"], username = _(CARD_NUMBER_REFUSED), ""
     if errors:
         return _login_page(request, errors, username, 422)
-    attempt = login.check_password(db, username, password, client_address(request))
+    code = form_text(request, "code")
+    attempt = login.check_password(db, username, password, client_address(request), code=code)
     if not attempt.ok or attempt.user is None:
         message = refusal(request, attempt)
-        return _login_page(request, {"login-username": message}, username, _status(attempt))
+        status = _status(attempt)
+        return _login_page(
+            request, {"login-username": message}, username, status, ask_code=attempt.slowed
+        )
     user = attempt.user
     target = safe_next(request, form_text(request, "next"))
+    if attempt.factors == ("password", "totp"):
+        return _complete(request, db, user, ["password", "totp"], target)
     if user.mfa_secret:
         return _start_pending(request, user, STAGE_CODE, target)
-    required_roles = settings_of(request).mfa_required_roles
-    if mfa.required(access.role_names(db, user), required_roles):
+    needed = settings_of(request).mfa_required_permissions
+    if mfa.required(access.permissions_of(db, user).held(), needed):
         return _start_pending(request, user, STAGE_ENROL, target, mfa.new_secret())
     return _complete(request, db, user, ["password"], target)
 
@@ -150,7 +178,7 @@ def _complete(
     session.pop(PENDING, None)
     session.kind = SessionKind.STAFF
     session.staff_user_id = user.id
-    session[SECOND_FACTOR] = "totp" in factors
+    session[FACTORS] = factors
     rotate(request)
     if account.password_change_due(user):
         target = request.url_for("staff:account_password").path

@@ -36,7 +36,7 @@ from staff.corrections_panel import reason_names
 from staff.customer_views import visible_customer
 from staff.payment_views import NOTICE, display, payment_for_staff, render_detail
 from staff.templating import render
-from staff.web import form_text, id_from, redirect_to, settings_of
+from staff.web import form_key, form_text, id_from, redirect_to, settings_of
 
 COMMENT_LENGTH = 1000
 # The adjustment form's fields.
@@ -132,7 +132,7 @@ def ask_refund(request: Request, db: Session) -> Response:
             comment=comment,
             requester=staff.user,
             actor=staff.actor,
-            key=form_text(request, "key") or str(uuid.uuid4()),
+            key=form_key(request),
             expires_after=_expires(request),
             exception_id=id_from(form_text(request, "exception")),
         )
@@ -160,7 +160,7 @@ def ask_void(request: Request, db: Session) -> Response:
             comment=comment,
             requester=staff.user,
             actor=staff.actor,
-            key=form_text(request, "key") or str(uuid.uuid4()),
+            key=form_key(request),
             expires_after=_expires(request),
             self_void_within=dt.timedelta(minutes=settings_of(request).self_void_minutes),
             exception_id=id_from(form_text(request, "exception")),
@@ -187,7 +187,7 @@ def ask_reversal(request: Request, db: Session) -> Response:
             comment=comment,
             requester=staff.user,
             actor=staff.actor,
-            key=form_text(request, "key") or str(uuid.uuid4()),
+            key=form_key(request),
             expires_after=_expires(request),
         )
     except ApprovalError as error:
@@ -281,7 +281,7 @@ def adjust(request: Request, db: Session) -> Response:
             comment=comment,
             requester=staff.user,
             actor=staff.actor,
-            key=values["key"] or str(uuid.uuid4()),
+            key=form_key(request),
             expires_after=_expires(request),
         )
     except ApprovalError as error:

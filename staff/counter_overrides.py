@@ -18,18 +18,21 @@ from shared.approvals.requests import ApprovalError
 from shared.card_numbers import scrub
 from shared.i18n import gettext_ as _
 from shared.models import (
+    Account,
     AccountStatus,
     ApprovalAction,
     ApprovalRequest,
     ApprovalStatus,
+    Invoice,
+    InvoiceStatus,
     StaffUser,
 )
-from shared.payments import corrections
+from shared.payments import corrections, holds
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
 from staff.corrections_panel import reason_names
 from staff.customer_views import visible_customer
-from staff.web import form_text, form_values, id_from, redirect_to, settings_of
+from staff.web import form_key, form_text, form_values, id_from, redirect_to, settings_of
 
 if TYPE_CHECKING:
     from staff.counter_views import Bill
@@ -42,6 +45,19 @@ def _gated(bills: list[Bill]) -> list[Bill]:
     is on hold or closed."""
     blocked = (AccountStatus.HOLD, AccountStatus.CLOSED)
     return [b for b in bills if b.held_notice or b.invoice.account.status in blocked]
+
+
+def _gated_numbers(db: Session, customer_id: int) -> set[str]:
+    """The customer's open bills an override could be for: held, or on a blocked account
+    (what was ticked is checked against them: nothing else is ever kept in a request)."""
+    rows = db.execute(
+        select(Invoice.id, Invoice.invoice_number, Account.status)
+        .join(Account, Account.id == Invoice.account_id)
+        .where(Account.customer_id == customer_id, Invoice.status == InvoiceStatus.OPEN)
+    ).all()
+    held = holds.held_on(db, [invoice_id for invoice_id, _n, _s in rows])
+    blocked = (AccountStatus.HOLD, AccountStatus.CLOSED)
+    return {n for invoice_id, n, status in rows if invoice_id in held or status in blocked}
 
 
 def _overrides(
@@ -95,15 +111,16 @@ def ask(request: Request, db: Session) -> Response:
     customer = visible_customer(request, db)
     staff: StaffContext = request.state.staff
     try:
+        gated = _gated_numbers(db, customer.id)
         corrections.ask_override(
             db,
             customer.id,
-            form_values(request, "bill"),
+            [number for number in form_values(request, "bill") if number in gated],
             reason_code=form_text(request, "reason"),
             comment=scrub(form_text(request, "comment"))[:1000],
             requester=staff.user,
             actor=staff.actor,
-            key=form_text(request, "key") or str(uuid.uuid4()),
+            key=form_key(request),
             expires_after=dt.timedelta(hours=settings_of(request).approval_expires_hours),
         )
     except ApprovalError as error:

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared import audit
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway
 from shared.i18n import gettext_ as _
@@ -363,6 +364,8 @@ def _is_our_key(key: str) -> bool:
 def _cheque_error(number: str) -> str | None:
     if not number:
         return _("Enter the cheque number.")
+    if holds_card_number(number):
+        return _(CARD_NUMBER_REFUSED)
     if len(number) > CHEQUE_NUMBER_MAX_LENGTH:
         return _("The cheque number is too long.")
     if not number.isprintable():  # a NUL, or a zero-width space pasted with it: not on a cheque

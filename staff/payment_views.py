@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared import audit, interactions
+from shared.card_numbers import CARD_NUMBER_REFUSED
 from shared.i18n import LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
@@ -39,7 +40,7 @@ from shared.payments import corrections
 from shared.payments.states import IN_DOUBT
 from shared.payments.status import by_transaction_id, describe, receipt_of
 from shared.receipts import numbering as receipts
-from shared.receipts.email import InvalidAddress, send_receipt
+from shared.receipts.email import AddressHoldsCardNumber, InvalidAddress, send_receipt
 from shared.receipts.render.html import receipt_html
 from shared.receipts.render.pdf import receipt_pdf
 from shared.web.endpoint import page
@@ -197,7 +198,7 @@ def render_detail(
         "reason_names": corrections_panel.reason_names(),
         "request_status_names": corrections_panel.status_names(),
         "reasons": corrections.REASONS,
-        "form_key": str(uuid.uuid4()),
+        "form_keys": {form: str(uuid.uuid4()) for form in ("refund", "void", "reversal")},
     }
     return render(request, "staff/payment/detail.html", context, 422 if errors else 200)
 
@@ -241,6 +242,10 @@ def resend(request: Request, db: Session) -> Response:
     typed = on_file if form["to"] == "file" and on_file else form["email"]
     try:
         message = send_receipt(db, receipt, typed, _email_locale(payment), _staff(request).actor)
+    except AddressHoldsCardNumber:
+        form |= {"to": "other", "email": ""}
+        errors = {"resend-email": _(CARD_NUMBER_REFUSED)}
+        return render_detail(request, db, payment, errors=errors, form=form)
     except InvalidAddress:
         text = (
             _("That is not a complete email address. Enter one like name@example.com.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from staff import (
+    admin_role_views,
     admin_views,
     auth_views,
     counter_routes,
@@ -79,11 +80,11 @@ routes: list[BaseRoute] = [
         methods=["POST"],
         name="admin_user_role_remove",
     ),
-    Route("/admin/roles", admin_views.roles, name="admin_roles"),
-    Route("/admin/roles/new", admin_views.role_new, methods=GET_POST, name="admin_role_new"),
+    Route("/admin/roles", admin_role_views.roles, name="admin_roles"),
+    Route("/admin/roles/new", admin_role_views.role_new, methods=GET_POST, name="admin_role_new"),
     Route(
         "/admin/roles/{role_id:int}",
-        admin_views.role_detail,
+        admin_role_views.role_detail,
         methods=GET_POST,
         name="admin_role",
     ),

@@ -1,6 +1,7 @@
 """Single sign-on: the staff member signs in at the organisation's OpenID Connect
-provider; groups there decide their roles here (`PAYDESK_OIDC_ROLE_MAP`), and roles that
-need a second factor need the provider to show one (`PAYDESK_OIDC_MFA_AMR`/`_ACR`)."""
+provider; groups there decide their roles here (`PAYDESK_OIDC_ROLE_MAP`), and roles
+allowing what needs a second factor need the provider to show one
+(`PAYDESK_OIDC_MFA_AMR`/`_ACR`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from shared.i18n import gettext_ as _
 from shared.models import SessionKind
 from shared.web.endpoint import page
 from shared.web.sessions import rotate, session_of
-from staff.access import SECOND_FACTOR, public
+from staff.access import FACTORS, public
 from staff.templating import render
 from staff.web import client_address, safe_next, settings_of
 
@@ -30,7 +31,8 @@ def _client(request: Request) -> OidcClient | None:
 
 def _refused(request: Request, message: str, status_code: int) -> Response:
     context = {"errors": {"form": message}, "username": "", "next": "", "sso": True}
-    context |= {"signed_out": False, "expired": False}
+    context |= {"signed_out": False, "expired": False, "ask_code": False}
+    context |= {"again_with_code": False}
     return render(request, "staff/login.html", context, status_code)
 
 
@@ -65,11 +67,11 @@ def sso_callback(request: Request, db: Session) -> Response:
                 tx,
                 identity,
                 Actor(ActorType.STAFF, identity.username, address),
-                mfa_roles=settings_of(request).mfa_required_roles,
+                mfa_permissions=settings_of(request).mfa_required_permissions,
             )
-            login.record_login(tx, user, address, ["sso"])
+            factors = ["sso", "mfa"] if identity.multi_factor else ["sso"]
+            login.record_login(tx, user, address, factors)
             user_id = user.id
-            second_factor = identity.multi_factor
     except OidcError as error:
         with transaction(request.app.state.db) as tx:
             oidc.record_refusal(tx, error, address, identity)
@@ -77,6 +79,6 @@ def sso_callback(request: Request, db: Session) -> Response:
     session = session_of(request)
     session.kind = SessionKind.STAFF
     session.staff_user_id = user_id
-    session[SECOND_FACTOR] = second_factor
+    session[FACTORS] = factors
     rotate(request)
     return RedirectResponse(oidc.return_to(blob), status_code=303)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlsplit
+import uuid
+from urllib.parse import unquote_plus, urlsplit
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
+from shared.card_numbers import holds_card_number
 from shared.web.forms import (
     client_address,
     form_text,
@@ -19,14 +21,25 @@ from shared.web.forms import (
 
 
 def safe_next(request: Request, target: str | None) -> str:
-    """Where to go after signing in: a path inside the staff console, never another site."""
+    """Where to go after signing in: a path inside the staff console, never another site,
+    and never one holding a card number (it is kept in the pending sign-in's session)."""
     home = request.url_for("staff:home").path
-    if not target:
+    if not target or holds_card_number(unquote_plus(target)):
         return home
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith(home) or "\\" in target:
         return home
     return target
+
+
+def form_key(request: Request, name: str = "key") -> str:
+    """The idempotency key the page gave the form (a UUID), or a new one: a key changed in
+    the browser (a card number, a NUL, too long for the column) is never kept."""
+    text = form_text(request, name)
+    try:
+        return text if str(uuid.UUID(text)) == text else str(uuid.uuid4())
+    except ValueError:
+        return str(uuid.uuid4())
 
 
 def password_field(request: Request, name: str) -> str:
@@ -35,13 +48,15 @@ def password_field(request: Request, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def local_time(request: Request, value: dt.datetime) -> str:
-    """HH:MM in the organisation's time zone (the database keeps UTC)."""
-    return value.astimezone(ZoneInfo(settings_of(request).timezone)).strftime("%H:%M")
+def local_time(request: Request, value: dt.datetime, *, seconds: bool = False) -> str:
+    """HH:MM (or HH:MM:SS) in the organisation's time zone (the database keeps UTC)."""
+    shape = "%H:%M:%S" if seconds else "%H:%M"
+    return value.astimezone(ZoneInfo(settings_of(request).timezone)).strftime(shape)
 
 
 __all__ = [
     "client_address",
+    "form_key",
     "form_text",
     "form_values",
     "id_from",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Connection, Engine
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from shared.gateway.sandbox.gateway import SandboxGateway
 
 from shared import audit
-from shared.db import make_engine
-from tests.support.databases import POSTGRES_URL, create_database, drop_schema
+from shared.db import make_engine, make_sessionmaker
+from tests.support.databases import POSTGRES_URL, TEST_KEYS, create_database, drop_schema
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -38,7 +38,7 @@ class Database:
     engine: Engine
 
     def sessionmaker(self) -> sessionmaker[Session]:
-        return sessionmaker(bind=self.engine, expire_on_commit=False)
+        return make_sessionmaker(self.engine, TEST_KEYS)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -73,18 +73,22 @@ def factory(database: Database, request: pytest.FixtureRequest) -> Iterator[sess
     (`@pytest.mark.breaks_audit_chain`)."""
     connection = database.engine.connect()
     outer = connection.begin()
+    info = make_sessionmaker(database.engine, TEST_KEYS).kw["info"]
     yield sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info=info,
     )
     if request.node.get_closest_marker("breaks_audit_chain") is None:
-        _chain_still_verifies(connection)
+        _chain_still_verifies(connection, info)
     outer.rollback()
     connection.close()
 
 
-def _chain_still_verifies(connection: Connection) -> None:
+def _chain_still_verifies(connection: Connection, info: dict[str, Any]) -> None:
     try:
-        with Session(bind=connection, join_transaction_mode="create_savepoint") as check:
+        with Session(bind=connection, join_transaction_mode="create_savepoint", info=info) as check:
             result = audit.verify(check)
     except DBAPIError:
         return  # the test left the transaction failed: it failed already, more is noise

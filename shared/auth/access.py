@@ -7,7 +7,7 @@ limited to a department does not grant them at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -26,6 +26,10 @@ class UserPermissions:
     everywhere: frozenset[str]
     by_department: Mapping[int, frozenset[str]] = field(default_factory=dict)
     roles: tuple[str, ...] = ()
+
+    def held(self) -> frozenset[str]:
+        """Every permission held, in some department or everywhere."""
+        return self.everywhere.union(*self.by_department.values())
 
     def departments_for(self, permission: str) -> frozenset[int] | None:
         """Departments where `permission` is held; None means every department."""
@@ -102,6 +106,17 @@ def _permissions(rows: Sequence[tuple[int | None, str, str | None]]) -> UserPerm
         frozenset(everywhere),
         {d: frozenset(codes) for d, codes in by_department.items()},
         tuple(sorted({name for _, name, _ in rows})),
+    )
+
+
+def permissions_of_roles(db: Session, names: Iterable[str]) -> frozenset[str]:
+    """What the named roles allow together (held everywhere, as single sign-on gives them)."""
+    return frozenset(
+        db.scalars(
+            select(role_permissions.c.permission_code)
+            .join(Role, Role.id == role_permissions.c.role_id)
+            .where(Role.name.in_(list(names)))
+        )
     )
 
 

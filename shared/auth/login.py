@@ -1,19 +1,30 @@
 """Signing staff in: password and TOTP checks, throttling, lockout, and their audit trail.
 
-Five wrong answers (password or code) within fifteen minutes lock the account for
-fifteen minutes; an administrator can unlock it sooner. Failures are counted per
-username in one place, the same way whether anyone has that name or not, so an unknown
+Failures are counted so that nobody can shut anyone else out:
+
+- per name *and* address: five wrong answers (password or code) within fifteen minutes
+  lock that name from that address for fifteen minutes; an administrator can unlock it
+  sooner. Other addresses are not locked: the person at their own desk still signs in.
+- per name over every address: past ten failures within fifteen minutes the name is
+  slowed, not locked. A password alone is checked at most once per thirty seconds for
+  that name (an attempt in between is turned away unchecked); a password given with a
+  valid code from the person's authenticator is always checked, so failures from other
+  addresses never keep out someone who has the password *and* the code. With both asked
+  for at once, the answer never says which of the two was wrong.
+- per address over every name: 100 failures within fifteen minutes, and that address is
+  refused for the rest of the window (against spraying many names from one place).
+- over everything: past 1,000 failures within fifteen minutes every name is slowed (the
+  sign-in form's ceiling against guessing from many addresses at once).
+
+Failures are counted the same way whether anyone has that name or not, so an unknown
 username gets the same answers, lock times and timing as a real one: the form tells
-nobody who works here. Failures from one address are also capped, against spraying
-many usernames.
+nobody who works here. Names and addresses are kept hashed in the counts.
 A TOTP code is good once: a code already used, or one older than it, is a wrong answer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -26,13 +37,17 @@ from shared.audit import AuditAction
 from shared.auth import mfa, passwords
 from shared.db import utcnow
 from shared.models import RateLimitWindow, StaffUser, WebSession
-from shared.rate_limit import Limit, RateLimited, hit
+from shared.rate_limit import Limit, RateLimited, count, hit, key_of
 
 MAX_FAILURES = 5
 # Also how long failures count toward a lock, from the first of them. One length for
 # both keeps the count simple: once a lock is over, so is the window it was counted in.
 LOCK_FOR = dt.timedelta(minutes=15)
+SLOW_AFTER = Limit(10, dt.timedelta(minutes=15))
+SLOW_STEP = dt.timedelta(seconds=30)
 FAILURES_PER_ADDRESS = Limit(100, dt.timedelta(minutes=15))
+FAILURES_EVERYWHERE = Limit(1000, dt.timedelta(minutes=15))
+_EVERYWHERE = "staff:login:everywhere"
 
 
 class Outcome(StrEnum):
@@ -41,14 +56,20 @@ class Outcome(StrEnum):
     LOCKED = "locked"
     INACTIVE = "inactive"
     THROTTLED = "throttled"
+    # The name is slowed and its password was checked less than SLOW_STEP ago.
+    SLOWED = "slowed"
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
     outcome: Outcome
     user: StaffUser | None = None
-    # For LOCKED and THROTTLED: when trying again can work.
+    # For LOCKED, THROTTLED and SLOWED: when trying again can work.
     until: dt.datetime | None = None
+    # The name is slowed: a code given with the password is checked at once.
+    slowed: bool = False
+    # What an OK proved: the password, or the password and a code together.
+    factors: tuple[str, ...] = ("password",)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +85,8 @@ def normalise(username: str) -> str:
 
 
 def locked_until(user: StaffUser, now: dt.datetime | None = None) -> dt.datetime | None:
+    """Until when some address is locked out of this user's name (for administrators: the
+    name still signs in from everywhere else)."""
     now = now or utcnow()
     if user.locked_until is not None and user.locked_until > now:
         return user.locked_until
@@ -71,9 +94,16 @@ def locked_until(user: StaffUser, now: dt.datetime | None = None) -> dt.datetime
 
 
 def check_password(
-    db: Session, username: str, password: str, source_ip: str, now: dt.datetime | None = None
+    db: Session,
+    username: str,
+    password: str,
+    source_ip: str,
+    now: dt.datetime | None = None,
+    *,
+    code: str = "",
 ) -> Attempt:
-    """The first step of signing in. Every answer but OK is audited here."""
+    """The first step of signing in (with `code`, both steps at once: only while the name
+    is slowed is a code looked at here). Every answer but OK is audited here."""
     now = now or utcnow()
     username = normalise(username)
     throttled = _address_blocked(db, source_ip, now)
@@ -84,17 +114,45 @@ def check_password(
     if throttled is not None:
         _failed(db, actor, username, "throttled")
         return Attempt(Outcome.THROTTLED, until=throttled)
-    if user is None:
-        return _unknown_user_failed(db, actor, username, source_ip, now)
-    if (until := locked_until(user, now)) is not None:
+    if (until := _locked(db, username, source_ip, now)) is not None:
         _failed(db, actor, username, "locked")
         return Attempt(Outcome.LOCKED, user, until)
-    if not right:
-        return _count_failure(db, user, actor, source_ip, "password", now)
+    if _slowed(db, username, now):
+        if code:
+            return _password_and_code(db, user, username, right, code, source_ip, now)
+        try:
+            # One check per step for the name, whoever asks: the rest wait, unchecked.
+            hit(db, key_of(db, "staff:login:slow", username), Limit(1, SLOW_STEP), now)
+        except RateLimited as limited:
+            _failed(db, actor, username, "slowed")
+            return Attempt(Outcome.SLOWED, user, now + limited.retry_after, slowed=True)
+    if user is None or not right:
+        return _count_failure(db, user, actor, username, source_ip, "password", now)
     if not user.active:
         _failed(db, actor, username, "inactive")
         return Attempt(Outcome.INACTIVE, user)
     return Attempt(Outcome.OK, user)
+
+
+def _password_and_code(
+    db: Session,
+    user: StaffUser | None,
+    username: str,
+    right: bool,
+    code: str,
+    source_ip: str,
+    now: dt.datetime,
+) -> Attempt:
+    """Both factors at once, for a slowed name: OK only if both are right, and the same
+    failure whichever was wrong."""
+    actor = Actor(ActorType.STAFF, username[:64] or "-", source_ip)
+    step = mfa.matching_step(user.mfa_secret, code, now) if user and user.mfa_secret else None
+    if user is None or not right or step is None or not _claim_step(db, user, step):
+        return _count_failure(db, user, actor, username, source_ip, "password or code", now)
+    if not user.active:
+        _failed(db, actor, username, "inactive")
+        return Attempt(Outcome.INACTIVE, user)
+    return Attempt(Outcome.OK, user, factors=("password", "totp"))
 
 
 def check_code(
@@ -112,7 +170,7 @@ def check_code(
     """
     now = now or utcnow()
     actor = staff_actor(user, source_ip)
-    if (until := locked_until(user, now)) is not None:
+    if (until := _locked(db, user.username, source_ip, now)) is not None:
         _failed(db, actor, user.username, "locked")
         return Attempt(Outcome.LOCKED, user, until)
     if not user.active:
@@ -120,9 +178,9 @@ def check_code(
         return Attempt(Outcome.INACTIVE, user)
     step = mfa.matching_step(secret, code, now)
     if step is None:
-        return _count_failure(db, user, actor, source_ip, "code", now)
+        return _count_failure(db, user, actor, user.username, source_ip, "code", now)
     if not _claim_step(db, user, step):
-        return _count_failure(db, user, actor, source_ip, "code reused", now)
+        return _count_failure(db, user, actor, user.username, source_ip, "code reused", now)
     return Attempt(Outcome.OK, user)
 
 
@@ -132,11 +190,11 @@ def check_current_password(
     """Before a signed-in user changes their password: a wrong one counts toward lockout."""
     now = now or utcnow()
     actor = staff_actor(user, source_ip)
-    if (until := locked_until(user, now)) is not None:
+    if (until := _locked(db, user.username, source_ip, now)) is not None:
         _failed(db, actor, user.username, "locked")
         return Attempt(Outcome.LOCKED, user, until)
     if not passwords.verify(user, password):
-        return _count_failure(db, user, actor, source_ip, "current password", now)
+        return _count_failure(db, user, actor, user.username, source_ip, "current password", now)
     return Attempt(Outcome.OK, user)
 
 
@@ -172,17 +230,22 @@ def enrol(
 
 
 def record_login(db: Session, user: StaffUser, source_ip: str, factors: list[str]) -> None:
-    """Audit a sign-in. One with the password starts its failure count again.
+    """Audit a sign-in. One with the password starts the count of this address again.
 
-    Single sign-on proves nothing about the password: a lock against guessing it stays
-    (the audit says so), or a guesser would get fresh tries each time the real person
-    signs in through the IdP. Nor does that lock stop SSO, or anyone could shut an SSO
-    user out by typing wrong passwords for their name; deactivation does stop it.
+    Only this address's: a right password here says nothing about the guesses made
+    elsewhere, which would otherwise start afresh each time the real person signs in.
+    Single sign-on proves nothing about the password, so it lifts no lock (the audit
+    says one stands); nor does a lock stop SSO, or anyone could shut an SSO user out by
+    typing wrong passwords for their name. Deactivation does stop it.
     """
     details: dict[str, object] = {"factors": factors}
     if "password" in factors:
-        clear_failures(db, user)
-    elif (until := locked_until(user)) is not None:
+        db.execute(
+            delete(RateLimitWindow).where(
+                RateLimitWindow.key == _lock_key(db, user.username, source_ip)
+            )
+        )
+    if (until := locked_until(user)) is not None:
         details["password_locked_until"] = until.isoformat()
     audit.record(
         db,
@@ -195,9 +258,18 @@ def record_login(db: Session, user: StaffUser, source_ip: str, factors: list[str
 
 
 def clear_failures(db: Session, user: StaffUser) -> None:
-    """Forget the user's failed sign-ins and lift a lock (a right password, an admin)."""
+    """Lift every lock on the user's name and forget its failures (an administrator)."""
     user.locked_until = None
-    db.execute(delete(RateLimitWindow).where(RateLimitWindow.key == _name_key(user.username)))
+    name = key_of(db, "staff:login:name", user.username)
+    db.execute(
+        delete(RateLimitWindow).where(
+            or_(
+                RateLimitWindow.key.startswith(_lock_prefix(db, user.username), autoescape=True),
+                RateLimitWindow.key == name,
+                RateLimitWindow.key == key_of(db, "staff:login:slow", user.username),
+            )
+        )
+    )
 
 
 def record_logout(db: Session, user: StaffUser, source_ip: str, *, everywhere: bool) -> int:
@@ -217,71 +289,78 @@ def _failed(db: Session, actor: Actor, username: str, reason: str) -> None:
 
 
 def _count_failure(
-    db: Session, user: StaffUser, actor: Actor, source_ip: str, reason: str, now: dt.datetime
+    db: Session,
+    user: StaffUser | None,
+    actor: Actor,
+    username: str,
+    source_ip: str,
+    reason: str,
+    now: dt.datetime,
 ) -> Attempt:
-    _failed(db, actor, user.username, reason)
-    # Rows are locked in one order everywhere, so concurrent failures never deadlock: the
-    # user's (a refused code may hold it already, `_claim_step`), the name's, the address's.
-    db.execute(select(StaffUser.id).where(StaffUser.id == user.id).with_for_update())
-    until = _count_name_failure(db, user.username, source_ip, now)
-    if until is None:
-        return Attempt(Outcome.INVALID, user)
-    user.locked_until = until
-    audit.record(
+    """Count a failure for `username` (known or not) from `source_ip`: INVALID, or LOCKED
+    when it is this address's fifth for the name."""
+    _failed(db, actor, username, "unknown user" if user is None else reason)
+    if user is not None:
+        # Rows are locked in one order everywhere, so concurrent failures never deadlock:
+        # the user's (a refused code may hold it already, `_claim_step`), then the counts.
+        db.execute(select(StaffUser.id).where(StaffUser.id == user.id).with_for_update())
+    until = _count_lock(db, username, source_ip, now)
+    count(
         db,
-        actor,
-        AuditAction.ACCOUNT_LOCKED,
-        "staff_user",
-        user.id,
-        {"failures": MAX_FAILURES, "until": until.isoformat()},
+        [
+            (key_of(db, "staff:login:name", username), SLOW_AFTER),
+            (key_of(db, "staff:login:address", source_ip), FAILURES_PER_ADDRESS),
+            (_EVERYWHERE, FAILURES_EVERYWHERE),
+        ],
+        now,
     )
-    return Attempt(Outcome.LOCKED, user, until)
+    slowed = _slowed(db, username, now)
+    if until is None:
+        return Attempt(Outcome.INVALID, user, slowed=slowed)
+    if user is not None:
+        # For administrators to see (and unlock); sign-ins elsewhere go on.
+        user.locked_until = max(until, user.locked_until or until)
+        audit.record(
+            db,
+            actor,
+            AuditAction.ACCOUNT_LOCKED,
+            "staff_user",
+            user.id,
+            {"failures": MAX_FAILURES, "until": until.isoformat(), "address": source_ip},
+        )
+    return Attempt(Outcome.LOCKED, user, until, slowed=slowed)
 
 
-def _unknown_user_failed(
-    db: Session, actor: Actor, username: str, source_ip: str, now: dt.datetime
-) -> Attempt:
-    # What `check_password` does for a real user, with the name's row in place of the
-    # user's `locked_until`: locked, no count; else counted, and locked at the fifth.
-    _failed(db, actor, username, "unknown user")
-    if (until := _name_locked(db, username, now)) is None:
-        until = _count_name_failure(db, username, source_ip, now)
-    if until is not None:
-        return Attempt(Outcome.LOCKED, until=until)
-    return Attempt(Outcome.INVALID)
+def _lock_prefix(db: Session, username: str) -> str:
+    return key_of(db, "staff:login:lock", username) + ":"
 
 
-def _name_key(username: str) -> str:
-    # Hashed: the table does not list the names people tried.
-    return "staff:login:name:" + hashlib.sha256(username.encode()).hexdigest()[:40]
+def _lock_key(db: Session, username: str, source_ip: str) -> str:
+    return key_of(db, "staff:login:lock", username, source_ip)
 
 
-def _count_name_failure(
-    db: Session, username: str, source_ip: str, now: dt.datetime
-) -> dt.datetime | None:
-    """Count a failure against `username`, known or not: the lock's end if it locks now.
-    Counted in SQL, so two at the same moment both count; this rate-limit row is the one
-    count of a name's failures."""
-    key = _name_key(username)
+def _count_lock(db: Session, username: str, source_ip: str, now: dt.datetime) -> dt.datetime | None:
+    """Count a failure against the name from this address: the lock's end if it locks now.
+    Counted in SQL, so two at the same moment both count."""
+    key = _lock_key(db, username, source_ip)
     try:
         hit(db, key, Limit(MAX_FAILURES - 1, LOCK_FOR), now)
     except RateLimited:
-        # The row now says when the lock began, which is all an unknown name has.
+        # The row now says when the lock began: it lasts LOCK_FOR from the fifth failure.
         db.execute(
             update(RateLimitWindow)
             .where(RateLimitWindow.key == key)
             .values(window_start=now, count=MAX_FAILURES)
         )
-        _note_address_failure(db, source_ip, now)
         return now + LOCK_FOR
-    _note_address_failure(db, source_ip, now)
     return None
 
 
-def _name_locked(db: Session, username: str, now: dt.datetime) -> dt.datetime | None:
+def _locked(db: Session, username: str, source_ip: str, now: dt.datetime) -> dt.datetime | None:
+    """Until when this address is locked out of the name, if it is."""
     row = db.execute(
         select(RateLimitWindow.window_start, RateLimitWindow.count).where(
-            RateLimitWindow.key == _name_key(username)
+            RateLimitWindow.key == _lock_key(db, username, source_ip)
         )
     ).first()
     if row is None:
@@ -291,19 +370,26 @@ def _name_locked(db: Session, username: str, now: dt.datetime) -> dt.datetime | 
     return until if failures >= MAX_FAILURES and until > now else None
 
 
-def _address_key(source_ip: str) -> str:
-    return f"staff:login:address:{source_ip}"[:200]
-
-
-def _note_address_failure(db: Session, source_ip: str, now: dt.datetime) -> None:
-    # Past the limit, the next attempt is refused before it is checked.
-    with contextlib.suppress(RateLimited):
-        hit(db, _address_key(source_ip), FAILURES_PER_ADDRESS, now)
+def _slowed(db: Session, username: str, now: dt.datetime) -> bool:
+    """Whether the name (or every name, past the ceiling) has failed too often lately."""
+    limits = {
+        key_of(db, "staff:login:name", username): SLOW_AFTER,
+        _EVERYWHERE: FAILURES_EVERYWHERE,
+    }
+    rows = db.execute(
+        select(RateLimitWindow.key, RateLimitWindow.window_start, RateLimitWindow.count).where(
+            RateLimitWindow.key.in_(list(limits))
+        )
+    ).all()
+    return any(
+        used >= limits[key].attempts and began > now - limits[key].window
+        for key, began, used in rows
+    )
 
 
 def _address_blocked(db: Session, source_ip: str, now: dt.datetime) -> dt.datetime | None:
-    row = db.get(RateLimitWindow, _address_key(source_ip))
-    if row is None or row.count <= FAILURES_PER_ADDRESS.attempts:
+    row = db.get(RateLimitWindow, key_of(db, "staff:login:address", source_ip))
+    if row is None or row.count < FAILURES_PER_ADDRESS.attempts:
         return None
     until = row.window_start + FAILURES_PER_ADDRESS.window
     return until if until > now else None

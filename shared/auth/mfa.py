@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 
 import pyotp
 import segno
@@ -45,7 +46,8 @@ def matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
     code is never mistaken for one already used.
     """
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    # ASCII digits only: "¹²³⁴⁵⁶" passes isdigit, and compare_digest refuses non-ASCII text.
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = current_step(now)
@@ -55,9 +57,11 @@ def matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
     return None
 
 
-def required(role_names: Iterable[str], required_roles: Iterable[str]) -> bool:
-    """Whether holding these roles means a code is needed to sign in."""
-    return not set(role_names).isdisjoint(required_roles)
+def required(permissions: Iterable[str], patterns: Iterable[str]) -> bool:
+    """Whether holding these permissions means a second factor is needed to sign in: any
+    matches one of `patterns` ("admin:*", "*:approve", "payments:take")."""
+    patterns = tuple(patterns)
+    return any(fnmatchcase(code, pattern) for code in permissions for pattern in patterns)
 
 
 def grouped(secret: str) -> str:

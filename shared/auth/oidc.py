@@ -5,9 +5,10 @@ Paydesk roles through the role map, at every sign-in: the IdP is the source of t
 for an SSO user's roles, and a user none of whose groups maps to a role is refused.
 Users created here have no password, so they can only sign in through the IdP.
 
-Roles that need a second factor at local sign-in (`Settings.mfa_required_roles`) need one
-here too: the ID token must show that the IdP did multi-factor sign-in, by an `amr`
-value in `PAYDESK_OIDC_MFA_AMR` or an `acr` in `PAYDESK_OIDC_MFA_ACR`, or the sign-in is
+Permissions that need a second factor at local sign-in
+(`Settings.mfa_required_permissions`) need one here too: when the mapped roles allow any
+of them, the ID token must show that the IdP did multi-factor sign-in, by an `amr` value
+in `PAYDESK_OIDC_MFA_AMR` or an `acr` in `PAYDESK_OIDC_MFA_ACR`, or the sign-in is
 refused and nothing about the user changes.
 
 A staff user is bound to one IdP identity, the ID token's (`iss`, `sub`), at their first
@@ -48,8 +49,8 @@ in a unit of work of its own::
             identity = sso.finish(dict(request.query_params), blob)
             with transaction(request.app.state.db) as tx:
                 actor = Actor(ActorType.STAFF, identity.username, address)
-                mfa_roles = settings_of(request).mfa_required_roles
-                user = oidc.provision_staff(tx, identity, actor, mfa_roles=mfa_roles)
+                needs_mfa = settings_of(request).mfa_required_permissions
+                user = oidc.provision_staff(tx, identity, actor, mfa_permissions=needs_mfa)
                 login.record_login(tx, user, address, ["sso"])
         except OidcError as error:
             with transaction(request.app.state.db) as tx:
@@ -90,7 +91,9 @@ from shared import audit
 from shared.actors import Actor, ActorType
 from shared.audit import AuditAction
 from shared.auth import mfa
+from shared.auth.access import permissions_of_roles
 from shared.auth.staff_users import ensure_default_roles
+from shared.card_numbers import scrub
 from shared.i18n import N_
 from shared.i18n import gettext_ as _
 from shared.models import RoleAssignment, StaffUser
@@ -313,7 +316,9 @@ class OidcClient:
         pending = self._pending(blob)
         if "error" in params:
             raise _provider_refused(params["error"])
-        if not hmac.compare_digest(str(params.get("state", "")), pending["state"]):
+        # As bytes: the state comes back in a URL anyone can edit, maybe not in ASCII.
+        state = str(params.get("state", "")).encode()
+        if not hmac.compare_digest(state, str(pending["state"]).encode()):
             raise OidcStateError(
                 _("This sign-in answer is not for this browser. Start signing in again."),
                 "state mismatch",
@@ -515,14 +520,15 @@ def _unreachable(error: Exception) -> OidcProviderError:
 
 
 def provision_staff(
-    session: Session, identity: OidcIdentity, actor: Actor, *, mfa_roles: Collection[str]
+    session: Session, identity: OidcIdentity, actor: Actor, *, mfa_permissions: Collection[str]
 ) -> StaffUser:
     """The staff user bound to this identity, created if new, with exactly the mapped roles.
 
     Raises `OidcRoleError` when no group maps to a role or a mapped role does not exist,
-    `OidcMfaError` when a mapped role is in `mfa_roles` and the IdP did not show
-    multi-factor sign-in, `OidcLinkError` when a first sign-in's name is taken here, and
-    `OidcError` for a deactivated account. A refusal changes nothing.
+    `OidcMfaError` when the mapped roles allow a permission matching `mfa_permissions` (as
+    `mfa.required` matches) and the IdP did not show multi-factor sign-in, `OidcLinkError`
+    when a first sign-in's name is taken here, and `OidcError` for a deactivated account.
+    A refusal changes nothing.
     """
     if not identity.roles:
         raise OidcRoleError(_(NO_ROLE), "no mapped role")
@@ -533,8 +539,9 @@ def provision_staff(
             _("Single sign-on is set up with a role Paydesk does not have. Ask an administrator."),
             f"unknown role(s): {', '.join(unknown)}",
         )
-    # The mapped roles are exactly the ones the user will hold (`_set_roles`).
-    if mfa.required(identity.roles, mfa_roles) and not identity.multi_factor:
+    # The mapped roles are exactly the ones the user will hold (`_set_roles`), everywhere.
+    allowed = permissions_of_roles(session, identity.roles)
+    if mfa.required(allowed, mfa_permissions) and not identity.multi_factor:
         shown = f"amr {' '.join(identity.amr) or '-'}, acr {identity.acr or '-'}"
         raise OidcMfaError(_(MFA_NOT_SHOWN), f"no multi-factor: {shown}"[:200])
     user = session.scalars(
@@ -548,7 +555,8 @@ def provision_staff(
         raise OidcError(
             _("This account is not active. Ask an administrator to reactivate it."), "inactive"
         )
-    user.display_name = identity.name
+    # Whatever the IdP holds, a card number is never kept as a name (nor typed in one).
+    user.display_name = scrub(identity.name)
     user.email = identity.email or user.email
     _set_roles(session, actor, user, identity, known)
     audit.record(
@@ -575,7 +583,7 @@ def _first_sign_in(session: Session, identity: OidcIdentity, actor: Actor) -> St
     if user is None:
         user = StaffUser(
             username=identity.username,
-            display_name=identity.name,
+            display_name=scrub(identity.name),
             email=identity.email,
             password_hash=None,
             sso_issuer=identity.issuer,

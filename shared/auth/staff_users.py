@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.i18n import gettext_ as _
 from shared.models import Permission, Role, RoleAssignment, StaffUser
 from shared.permissions import DEFAULT_ROLES, PERMISSIONS
@@ -49,6 +50,8 @@ def create_staff(
     email: str | None = None,
 ) -> StaffUser:
     username = username.strip().lower()
+    if any(holds_card_number(value or "") for value in (username, display_name, email)):
+        raise StaffError(_(CARD_NUMBER_REFUSED))
     if not username or not username.replace(".", "").replace("-", "").isalnum():
         raise StaffError(_("Usernames use letters, digits, dots and dashes."))
     if len(password) < 12:

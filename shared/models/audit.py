@@ -10,7 +10,8 @@ from shared.db import Base, UTCDateTime
 
 
 class AuditEvent(Base):
-    """Append-only and hash-chained: `hash` covers every field and `prev_hash`."""
+    """Append-only (database triggers refuse UPDATE and DELETE, migration 0020) and
+    hash-chained: `hash` is the HMAC of every field and `prev_hash` (shared/audit.py)."""
 
     __tablename__ = "audit_events"
     # A payment's page lists the events about it.
@@ -31,10 +32,14 @@ class AuditEvent(Base):
 
 
 class AuditChainHead(Base):
-    """One row: the chain's tip. Locking it serialises appends across processes."""
+    """One row: the chain's tip. Locking it serialises appends across processes.
+
+    Triggers (migration 0020) let it only move forward, and never change `keyed_from`."""
 
     __tablename__ = "audit_chain_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    # The first event hashed with the audit key; those before keep plain SHA-256.
+    keyed_from: Mapped[int] = mapped_column(BigInteger)

@@ -1,11 +1,18 @@
 """ "Did my payment go through?": find a payment a stranger can prove is theirs, and say
 where it stands in plain words.
 
-The portal uses it now; the kiosk and the staff console will reuse it. A look-up
-needs a reference (receipt number or transaction ID) and a second factor (the
-amount paid or the email used for the payment). A wrong reference and a wrong
-factor give the same answer (None) after the same work, so nobody can learn which
-references exist. Rate limits are the caller's: they depend on who is asking.
+The portal uses it now; the kiosk and the staff console will reuse it. A look-up needs
+a reference, the amount paid, and:
+
+- with a receipt number, also the email address given when paying or the last 4 digits
+  of the card: receipt numbers run in sequence and many fees are fixed, so a number and
+  an amount alone are easy to guess;
+- with a transaction ID (60 random bits, on every receipt and email), nothing more,
+  though an email or last 4 given anyway must match too.
+
+A wrong reference and a wrong proof give the same answer (None) after the same work, so
+nobody can learn which references exist. Rate limits are the caller's: they depend on
+who is asking.
 """
 
 from __future__ import annotations
@@ -27,22 +34,16 @@ from shared.money import Money, MoneyError, babel_locale, parse_money
 
 S = PaymentStatus
 
-MAX_FACTOR_LENGTH = 320
+MAX_EMAIL_LENGTH = 320
 
 
-def parse_factor(text: str, currency: str, locale: str) -> Money | str:
-    """The amount paid (as the person writes it in `locale`) or an email address.
+def parse_amount(text: str, currency: str, locale: str) -> Money:
+    """The amount paid, as the person writes it in `locale`.
 
-    Raises LookupInputError when it is neither a positive amount nor address-like.
+    Raises LookupInputError when it is not a positive amount.
     """
-    cleaned = text.strip()
-    if "@" in cleaned:
-        local, _, domain = cleaned.rpartition("@")
-        if local and "." in domain and len(cleaned) <= MAX_FACTOR_LENGTH:
-            return cleaned.casefold()
-        raise LookupInputError(text)
     try:
-        amount = parse_money(cleaned, currency, locale)
+        amount = parse_money(text.strip(), currency, locale)
     except MoneyError:
         raise LookupInputError(text) from None
     if amount.minor <= 0:
@@ -50,20 +51,40 @@ def parse_factor(text: str, currency: str, locale: str) -> Money | str:
     return amount
 
 
+def parse_check(text: str) -> str:
+    """An email address (casefolded) or a card's last 4 digits, as typed.
+
+    Raises LookupInputError when it is neither.
+    """
+    cleaned = text.strip()
+    if "@" in cleaned:
+        local, _, domain = cleaned.rpartition("@")
+        if local and "." in domain and len(cleaned) <= MAX_EMAIL_LENGTH:
+            return cleaned.casefold()
+        raise LookupInputError(text)
+    digits = "".join(cleaned.split())
+    if len(digits) == 4 and digits.isascii() and digits.isdigit():
+        return digits
+    raise LookupInputError(text)
+
+
+def needs_check(reference: str) -> bool:
+    """Whether the (normalised) reference is a guessable one: a receipt number."""
+    return reference.startswith("R-")
+
+
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def find_payment(
-    db: Session, reference: str, factor: str, currency: str, locale: str
-) -> Payment | None:
-    """The payment `reference` names, if `factor` proves the asker made it.
+def find_payment(db: Session, reference: str, amount: Money, check: str | None) -> Payment | None:
+    """The payment `reference` names, if `amount` and `check` (from `parse_check`) prove
+    the asker made it; `check` is required with a receipt number.
 
-    Raises LookupInputError for input of the wrong shape (say so to the person);
-    otherwise returns None alike for an unknown reference and a wrong factor.
+    Raises LookupInputError for a reference of the wrong shape (say so to the person);
+    otherwise returns None alike for an unknown reference and a wrong proof.
     """
     ref = normalize_reference(reference)
-    proof = parse_factor(factor, currency, locale)
     if ref.startswith("R-"):
         statement = (
             select(Payment)
@@ -73,15 +94,19 @@ def find_payment(
     else:
         statement = select(Payment).where(Payment.transaction_id == ref)
     payment = db.scalars(statement).one_or_none()
-    # Compare against a stand-in when there is no payment, so both paths do the same work.
-    if isinstance(proof, Money):
-        given = f"{proof.minor}:{proof.currency}"
-        expected = f"{payment.amount}:{payment.currency}" if payment else "-1:---"
-    else:
-        given = proof
-        expected = (payment.payer_email or "").casefold() if payment else ""
-    matches = _same(given, expected) and bool(expected)
-    return payment if payment is not None and matches else None
+    # Compare against stand-ins when there is no payment, so both paths do the same work.
+    paid = f"{payment.amount}:{payment.currency}" if payment else "-1:---"
+    amount_ok = _same(f"{amount.minor}:{amount.currency}", paid)
+    email = (payment.payer_email or "").casefold() if payment else ""
+    last4 = (payment.card_last4 or "") if payment else ""
+    given = check or ""
+    # Both comparisons always run; an empty expected value never matches.
+    email_ok = _same(given, email) and bool(email)
+    card_ok = _same(given, last4) and bool(last4)
+    check_ok = (email_ok | card_ok) if check is not None else not needs_check(ref)
+    if payment is None or not (amount_ok and check_ok):
+        return None
+    return payment
 
 
 def receipt_of(db: Session, payment: Payment) -> Receipt | None:

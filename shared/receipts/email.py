@@ -15,6 +15,7 @@ from email.headerregistry import Address
 from sqlalchemy.orm import Session
 
 from shared.actors import SYSTEM, Actor
+from shared.card_numbers import holds_card_number
 from shared.config import Settings
 from shared.i18n import DEFAULT_LOCALE, LOCALES
 from shared.messaging import outbox
@@ -30,6 +31,10 @@ MAX_ADDRESS_LENGTH = 254
 RECEIPT_EMAIL = "receipt_email"
 
 
+class AddressHoldsCardNumber(ValueError):
+    """An address (its local part, usually) holding a card number: never kept or sent to."""
+
+
 class InvalidAddress(ValueError):
     """Not an email address we can send to; the message says so in plain words."""
 
@@ -37,6 +42,8 @@ class InvalidAddress(ValueError):
 def checked_address(text: str) -> str:
     """The address as we will store and send to it, or InvalidAddress."""
     text = text.strip()
+    if holds_card_number(text):
+        raise AddressHoldsCardNumber("an address holding a card number")
     try:
         address = Address(addr_spec=text)
     except (ValueError, IndexError, errors.HeaderParseError):

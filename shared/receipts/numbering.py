@@ -125,7 +125,12 @@ def signature(secret: str, number: str, total_minor: int) -> str:
 
 
 def signature_ok(secret: str, number: str, total_minor: int, given: str) -> bool:
-    return hmac.compare_digest(signature(secret, number, total_minor), given)
+    """Whether `given` (from a link anyone can edit) is the receipt's signature.
+
+    Compared as UTF-8 bytes: `compare_digest` refuses a str holding anything but ASCII, and
+    a malformed signature must read as "cannot verify", never as an error page.
+    """
+    return hmac.compare_digest(signature(secret, number, total_minor).encode(), given.encode())
 
 
 def verify_url(base_url: str, secret: str, number: str, total_minor: int) -> str:

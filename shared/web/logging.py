@@ -2,8 +2,9 @@
 
 Card numbers must never reach a log (PCI DSS): they can arrive in a query string, a
 form echoed into an error, a gateway's exception text. `shared.card_numbers` recognises
-and masks them; the filter rewrites each record so every handler after it sees the
-masked text, and the formatter scrubs again whatever the filter could not reach.
+and masks them, URL-decoded first (an access line holds "q=4111+1111+…" or "%2F"); the
+filter rewrites each record so every handler after it sees the masked text, and the
+formatter scrubs again whatever the filter could not reach.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import sys
 from typing import IO, Any
 
-from shared.card_numbers import scrub, scrub_value
+from shared.card_numbers import scrub_decoded, scrub_value
 from shared.web.request_id import request_id_var
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`
@@ -45,16 +46,21 @@ class ScrubFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string is the handler's to report, not ours
             return True
-        record.msg, record.args = scrub(message), None
+        record.msg, record.args = scrub_decoded(message), None
         for key, value in _extras(record).items():
-            setattr(record, key, scrub_value(value))
+            setattr(record, key, _scrub_extra(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = scrub(record.exc_text)
+            record.exc_text = scrub_decoded(record.exc_text)
         if record.stack_info:
-            record.stack_info = scrub(record.stack_info)
+            record.stack_info = scrub_decoded(record.stack_info)
         return True
+
+
+def _scrub_extra(value: Any) -> Any:
+    # A string extra may be a path or a query string: decoded like the message.
+    return scrub_decoded(value) if isinstance(value, str) else scrub_value(value)
 
 
 class JsonFormatter(logging.Formatter):
@@ -65,19 +71,19 @@ class JsonFormatter(logging.Formatter):
             ),
             "level": record.levelname,
             "logger": record.name,
-            "message": scrub(record.getMessage()),
+            "message": scrub_decoded(record.getMessage()),
             "request_id": getattr(record, "request_id", None) or request_id_var.get(),
         }
         if extras := _extras(record):
-            entry["extra"] = scrub_value(extras)
+            entry["extra"] = {key: _scrub_extra(value) for key, value in extras.items()}
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            entry["exception"] = scrub(record.exc_text)
+            entry["exception"] = scrub_decoded(record.exc_text)
         if record.stack_info:
-            entry["stack"] = scrub(self.formatStack(record.stack_info))
+            entry["stack"] = scrub_decoded(self.formatStack(record.stack_info))
         # Objects json cannot encode are logged by their text, scrubbed like the rest.
-        return json.dumps(entry, ensure_ascii=False, default=lambda o: scrub(str(o)))
+        return json.dumps(entry, ensure_ascii=False, default=lambda o: scrub_decoded(str(o)))
 
 
 def configure_logging(level: str, stream: IO[str] | None = None) -> logging.Handler:

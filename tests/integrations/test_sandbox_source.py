@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import fcntl
 import json
+import secrets
 import socket
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -21,10 +24,13 @@ from integrations.sandbox_source import Ledger, sandbox_source_app
 from integrations.write_back import SIGNATURE_HEADER, signature, write_back_handler
 from paydesk.app import asgi, create_app
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings, WriteBackTarget
+from shared.db import transaction
 from shared.messaging import outbox
 from shared.messaging.write_back import WRITE_BACK
+from shared.models import Permission, Role
 from tests import factories
 from tests.integrations.test_write_back import KEEP_TRYING, pay, write_backs
+from tests.staff.conftest import Console, post_login, signed_in
 from tests.support.apps import runtime_on_fresh_database
 from tests.support.live_server import serving
 
@@ -78,11 +84,9 @@ def post(
     )
 
 
-def received(client: TestClient) -> list[dict[str, object]]:
-    answer = client.get(f"/{SYSTEM}/payments")
-    assert answer.status_code == 200
-    listed: list[dict[str, object]] = answer.json()
-    return listed
+def received(settings: Settings) -> list[dict[str, object]]:
+    """What the sandbox lists (its GET needs a staff session: see the tests at the end)."""
+    return Ledger(settings.var_dir / "sandbox-source" / f"{SYSTEM}.jsonl").latest()
 
 
 def test_news_is_recorded_once_and_listed_newest_first(
@@ -94,7 +98,7 @@ def test_news_is_recorded_once_and_listed_newest_first(
     assert (again.status_code, again.json()["status"]) == (200, "already recorded")
     assert post(client, settings, news("TX-2:UTL-2"), key="TX-2:UTL-2").status_code == 201
 
-    listed = received(client)
+    listed = received(settings)
     assert [entry["key"] for entry in listed] == ["TX-2:UTL-2", KEY]
     assert listed[1]["news"] == json.loads(news())
     assert (settings.var_dir / "sandbox-source" / f"{SYSTEM}.jsonl").exists()
@@ -104,7 +108,7 @@ def test_the_list_holds_the_latest_hundred(client: TestClient, settings: Setting
     ledger = Ledger(settings.var_dir / "sandbox-source" / f"{SYSTEM}.jsonl")
     for n in range(105):
         ledger.record(f"TX-{n}:UTL-{n}", json.loads(news(f"TX-{n}:UTL-{n}")))
-    listed = received(client)
+    listed = received(settings)
     assert len(listed) == 100
     assert (listed[0]["key"], listed[-1]["key"]) == ("TX-104:UTL-104", "TX-5:UTL-5")
 
@@ -113,7 +117,7 @@ def test_the_same_key_with_other_news_is_a_conflict(client: TestClient, settings
     assert post(client, settings, news()).status_code == 201
     conflict = post(client, settings, news(amount=1))
     assert (conflict.status_code, conflict.json()["status"]) == (409, "key used for other news")
-    assert [entry["news"] for entry in received(client)] == [json.loads(news())]
+    assert [entry["news"] for entry in received(settings)] == [json.loads(news())]
 
 
 @pytest.mark.parametrize(
@@ -147,7 +151,7 @@ def test_what_is_refused(client: TestClient, settings: Settings, case: str, stat
     }[case]()
     assert answer.status_code == status, answer.text
     assert "error" in answer.json()
-    assert received(client) == []
+    assert received(settings) == []
 
 
 def tampered(client: TestClient, settings: Settings) -> httpx.Response:
@@ -161,10 +165,6 @@ def tampered(client: TestClient, settings: Settings) -> httpx.Response:
             SIGNATURE_HEADER: signature(target.secret, news(), int(time.time())),
         },
     )
-
-
-def test_a_system_not_played_here_lists_nothing(client: TestClient) -> None:
-    assert client.get("/tax-billing/payments").status_code == 404
 
 
 def test_a_request_waits_while_another_checks_and_records(tmp_path: Path) -> None:
@@ -228,7 +228,7 @@ def test_the_app_mounts_it_only_when_systems_are_listed(
             # No session cookie, no CSRF token: the signature is what counts.
             answer = post(client, make_settings(tmp_path), news(), mount=SANDBOX_SOURCE_MOUNT)
             assert answer.status_code == 201
-            assert len(client.get(f"{SANDBOX_SOURCE_MOUNT}/{SYSTEM}/payments").json()) == 1
+            assert len(received(runtime.settings)) == 1
         else:
             assert client.get(f"{SANDBOX_SOURCE_MOUNT}/{SYSTEM}/payments").status_code == 404
 
@@ -251,11 +251,66 @@ def test_the_real_sender_writes_back_to_it(
         with serving(app, sock):
             handlers = {WRITE_BACK: write_back_handler(settings)}
             assert outbox.deliver_due(factory, handlers, keep_trying=KEEP_TRYING) == 1
+            # The list is for staff only; outside the app there is no staff session at all.
             listed = httpx.get(f"{base_url}{SANDBOX_SOURCE_MOUNT}/{SYSTEM}/payments")
 
     (wb,) = write_backs(db)
     assert (wb.source_system, wb.confirmed_at is not None) == (SYSTEM, True)
-    (entry,) = listed.json()
+    assert listed.status_code == 401
+    (entry,) = received(settings)
     assert entry["key"] == f"{receipt.payment.transaction_id}:{water.account.account_number}"
     assert entry["news"]["amount"] == 8_450
     assert [line["invoice_number"] for line in entry["news"]["lines"]] == [water.invoice_number]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def console(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """The whole app with the sandbox playing SYSTEM, and staff who can sign in to it."""
+    with runtime_on_fresh_database(
+        request.param,
+        tmp_path_factory.mktemp("sandbox-source"),
+        secret_key="sandbox-source-tests",
+        sandbox_source_systems=(SYSTEM,),
+    ) as runtime:
+        yield Console(runtime, runtime.factory)
+
+
+def _custom_role(console: Console, name: str, codes: set[str]) -> None:
+    with transaction(console.factory) as db:
+        known = {p.code: p for p in db.scalars(select(Permission))}
+        db.add(Role(name=name, description=name, permissions=[known[c] for c in sorted(codes)]))
+
+
+def test_the_list_needs_a_staff_session_with_payments_view(console: Console) -> None:
+    url = f"{SANDBOX_SOURCE_MOUNT}/{SYSTEM}/payments"
+    Ledger(console.runtime.settings.var_dir / "sandbox-source" / f"{SYSTEM}.jsonl").record(
+        KEY, json.loads(news())
+    )
+    stranger = console.client()
+    assert stranger.get(url).status_code == 401
+    assert KEY not in stranger.get(url).text
+    # Not even which systems exist.
+    assert stranger.get(f"{SANDBOX_SOURCE_MOUNT}/nothing-here/payments").status_code == 401
+
+    agent, _ = signed_in(console, ["agent"])
+    answer = agent.get(url)
+    assert answer.status_code == 200
+    assert [entry["key"] for entry in answer.json()] == [KEY]
+    assert agent.get(f"{SANDBOX_SOURCE_MOUNT}/tax-billing/payments").status_code == 404
+
+    name = f"lister-{secrets.token_hex(3)}"
+    _custom_role(console, name, {"customers:view", "notes:write"})
+    without, _ = signed_in(console, [name])
+    assert without.get(url).status_code == 403
+    tax = console.department("Tax")
+    one_department, _ = signed_in(console, ["agent"], departments={"agent": tax})
+    assert one_department.get(url).status_code == 403
+
+
+def test_a_pending_sign_in_is_no_staff_session(console: Console) -> None:
+    client = console.client()
+    account = console.user(["supervisor"])  # must enrol a code: the password alone is not it
+    assert post_login(client, account.username, account.password).status_code == 303
+    assert client.get(f"{SANDBOX_SOURCE_MOUNT}/{SYSTEM}/payments").status_code == 401

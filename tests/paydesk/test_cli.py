@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text, update
+import uvicorn
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
 
+from paydesk.cli import proxy_options
 from shared.customers import search
 from shared.gateway.sandbox.cards import SANDBOX_CARDS
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.models import AuditEvent, Customer, Payment, Receipt
+from shared.models import AuditChainHead, AuditEvent, Customer, Payment, Receipt
 from tests.conftest import Database
 from tests.support.pci import card_numbers_in, card_numbers_in_files
+
+if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYDESK = [sys.executable, "-m", "paydesk.cli"]
@@ -120,6 +129,70 @@ def test_the_receipt_qr_link_verifies_and_a_forged_one_does_not(
     assert 'lang="fr"' in french.text
 
 
+def test_spoofed_forwarded_addresses_do_not_dodge_the_look_up_limit(
+    demo: tuple[str, Path, Path],
+) -> None:
+    """The demo runs `paydesk serve`'s code with FORWARDED_ALLOW_IPS unset: a client on
+    loopback naming a new address in X-Forwarded-For each time is still one address."""
+    base, _, _ = demo
+    with httpx.Client(base_url=base) as browser:
+        home = browser.get("/")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
+        assert token is not None
+        answers = [
+            browser.post(
+                "/find",
+                data={"csrf_token": token.group(1), "number": f"NOPE-{n}", "factor": "0000"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(30)
+        ]
+    assert answers[:10] == [422] * 10
+    assert set(answers[10:]) == {429}
+
+
+async def _client_address(scope: Scope, receive: Receive, send: Send) -> None:
+    client = scope.get("client") or ("-", 0)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": f"{client[0]} {scope['scheme']}".encode()})
+
+
+@pytest.mark.parametrize(
+    ("environ", "seen"),
+    [
+        ({}, "127.0.0.1 http"),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.9"}, "127.0.0.1 http"),
+        ({"FORWARDED_ALLOW_IPS": "127.0.0.1"}, "203.0.113.9 https"),
+    ],
+    ids=["unset: nobody", "another proxy", "this proxy"],
+)
+def test_forwarded_headers_are_believed_only_from_forwarded_allow_ips(
+    environ: dict[str, str], seen: str
+) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        _client_address, log_config=None, lifespan="off", **proxy_options(environ)
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        answer = httpx.get(
+            f"http://127.0.0.1:{sock.getsockname()[1]}/",
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+    assert answer.text == seen
+
+
 def test_no_card_number_reaches_the_databases_or_the_logs(demo: tuple[str, Path, Path]) -> None:
     """The demo paid by card (card-present tokens); pay once more on the hosted page,
     then scan every database file and the log for a card number."""
@@ -178,13 +251,56 @@ def test_migrate_seed_and_audit_verify_on_each_database(
             assert someone.id in search.match_customers(db, typed or "").ids, typed
     verified = paydesk("audit", "verify", cwd=tmp_path, **env)
     assert verified.returncode == 0 and verified.stdout.startswith("OK")
+    kept = tmp_path / "offsite" / "checkpoint.json"
+    kept.parent.mkdir()
+    taken = paydesk("audit", "checkpoint", "--output", str(kept), cwd=tmp_path, **env)
+    assert taken.returncode == 0, taken.stderr
+    printed = paydesk("audit", "checkpoint", cwd=tmp_path, **env)
+    assert json.loads(printed.stdout)["seq"] == json.loads(kept.read_text())["seq"]
+    extends = paydesk("audit", "verify", "--checkpoint", str(kept), cwd=tmp_path, **env)
+    assert extends.returncode == 0, extends.stderr
+    assert f"Extends checkpoint {kept}" in extends.stdout
+
+    # Someone who owns the database takes the triggers away, deletes the last events and
+    # moves the head back: the chain is whole in itself, the checkpoint knows better.
+    head = json.loads(kept.read_text())["seq"]
+    with fresh_database.sessionmaker()() as db:
+        _triggers_off(db)
+        db.execute(delete(AuditEvent).where(AuditEvent.seq > head - 2))
+        last = db.scalars(select(AuditEvent).where(AuditEvent.seq == head - 2)).one()
+        db.execute(update(AuditChainHead).values(seq=last.seq, hash=last.hash))
+        db.commit()
+    assert paydesk("audit", "verify", cwd=tmp_path, **env).returncode == 0
+    shortened = paydesk("audit", "verify", "--checkpoint", str(kept), cwd=tmp_path, **env)
+    assert shortened.returncode == 1
+    assert (
+        "BROKEN against checkpoint" in shortened.stderr
+        and "before the checkpoint" in shortened.stderr
+    )
 
     with fresh_database.sessionmaker()() as db:
+        _triggers_off(db)
         db.execute(update(AuditEvent).where(AuditEvent.seq == 5).values(reason="edited"))
         db.commit()
     broken = paydesk("audit", "verify", cwd=tmp_path, **env)
     assert broken.returncode == 1
     assert "sequence 5" in broken.stderr
+    refused = paydesk("audit", "checkpoint", cwd=tmp_path, **env)
+    assert refused.returncode == 1 and refused.stdout == ""
+    forged = tmp_path / "forged.json"
+    forged.write_text(kept.read_text().replace(f'"seq": {head}', f'"seq": {head - 2}'))
+    unsigned = paydesk("audit", "verify", "--checkpoint", str(forged), cwd=tmp_path, **env)
+    assert unsigned.returncode == 2 and "signature" in unsigned.stderr
+
+
+def _triggers_off(db: Session) -> None:
+    if db.get_bind().dialect.name == "postgresql":
+        for table in ("audit_events", "audit_chain_head"):
+            db.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        return
+    for name in ("audit_events_no_update", "audit_events_no_delete"):
+        db.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+    db.execute(text("DROP TRIGGER IF EXISTS audit_chain_head_forward_only"))
 
 
 def test_staff_create_refuses_a_short_password(tmp_path: Path) -> None:

@@ -70,7 +70,8 @@ def _page_cache(conn: Connection) -> int | None:
 def test_a_seed_that_stops_half_way_leaves_nothing_behind(
     fresh_database: Database, sandbox: SandboxGateway
 ) -> None:
-    with fresh_database.engine.connect() as conn, Session(bind=conn) as session:
+    keys = fresh_database.sessionmaker().kw["info"]
+    with fresh_database.engine.connect() as conn, Session(bind=conn, info=keys) as session:
         seed_demo(session, Settings(), sandbox, sandbox)
         session.commit()
         before = _indexes(session), _count(session, Customer), _count(session, Payment)

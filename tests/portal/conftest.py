@@ -25,10 +25,10 @@ class Portal:
     factory: sessionmaker[Session]
     mail_dir: Path
 
-    def client(self) -> TestClient:
-        """A new browser: its own cookies (session, language)."""
+    def client(self, address: str = "testclient") -> TestClient:
+        """A new browser: its own cookies (session, language), from `address`."""
         app = asgi(create_app(self.runtime))
-        return TestClient(app, base_url=BASE_URL, follow_redirects=False)
+        return TestClient(app, base_url=BASE_URL, follow_redirects=False, client=(address, 50000))
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

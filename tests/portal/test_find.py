@@ -4,14 +4,17 @@ The helpers here are used by the basket and pay tests too."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from starlette.testclient import TestClient
 
+from portal import find_views
 from shared.models import AccountStatus, RateLimitWindow
+from shared.rate_limit import Limit
 from tests import factories
 from tests.portal.conftest import Portal, csrf_from
 
@@ -106,27 +109,56 @@ def test_empty_fields_are_named(client: TestClient) -> None:
     assert 'aria-describedby="find-number-hint find-number-error"' in answer.text
 
 
-def test_rate_limited_per_account_number(portal: Portal) -> None:
+def test_wrong_codes_for_a_number_are_limited_per_address(portal: Portal) -> None:
     account, _ = make_account(portal)
     for attempt in range(5):
-        # A new browser each time: the limit holds across sessions.
-        assert find(portal.client(), account, f"000{attempt}").status_code == 422
-    limited = find(portal.client(), account, "4821")
+        # A new browser each time: the limit holds across sessions from one address.
+        assert find(portal.client("10.1.0.1"), account, f"000{attempt}").status_code == 422
+    limited = find(portal.client("10.1.0.1"), account, "4821")
     assert limited.status_code == 429
     assert "Too many attempts. Try again in 15 minutes." in limited.text
     assert int(limited.headers["retry-after"]) > 800
     # Other numbers from the same address still work.
     other, _ = make_account(portal)
-    assert find(portal.client(), other, "4821").status_code == 303
+    assert find(portal.client("10.1.0.1"), other, "4821").status_code == 303
 
 
-def test_rate_limited_per_address(portal: Portal, client: TestClient) -> None:
+def test_a_stranger_s_wrong_codes_never_lock_the_owner_out(portal: Portal) -> None:
+    account, _ = make_account(portal)
+    for attempt in range(8):
+        find(portal.client("203.0.113.66"), account, f"000{attempt}")
+    assert find(portal.client("203.0.113.66"), account, "4821").status_code == 429
+    # The owner, at home with the right code: found.
+    assert find(portal.client("198.51.100.20"), account, "4821").status_code == 303
+
+
+def test_failures_are_limited_per_address(portal: Portal) -> None:
+    client = portal.client("10.2.0.1")
     for attempt in range(10):
         assert find(client, f"ACC-NOPE-{attempt:04d}", "4821").status_code == 422
     account, _ = make_account(portal)
     limited = find(client, account, "4821")
     assert limited.status_code == 429
     assert "Too many attempts" in limited.text
+
+
+def test_successes_do_not_count_toward_the_limit(portal: Portal) -> None:
+    """A library computer: many people find their own bills from one address."""
+    accounts = [make_account(portal)[0] for _ in range(12)]
+    for account in accounts:
+        assert find(portal.client("10.3.0.1"), account, "4821").status_code == 303
+    for attempt in range(9):
+        assert find(portal.client("10.3.0.1"), f"ACC-NOPE-{attempt:04d}", "1").status_code == 422
+    assert find(portal.client("10.3.0.1"), accounts[0], "4821").status_code == 303
+
+
+def test_a_ceiling_over_every_address(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many addresses guessing at once: past the ceiling, every look-up waits."""
+    monkeypatch.setattr(find_views, "FAILURES_EVERYWHERE", Limit(6, dt.timedelta(minutes=15)))
+    account, _ = make_account(portal)
+    for n in range(6):
+        assert find(portal.client(f"192.0.2.{n}"), f"ACC-NOPE-{n:04d}", "1").status_code == 422
+    assert find(portal.client("192.0.2.200"), account, "4821").status_code == 429
 
 
 def test_rate_limit_message_in_french(portal: Portal, client: TestClient) -> None:
@@ -153,3 +185,16 @@ def test_add_another_bill_keeps_the_first(portal: Portal, client: TestClient) ->
     basket = client.get("/basket").text
     assert tax in basket and water in basket
     assert "Property tax" in basket and "Water" in basket
+
+
+@pytest.mark.parametrize(
+    "typed", ["4111111111111111", "4111 1111 1111 1111", "4111,1111,1111,1111"]
+)
+def test_a_card_number_in_the_find_box_is_refused_and_never_counted(
+    portal: Portal, client: TestClient, typed: str
+) -> None:
+    answer = find(client, typed, "4821")
+    assert answer.status_code == 422
+    assert "This looks like a card number." in answer.text
+    with portal.factory() as db:
+        assert db.scalars(select(RateLimitWindow.key)).all() == []

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -287,3 +288,16 @@ def test_a_second_browser_is_told_the_bill_is_being_confirmed_and_is_not_charged
     assert recover(portal.factory, portal.runtime.gateway, dt.timedelta(0)) >= 1
     assert [p.status for p in payments_for(portal, bill)] == [PaymentStatus.POSTED]
     assert "is being confirmed" not in second.get("/basket").text
+
+
+@pytest.mark.parametrize(
+    "typed", ["4111111111111111@example.com", "4111-1111-1111-1111@example.com"]
+)
+def test_a_card_number_in_the_email_is_refused(
+    portal: Portal, client: TestClient, typed: str
+) -> None:
+    choose(portal, client)
+    answer = start(client, email=typed)
+    assert answer.status_code == 422
+    assert "This looks like a card number." in answer.text
+    assert "4111" not in answer.text

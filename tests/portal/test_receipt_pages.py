@@ -13,13 +13,13 @@ from shared.messaging import outbox
 from shared.models import Receipt, ReceiptDelivery
 from shared.receipts.email import receipt_email_handler
 from tests.portal.conftest import Portal, csrf_from
-from tests.portal.test_status import Paid, browser, pay_cash, prove, text_of
+from tests.portal.test_status import EMAIL, Paid, browser, pay_cash, prove, text_of
 
 
 def proven(portal: Portal, amount: int = 1_234, lang: str = "en") -> tuple[TestClient, Paid]:
     paid = pay_cash(portal, amount)
     client = browser(portal)
-    prove(client, paid.receipt_number, f"{amount // 100}.{amount % 100:02d}", lang)
+    prove(client, paid.receipt_number, f"{amount // 100}.{amount % 100:02d}", EMAIL, lang)
     return client, paid
 
 
@@ -65,7 +65,7 @@ def test_shown_is_logged_once_per_session(portal: Portal) -> None:
         assert client.get(f"/receipts/{paid.receipt_number}").status_code == 200
     assert len(deliveries(portal, paid.receipt_number, "shown")) == 1
     other = browser(portal)
-    prove(other, paid.transaction_id, "jane.doe@example.com")
+    prove(other, paid.transaction_id, "12.34", EMAIL)
     other.get(f"/receipts/{paid.receipt_number}")
     assert len(deliveries(portal, paid.receipt_number, "shown")) == 2
 

@@ -20,6 +20,7 @@ from shared.gateway.protocol import Transaction
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import Tender
 from shared.payments.taking import Item, PaymentRefused, PaymentRequest, take_payment
+from tests.support.databases import TEST_KEYS
 
 
 class DiesAfterApproval(SandboxGateway):
@@ -38,7 +39,7 @@ def main() -> None:
     gateway_class = DiesAfterApproval if args.die_after_approval else SandboxGateway
     gateway = gateway_class(args.sandbox, "http://testserver/sandbox-gateway")
     engine = make_engine(args.db)
-    session = make_sessionmaker(engine)()
+    session = make_sessionmaker(engine, TEST_KEYS)()
     request = PaymentRequest(
         items=(Item(args.invoice),),
         tender=Tender.CARD,

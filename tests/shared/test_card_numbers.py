@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.card_numbers import MASK, scrub
+from shared.card_numbers import MASK, holds_card_number, scrub, scrub_decoded
 from tests.support.pci import card_numbers_in, card_numbers_in_files
 
 VISA = "4111111111111111"
@@ -108,6 +108,45 @@ def test_a_card_in_other_digits_or_shapes_is_masked(text: str, expected: str) ->
     assert scrub(text) == expected
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "4111-1111 1111/1111",
+        "4111 1111-1111 1111",
+        "4111,1111,1111,1111",
+        "4111, 1111, 1111, 1111",
+        "4111\uff0c1111\uff0c1111\uff0c1111",
+        "4111.1111 1111-1111",
+        "3782 822463-10005",
+        "3782,822463,10005",
+        "5555-5555,5555 4444",
+        "2223 0000/4841 0010",
+    ],
+)
+def test_a_card_with_mixed_separators_or_commas_is_masked(typed: str) -> None:
+    """Issue 15: notes holding these were stored unmasked."""
+    assert scrub(f"note: {typed}.") == f"note: {MASK}{typed[-4:]}."
+    assert holds_card_number(typed)
+
+
+@pytest.mark.parametrize(
+    ("logged", "expected"),
+    [
+        ("GET /search?q=4111+1111+1111+1111 HTTP/1.1", f"GET /search?q={MASKED_VISA} HTTP/1.1"),
+        ("q=4111%201111%201111%201111&x=1", f"q={MASKED_VISA}&x=1"),
+        ("/find/4111%2F1111%2F1111%2F1111", f"/find/{MASKED_VISA}"),
+        ("q=4111%2C1111%2C1111%2C1111", f"q={MASKED_VISA}"),
+        ("q=4111%2520%2B1111", "q=4111%2520%2B1111"),
+        ("q=4111%25201111%25201111%25201111", f"q={MASKED_VISA}"),
+        ("q=%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31", f"q={MASKED_VISA}"),
+        ("GET /search?q=emilie+tremblay HTTP/1.1", "GET /search?q=emilie+tremblay HTTP/1.1"),
+        ("call +1 613 555 0100", "call +1 613 555 0100"),
+    ],
+)
+def test_logged_urls_are_scrubbed_once_decoded(logged: str, expected: str) -> None:
+    assert scrub_decoded(logged) == expected
+
+
 # Ordinary text with numbers in it. In each, joining the digits across its separators (any
 # of them, mixed) gives a Luhn-valid 13-19 digit number, which is why it is here.
 NOT_CARDS = [
@@ -127,6 +166,14 @@ NOT_CARDS = [
     "key 452ff444-7065-4893-8277-0952e9a8227e",
     "file 20261126T104500123456-04ab12cd.eml",
     "hash 9f86d0814242424242424242" + "2d4b0e3a3b7c8f1ea0b1c2d3e4f5a6b7c8d9e0f1",
+    # With commas or mixed separators, not grouped or starting as cards are.
+    "Taxes for 2023, 2024, 2025, 2026 are paid",
+    "Amounts 1 234,56, 2 345,67 and 3 456,02",
+    "Total 1,234,567,890,003 minor units",
+    "Paid 12,50, 30,00, 45,25 on 2026-11-26",
+    "on 2026-11-26, 10:45, 2026-11-27 10:05",
+    "Refunds 4 100,00, 5 200,00, 6 300,00",
+    "tel 613 555 0100, 613 555 0106, 819 555 0199",
 ]
 
 

@@ -25,9 +25,9 @@ from paydesk.app import asgi, create_app
 from paydesk.runtime import Runtime
 from shared.actors import SYSTEM
 from shared.auth.mfa import STEP_SECONDS
-from shared.auth.staff_users import create_staff
+from shared.auth.staff_users import create_staff, ensure_default_roles
 from shared.db import transaction
-from shared.models import Department, Role, RoleAssignment
+from shared.models import Department, Permission, Role, RoleAssignment
 from shared.web.sessions import COOKIE_NAME
 from tests.support.apps import BASE_URL, runtime_on_fresh_database
 
@@ -50,9 +50,14 @@ class Console:
     runtime: Runtime
     factory: sessionmaker[Session]
 
-    def client(self) -> TestClient:
-        """A new browser: its own cookies."""
-        return TestClient(asgi(create_app(self.runtime)), base_url=BASE_URL, follow_redirects=False)
+    def client(self, address: str = "testclient") -> TestClient:
+        """A new browser: its own cookies, from `address`."""
+        return TestClient(
+            asgi(create_app(self.runtime)),
+            base_url=BASE_URL,
+            follow_redirects=False,
+            client=(address, 50000),
+        )
 
     def user(
         self,
@@ -85,6 +90,15 @@ class Console:
             user.active = active
             user.mfa_secret = pyotp.random_base32() if mfa else None
             return Account(user.id, username, password, roles, user.mfa_secret)
+
+    def role(self, codes: set[str], name: str | None = None) -> str:
+        """A custom role allowing exactly `codes`; returns its name."""
+        name = name or f"custom-{next(_counter)}-{secrets.token_hex(2)}"
+        with transaction(self.factory) as db:
+            ensure_default_roles(db)
+            known = {p.code: p for p in db.scalars(select(Permission))}
+            db.add(Role(name=name, description=name, permissions=[known[c] for c in codes]))
+        return name
 
     def department(self, name: str) -> int:
         with transaction(self.factory) as db:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
+import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from paydesk.app import asgi, create_app
 from shared import audit
 from shared.audit import AuditAction
 from shared.db import transaction
 from shared.models import AuditEvent, Role, RoleAssignment, StaffUser
 from tests.staff.conftest import Console, csrf, post, post_login, sign_in, signed_in
+from tests.support.apps import BASE_URL
 
 
 def _audited(console: Console, action: AuditAction, object_id: object) -> list[str]:
@@ -42,7 +47,7 @@ def test_create_a_user_and_they_can_sign_in(console: Console) -> None:
             "username": "new.person",
             "display_name": "New Person",
             "email": "new@example.org",
-            "roles": ["agent", "cashier"],
+            "roles": ["agent", "auditor"],  # neither needs a second factor
             "password": "a-long-temporary-pw",
             "csrf_token": csrf(admin),
         },
@@ -227,17 +232,17 @@ def test_create_a_role_and_change_its_permissions(console: Console) -> None:
     url = f"/staff/admin/roles/{role_id}"
     page = admin.get(url)
     assert 'value="customers:view" checked' in page.text
-    saved = _save_role(admin, url, {"permissions": ["payments:view", "payments:take"]})
+    saved = _save_role(admin, url, {"permissions": ["payments:view", "notes:write"]})
     assert saved.status_code == 303
     assert "Role water.clerk saved." in admin.get(url).text
-    assert _codes(console, "water.clerk") == {"payments:view", "payments:take"}
+    assert _codes(console, "water.clerk") == {"payments:view", "notes:write"}
     assert clerk.get("/staff/search").status_code == 403
     (changed,) = _role_events(console, AuditAction.ROLE_PERMISSIONS_CHANGED, role_id)
     assert changed == {
         "role": "water.clerk",
         "before": ["customers:view", "payments:view"],
-        "after": ["payments:take", "payments:view"],
-        "added": ["payments:take"],
+        "after": ["notes:write", "payments:view"],
+        "added": ["notes:write"],
         "removed": ["customers:view"],
     }
     assert _audited(console, AuditAction.ROLE_PERMISSIONS_CHANGED, role_id) == [
@@ -299,3 +304,174 @@ def test_roles_need_admin_roles(console: Console) -> None:
 def test_unknown_role_is_a_404(console: Console) -> None:
     admin, _ = signed_in(console, ["admin"])
     assert admin.get("/staff/admin/roles/999999").status_code == 404
+
+
+# -- access is given only by those who hold it (issue 15) -------------------------------
+
+USER_MANAGER = {"admin:users", "customers:view"}
+
+
+@pytest.mark.parametrize(
+    ("codes", "department", "needs_code"),
+    [
+        ({"admin:users"}, False, True),
+        ({"customers:view", "refunds:approve"}, False, True),
+        ({"customers:view", "payments:take"}, True, True),
+        ({"customers:view", "notes:write", "refunds:request"}, False, False),
+    ],
+    ids=["admin:users", "an approval", "payments:take in one department", "service only"],
+)
+def test_a_second_factor_follows_permissions_custom_roles_too(
+    console: Console, codes: set[str], department: bool, needs_code: bool
+) -> None:
+    role = console.role(codes)
+    departments = {role: console.department("Tax")} if department else None
+    account = console.user([role], departments=departments)
+    answer = post_login(console.client(), account.username, account.password)
+    assert answer.status_code == 303
+    assert answer.headers["location"].endswith("/staff/login/setup") is needs_code
+
+
+def test_a_user_manager_cannot_make_anyone_an_administrator(console: Console) -> None:
+    role = console.role(USER_MANAGER)
+    manager, _ = signed_in(console, [role])
+    made = post(
+        manager,
+        "/staff/admin/users/new",
+        {
+            "username": "made.admin",
+            "display_name": "Made Admin",
+            "roles": "admin",
+            "password": "a-long-temporary-pw",
+        },
+    )
+    assert made.status_code == 422
+    assert "Not allowed: that needs" in made.text and "admin:roles" in made.text
+    with console.factory() as db:
+        assert (
+            db.scalars(select(StaffUser).where(StaffUser.username == "made.admin")).first() is None
+        )
+    agent = console.user(["agent"])
+    given = post(manager, f"/staff/admin/users/{agent.id}/roles", {"role": "admin"})
+    assert given.status_code == 422
+    assert "Not allowed: that needs" in given.text
+    assert _roles_of(console, agent.id) == {"agent"}
+    # A role holding nothing they lack they may give, to someone holding nothing more.
+    helper = console.user([console.role({"customers:view"})])
+    assert post(manager, f"/staff/admin/users/{helper.id}/roles", {"role": role}).status_code == 303
+
+
+def test_a_user_manager_cannot_take_over_an_administrator(console: Console) -> None:
+    _, real_admin = signed_in(console, ["admin"])
+    with console.factory() as db:
+        before = db.get(StaffUser, real_admin.id)
+        assert before is not None
+        hashed, secret = before.password_hash, before.mfa_secret
+    manager, _ = signed_in(console, [console.role(USER_MANAGER)])
+    url = f"/staff/admin/users/{real_admin.id}"
+    reset = post(manager, f"{url}/password", {"password": "taken-over-password"})
+    assert reset.status_code == 422
+    assert f"{real_admin.username} holds" in reset.text
+    assert post(manager, f"{url}/mfa/reset").status_code == 422
+    assert post(manager, f"{url}/active", {"active": "no"}).status_code == 422
+    with console.factory() as db:
+        after = db.get(StaffUser, real_admin.id)
+        assert after is not None
+        assert (after.password_hash, after.mfa_secret, after.active) == (hashed, secret, True)
+    # The administrator still signs in with their own password.
+    sign_in(console.client("10.0.0.77"), real_admin)
+
+
+def test_resetting_someone_needs_a_sign_in_with_a_code(console: Console) -> None:
+    """Even for an administrator whose permissions need no code in this deployment."""
+    relaxed = replace(
+        console.runtime, settings=console.runtime.settings.with_(mfa_required_permissions=())
+    )
+    browser = TestClient(asgi(create_app(relaxed)), base_url=BASE_URL, follow_redirects=False)
+    admin = console.user(["admin"])
+    assert post_login(browser, admin.username, admin.password).headers["location"] == "/staff/"
+    agent = console.user(["agent"], mfa=True)
+    url = f"/staff/admin/users/{agent.id}"
+    refused = post(browser, f"{url}/password", {"password": "a-new-temporary-pw"})
+    assert refused.status_code == 422
+    assert "needs a sign-in with your own authenticator code" in refused.text
+    assert post(browser, f"{url}/mfa/reset").status_code == 422
+    # Signed in with the code, the same administrator may.
+    with_code = console.client()
+    sign_in(with_code, console.user(["admin"], mfa=True))
+    assert post(with_code, f"{url}/password", {"password": "a-new-temporary-pw"}).status_code == 303
+
+
+def test_a_role_manager_cannot_define_roles_beyond_their_own(console: Console) -> None:
+    manager, _ = signed_in(console, [console.role({"admin:roles", "customers:view"})])
+    wide = post(
+        manager,
+        "/staff/admin/roles/new",
+        {"name": "wide", "description": "Too much", "permissions": "admin:users"},
+    )
+    assert wide.status_code == 422 and "Not allowed: that needs admin:users" in wide.text
+    narrow = post(
+        manager,
+        "/staff/admin/roles/new",
+        {"name": "viewers", "description": "Read only", "permissions": "customers:view"},
+    )
+    assert narrow.status_code == 303
+    with console.factory() as db:
+        admin_role = db.scalars(select(Role).where(Role.name == "admin")).one()
+        viewers = db.scalars(select(Role).where(Role.name == "viewers")).one()
+        admin_id, viewers_id = admin_role.id, viewers.id
+    # The admin role holds what they lack: not theirs to change, even to take from it.
+    edit = manager.post(
+        f"/staff/admin/roles/{admin_id}",
+        data={"permissions": ["customers:view"], "csrf_token": csrf(manager)},
+    )
+    assert edit.status_code == 422
+    grow = manager.post(
+        f"/staff/admin/roles/{viewers_id}",
+        data={"permissions": ["customers:view", "payments:take"], "csrf_token": csrf(manager)},
+    )
+    assert grow.status_code == 422 and "payments:take" in grow.text
+    with console.factory() as db:
+        assert len(db.get(Role, admin_id).permissions) > 1  # type: ignore[union-attr]
+
+
+def test_access_grown_while_signed_in_asks_for_the_code(console: Console) -> None:
+    agent_client, agent = signed_in(console, ["agent"])
+    admin, _ = signed_in(console, ["admin"])
+    assert (
+        post(admin, f"/staff/admin/users/{agent.id}/roles", {"role": "supervisor"}).status_code
+        == 303
+    )
+    again = agent_client.get("/staff/")
+    assert again.status_code == 303
+    assert "again=mfa" in again.headers["location"]
+    page = agent_client.get(again.headers["location"])
+    assert "now needs the code from an authenticator app" in page.text
+    # Signed out: the old session opens nothing any more.
+    assert agent_client.get("/staff/").headers["location"].startswith("/staff/login")
+
+
+def _roles_of(console: Console, user_id: int) -> set[str]:
+    with console.factory() as db:
+        return set(
+            db.scalars(
+                select(Role.name).join(RoleAssignment).where(RoleAssignment.user_id == user_id)
+            )
+        )
+
+
+@pytest.mark.parametrize("field", ["username", "display_name", "email"])
+def test_a_card_number_in_a_new_user_is_refused(console: Console, field: str) -> None:
+    admin, _ = signed_in(console, ["admin"])
+    values = {
+        "username": f"card-{field.replace('_', '-')}",
+        "display_name": "Card Tester",
+        "email": "card@example.org",
+        "roles": "agent",
+        "password": "a-long-temporary-pw",
+    }
+    values[field] = "4111111111111111" + ("@example.org" if field == "email" else "")
+    refused = post(admin, "/staff/admin/users/new", values)
+    assert refused.status_code == 422
+    assert "This looks like a card number." in refused.text
+    assert "4111111111111111" not in refused.text

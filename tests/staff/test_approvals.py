@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from shared.actors import SYSTEM, Actor, ActorType
-from shared.auth.roles import create_role
-from shared.auth.staff_users import ensure_default_roles
-from shared.db import transaction
+from shared.actors import Actor, ActorType
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import (
     ApprovalRequest,
@@ -27,6 +25,7 @@ from shared.payments.taking import Item, PaymentRequest, take_payment
 from tests import factories
 from tests.shared.sandbox import token
 from tests.staff.conftest import Console, csrf_from, signed_in
+from tests.support.apps import runtime_on_fresh_database
 
 CITIZEN = Actor(ActorType.CITIZEN, "portal-session")
 
@@ -149,22 +148,23 @@ def test_nobody_decides_their_own_request(console: Console) -> None:
     assert the_request(console, tx).status is ApprovalStatus.PENDING
 
 
-def test_approving_needs_a_sign_in_with_a_second_factor(console: Console) -> None:
-    """A custom role that may approve refunds, signed in with a password only."""
-    role_name = f"refund-desk-{uuid.uuid4().hex[:4]}"
-    with transaction(console.factory) as db:
-        ensure_default_roles(db)
-        create_role(db, SYSTEM, role_name, "Refund desk", {"refunds:approve", "payments:view"})
-    tx, _number = paid_by_card(console)
-    agent, _ = signed_in(console, ["agent"])
-    ask_refund(agent, tx, "10.00")
-    request = the_request(console, tx)
-    desk, _ = signed_in(console, [role_name])
-    page = desk.get(f"/staff/approvals/{request.id}").text
-    assert "needs a sign-in with your authenticator code" in page
-    refused = decide(desk, request.id, "approve")
-    assert refused.status_code == 422  # type: ignore[attr-defined]
-    assert the_request(console, tx).status is ApprovalStatus.PENDING
+def test_approving_needs_a_sign_in_with_a_second_factor(tmp_path: Path) -> None:
+    """A city that lets approvers sign in with a password alone
+    (PAYDESK_MFA_REQUIRED_PERMISSIONS without *:approve): they still cannot decide."""
+    with runtime_on_fresh_database(
+        "sqlite", tmp_path, secret_key="approvals", mfa_required_permissions=("admin:*",)
+    ) as runtime:
+        console = Console(runtime, runtime.factory)
+        tx, _number = paid_by_card(console)
+        agent, _ = signed_in(console, ["agent"])
+        ask_refund(agent, tx, "10.00")
+        request = the_request(console, tx)
+        supervisor, _ = signed_in(console, ["supervisor"])  # a password, no code asked
+        page = supervisor.get(f"/staff/approvals/{request.id}").text
+        assert "needs a sign-in with your authenticator code" in page
+        refused = decide(supervisor, request.id, "approve")
+        assert refused.status_code == 422  # type: ignore[attr-defined]
+        assert the_request(console, tx).status is ApprovalStatus.PENDING
 
 
 def test_a_rejection_needs_a_comment_and_the_requester_sees_it(console: Console) -> None:

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from shared import audit
 from shared.audit import AuditAction
-from shared.auth.login import MAX_FAILURES
+from shared.auth.login import MAX_FAILURES, SLOW_AFTER
 from shared.auth.mfa import STEP_SECONDS
 from shared.db import transaction, utcnow
 from shared.models import AuditEvent, Role, RoleAssignment, StaffUser, WebSession
@@ -32,7 +32,7 @@ from tests.staff.conftest import (
 
 WRONG = "The username or password is not right."
 CODE_REFUSED = "The code was not accepted."
-LOCKED = "Too many failed sign-ins. This account is locked until"
+LOCKED = "Too many failed sign-ins from here. This account is locked on this device until"
 
 
 def actions(console: Console, object_id: object) -> list[str]:
@@ -105,12 +105,56 @@ def test_five_failures_lock_the_account_until_an_admin_unlocks_it(
     again = post_login(client, account.username, account.password)
     assert again.status_code == 429 and LOCKED in again.text
     assert AuditAction.ACCOUNT_LOCKED in actions(console, account.id)
+    # From the person's own desk, the right password still signs in.
+    sign_in(console.client("10.20.30.40"), account)
 
     admin, _ = signed_in(console, ["admin"])
     assert post(admin, f"/staff/admin/users/{account.id}/unlock").status_code == 303
     assert actions(console, account.id)[-1] == AuditAction.STAFF_UNLOCKED
     sign_in(client, account)
     assert chain_ok(console)
+
+
+def test_failures_from_elsewhere_never_keep_out_the_password_and_code(console: Console) -> None:
+    """Guessing from many addresses slows the name; the password with a valid code from
+    the person's authenticator still signs in at once."""
+    account = console.user(["supervisor"], mfa=True)
+    for n in range(SLOW_AFTER.attempts + 2):
+        guess = post_login(console.client(f"198.51.100.{n}"), account.username, f"guess-{n}")
+        assert guess.status_code in {422, 429}
+    desk = console.client("10.9.8.7")
+    # Someone else's guess just now took the name's one password check of this step.
+    post_login(console.client("198.51.100.99"), account.username, "another-guess")
+    slowed = post_login(desk, account.username, account.password)
+    assert slowed.status_code == 429
+    assert "There have been many failed sign-ins with this username." in slowed.text
+    assert 'name="code"' in slowed.text
+    # Both factors together: straight in.
+    both = desk.post(
+        "/staff/login",
+        data={
+            "username": account.username,
+            "password": account.password,
+            "code": totp(account),
+            "csrf_token": csrf_from(slowed.text),
+        },
+    )
+    assert both.status_code == 303
+    assert desk.get("/staff/").status_code == 200
+    # A wrong password with a valid code reads as any failure: no hint which was wrong.
+    other = console.client("10.9.8.8")
+    token = csrf_from(other.get("/staff/login").text)
+    wrong = other.post(
+        "/staff/login",
+        data={
+            "username": account.username,
+            "password": "not-it",
+            "code": totp(account),
+            "csrf_token": token,
+        },
+    )
+    assert wrong.status_code == 422
+    assert "The username, password or code is not right." in wrong.text
 
 
 def test_an_unknown_username_locks_like_a_real_one(client: TestClient) -> None:
@@ -549,3 +593,15 @@ def test_changing_a_password_needs_the_csrf_token(console: Console) -> None:
     data = {"current_password": account.password, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     assert client.post(PASSWORD_PAGE, data=data).status_code == 403
     assert post_login(console.client(), account.username, account.password).status_code == 303
+
+
+def test_a_card_number_as_a_username_is_refused_and_never_kept(
+    console: Console, client: TestClient
+) -> None:
+    answer = post_login(client, "4111 1111 1111 1111", "whatever-password")
+    assert answer.status_code == 422
+    assert "This looks like a card number." in answer.text
+    assert "4111" not in answer.text  # not echoed back into the form
+    with transaction(console.factory) as db:
+        kept = db.scalars(select(AuditEvent.object_id).where(AuditEvent.object_id.like("%4111%")))
+        assert list(kept) == []

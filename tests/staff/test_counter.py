@@ -714,3 +714,25 @@ def test_an_approved_override_lets_the_counter_take_a_held_bill_once(
 
 def _account_of(db: Session, number: str) -> int:
     return db.scalars(select(Invoice.account_id).where(Invoice.invoice_number == number)).one()
+
+
+@pytest.mark.parametrize(
+    "typed", ["4111111111111111", "4111-1111 1111/1111", "5555,5555,5555,4444"]
+)
+def test_a_card_number_as_a_cheque_number_is_refused(
+    console: Console, cashier: tuple[TestClient, int], typed: str
+) -> None:
+    client, _ = cashier
+    bills = make_bills(console, [2500])
+    _, base = pay_form(client, bills.customer_id)
+    data: dict[str, str | list[str]] = {
+        **base,
+        "pay": bills.numbers,
+        f"amount-{bills.numbers[0]}": "25.00",
+        "tender": "cheque",
+        "cheque_number": typed,
+    }
+    refused = submit(client, bills.customer_id, data)
+    assert refused.status_code == 422
+    assert "This looks like a card number." in refused.text
+    assert payments_for(console, bills.numbers[0]) == []

@@ -591,3 +591,27 @@ def test_a_limited_agent_sees_only_their_departments_attachments(console: Consol
     page = limited.get(url)
     assert page.status_code == 200
     assert taken[0] in page.text and taken[1] not in page.text
+
+
+@pytest.mark.parametrize("typed", ["4111 1111 1111 1111", "4111-1111 1111/1111"])
+def test_a_card_number_read_out_as_the_number_is_refused(
+    agent: tuple[TestClient, Account], typed: str
+) -> None:
+    client, _ = agent
+    answer = form_post(client, "/staff/interactions/new", {"channel": "call", "about": typed})
+    assert answer.status_code == 422
+    assert "This looks like a card number." in answer.text
+
+
+def test_a_note_with_mixed_separators_or_commas_is_masked(
+    console: Console, agent: tuple[TestClient, Account]
+) -> None:
+    client, _ = agent
+    url = start(client, new_customer(console))
+    typed = "Caller read 4111-1111 1111/1111 then 5555,5555,5555,4444."
+    assert form_post(client, f"{url}/notes", {"text": typed}).status_code == 303
+    with console.factory() as db:
+        note = db.scalars(
+            select(InteractionNote).where(InteractionNote.interaction_id == interaction_id(url))
+        ).one()
+    assert note.text == "Caller read ************1111 then ************4444."

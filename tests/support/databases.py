@@ -11,19 +11,22 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from shared.db import make_engine
+from shared.db import SessionKeys, make_engine
 from shared.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("PAYDESK_TEST_POSTGRES_URL")
+# What sessions of tests that build their own sessionmakers key the audit chain and
+# rate-limit hashes with (an app's runtime derives its own from its settings).
+TEST_KEYS = SessionKeys(audit=b"test-audit-key", lookup=b"test-lookup-key")
 
 
 def create_database(
-    backend: str, tmp: Path, postgres_url: str | None = POSTGRES_URL
+    backend: str, tmp: Path, postgres_url: str | None = POSTGRES_URL, revision: str = "head"
 ) -> tuple[str, str | None]:
-    """A new, empty, migrated database; returns (url, postgres schema or None)."""
+    """A new, empty database migrated to `revision`; returns (url, postgres schema or None)."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp / f'paydesk-{secrets.token_hex(4)}.db'}"
-        upgrade(url)
+        upgrade(url, revision)
         return url, None
     if not postgres_url:
         pytest.skip("PostgreSQL not configured: set PAYDESK_TEST_POSTGRES_URL")
@@ -34,7 +37,7 @@ def create_database(
     admin.dispose()
     url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
     rendered = url.render_as_string(hide_password=False)
-    upgrade(rendered)
+    upgrade(rendered, revision)
     return rendered, schema
 
 

@@ -181,7 +181,7 @@ class SandboxGateway:
         checkout = db.get(HostedCheckout, session_id, with_for_update=True)
         if checkout is None:
             raise GatewayError("unknown_session", "no hosted session with that id")
-        if not secrets.compare_digest(checkout.form_token, form_token):
+        if not secrets.compare_digest(checkout.form_token.encode(), form_token.encode()):
             raise GatewayError("forged_form", "the form did not come from this page")
         if checkout.status is not CheckoutStatus.OPEN:
             raise GatewayError("session_used", "this payment page has already been used")

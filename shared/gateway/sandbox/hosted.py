@@ -322,7 +322,8 @@ class _Views:
 
 
 def _form_token_matches(checkout: Checkout, form_token: str) -> bool:
-    return secrets.compare_digest(checkout.form_token, form_token)
+    # As bytes: a posted form can hold any text, and compare_digest refuses non-ASCII str.
+    return secrets.compare_digest(checkout.form_token.encode(), form_token.encode())
 
 
 # Where a card-present request went wrong, in the request's own field names.

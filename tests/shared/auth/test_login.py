@@ -191,3 +191,76 @@ def test_single_sign_on_leaves_a_password_lock_in_place(db: Session) -> None:
         select(AuditEvent.details).where(AuditEvent.action == AuditAction.LOGIN_SUCCEEDED)
     ).one()
     assert signed_in == {"factors": ["sso"], "password_locked_until": (now + LOCK_FOR).isoformat()}
+
+
+def test_a_lock_holds_only_for_the_address_that_failed(db: Session) -> None:
+    _user(db, "own.desk")
+    now = utcnow()
+    answers = [login.check_password(db, "own.desk", "wrong", "203.0.113.5", now) for _ in range(5)]
+    assert answers[-1].outcome is Outcome.LOCKED
+    from_there = login.check_password(db, "own.desk", "right-password", "203.0.113.5", now)
+    assert from_there.outcome is Outcome.LOCKED
+    assert login.check_password(db, "own.desk", "right-password", "10.0.0.30", now).ok
+
+
+def _spray(db: Session, name: str, failures: int, now: dt.datetime) -> None:
+    """Wrong passwords for `name`, each from an address of its own."""
+    for n in range(failures):
+        login.check_password(db, name, f"guess-{n}", f"198.51.100.{n}", now)
+
+
+def test_failures_from_many_addresses_slow_the_name_down_without_locking_it(db: Session) -> None:
+    _user(db, "slow.me")
+    now = utcnow()
+    _spray(db, "slow.me", login.SLOW_AFTER.attempts, now)
+    # Slowed: one password check per step for the name, whoever asks.
+    first = login.check_password(db, "slow.me", "right-password", "10.0.0.31", now)
+    assert first.ok
+    second = login.check_password(db, "slow.me", "right-password", "10.0.0.32", now)
+    assert second.outcome is Outcome.SLOWED and second.slowed
+    assert second.until == now + login.SLOW_STEP
+    # Unchecked: a wrong password in the same step gets the same answer.
+    wrong = login.check_password(db, "slow.me", "wrong", "10.0.0.32", now)
+    assert (wrong.outcome, wrong.until) == (Outcome.SLOWED, now + login.SLOW_STEP)
+    later = now + login.SLOW_STEP + dt.timedelta(seconds=1)
+    assert login.check_password(db, "slow.me", "right-password", "10.0.0.32", later).ok
+
+
+def test_a_right_password_with_a_valid_code_is_never_refused_for_others_failures(
+    db: Session,
+) -> None:
+    user = _with_authenticator(db, "both.factors")
+    now = utcnow()
+    _spray(db, "both.factors", login.SLOW_AFTER.attempts + 5, now)
+    assert login.check_password(db, "both.factors", "x", "10.0.0.40", now).outcome in {
+        Outcome.INVALID,
+        Outcome.SLOWED,
+    }
+    password_only = login.check_password(db, "both.factors", "right-password", "10.0.0.41", now)
+    assert password_only.outcome is Outcome.SLOWED
+    both = login.check_password(
+        db, "both.factors", "right-password", "10.0.0.41", now, code=_code(user, now)
+    )
+    assert both.ok and both.factors == ("password", "totp")
+    # Either factor wrong: one answer, so the code does not tell whether the password was.
+    wrong_password = login.check_password(
+        db, "both.factors", "wrong", "10.0.0.42", now, code=_code(user, now, 1)
+    )
+    wrong_code = login.check_password(
+        db, "both.factors", "right-password", "10.0.0.43", now, code="000000"
+    )
+    assert (wrong_password.outcome, wrong_password.slowed) == (Outcome.INVALID, True)
+    assert (wrong_code.outcome, wrong_code.slowed) == (Outcome.INVALID, True)
+
+
+def test_a_ceiling_over_every_name_slows_them_all(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(login, "FAILURES_EVERYWHERE", Limit(4, dt.timedelta(minutes=15)))
+    _user(db, "quiet.name")
+    now = utcnow()
+    for n in range(4):
+        login.check_password(db, f"sprayed-{n}", "wrong", f"192.0.2.{n}", now)
+    assert login.check_password(db, "quiet.name", "right-password", "10.0.0.50", now).ok
+    slowed = login.check_password(db, "quiet.name", "right-password", "10.0.0.51", now)
+    assert slowed.outcome is Outcome.SLOWED

@@ -42,8 +42,8 @@ from shared.auth.oidc import (
     record_refusal,
     return_to,
 )
-from shared.auth.staff_users import create_staff
-from shared.models import AuditEvent, StaffUser
+from shared.auth.staff_users import create_staff, ensure_default_roles
+from shared.models import AuditEvent, Permission, Role, StaffUser
 from tests.shared.auth.oidc_fixtures import (
     CLIENT_ID,
     REDIRECT_URI,
@@ -58,8 +58,8 @@ __all__ = ["idp", "oidc_provider"]  # fixtures, used by name
 
 pytestmark = pytest.mark.slow
 ACTOR = Actor(ActorType.SYSTEM, "sso-test", "127.0.0.1")
-# The roles that need a second factor, as PAYDESK_MFA_REQUIRED_ROLES's default.
-MFA_ROLES = ("supervisor", "admin")
+# What needs a second factor, as PAYDESK_MFA_REQUIRED_PERMISSIONS's default.
+MFA_PERMISSIONS = ("admin:*", "*:approve", "payments:take")
 # How an IdP reports a password and a second factor (RFC 8176).
 WITH_MFA = ["pwd", "mfa"]
 
@@ -76,7 +76,7 @@ def sign_in(client: OidcClient, login: str) -> OidcIdentity:
 
 
 def provision(db: Session, identity: OidcIdentity) -> StaffUser:
-    return provision_staff(db, identity, ACTOR, mfa_roles=MFA_ROLES)
+    return provision_staff(db, identity, ACTOR, mfa_permissions=MFA_PERMISSIONS)
 
 
 # -- settings -------------------------------------------------------------------------
@@ -256,6 +256,9 @@ def test_tampered_state_is_refused(client: OidcClient) -> None:
     forged = callback.replace(f"state={blob['state']}", "state=forged")
     with pytest.raises(OidcStateError):
         client.finish(forged, blob)
+    # Not ASCII: the same refusal, not a TypeError.
+    with pytest.raises(OidcStateError):
+        client.finish({"code": "x", "state": "\u00e9t\u00e9"}, blob)
 
 
 def test_missing_or_stale_sign_in_is_refused(client: OidcClient) -> None:
@@ -515,10 +518,29 @@ def test_an_accepted_acr_shows_a_second_factor(db: Session, idp: Provider) -> No
     assert refused.value.reason == "no multi-factor: amr -, acr urn:example:loa:1"
 
 
-def test_the_required_roles_come_from_the_caller(db: Session, client: OidcClient) -> None:
+def test_what_needs_a_second_factor_comes_from_the_caller(db: Session, client: OidcClient) -> None:
+    # fran is finance (exports:gl) and an agent.
     with pytest.raises(OidcMfaError):
-        provision_staff(db, sign_in(client, "fran"), ACTOR, mfa_roles=("finance",))
-    assert provision_staff(db, sign_in(client, "sam"), ACTOR, mfa_roles=()).username == "sam"
+        provision_staff(db, sign_in(client, "fran"), ACTOR, mfa_permissions=("exports:*",))
+    sam = provision_staff(db, sign_in(client, "sam"), ACTOR, mfa_permissions=())
+    assert sam.username == "sam"
+
+
+def test_a_mapped_custom_role_with_administration_needs_a_second_factor(
+    db: Session, idp: Provider
+) -> None:
+    """Decided by what the roles allow, not their names: a role made here counts too."""
+    ensure_default_roles(db)
+    known = {p.code: p for p in db.scalars(select(Permission))}
+    db.add(Role(name="helpdesk-lead", description="x", permissions=[known["admin:users"]]))
+    db.flush()
+    idp.set_account("hal", name="Hal", email="hal@example.org", groups=["helpdesk"])
+    with httpx.Client(timeout=10) as http:
+        mapped = OidcClient(idp.settings(role_map="helpdesk=helpdesk-lead"), http)
+        with pytest.raises(OidcMfaError):
+            provision(db, sign_in(mapped, "hal"))
+        idp.set_account("hal", amr=WITH_MFA)
+        assert provision(db, sign_in(mapped, "hal")).username == "hal"
 
 
 # -- binding accounts to the IdP's identity ------------------------------------------------
@@ -643,3 +665,10 @@ def test_deactivated_user_is_refused(db: Session, client: OidcClient) -> None:
     db.flush()
     with pytest.raises(OidcError, match="not active"):
         provision(db, sign_in(client, "alice"))
+
+
+def test_a_card_number_in_the_idp_s_name_is_never_kept(db: Session, idp: Provider) -> None:
+    idp.set_account("alice", name="Alice 4111 1111 1111 1111")
+    with httpx.Client(timeout=10) as http:
+        user = provision(db, sign_in(OidcClient(idp.settings(), http), "alice"))
+    assert user.display_name == "Alice ************1111"

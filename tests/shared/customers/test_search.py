@@ -27,7 +27,7 @@ from shared.models import (
 )
 from shared.search_terms import customer_terms
 from tests import factories
-from tests.support.databases import create_database, drop_schema
+from tests.support.databases import TEST_KEYS, create_database, drop_schema
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_an_empty_search_wants_nothing() -> None:
 def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     url, schema = create_database(request.param, tmp_path)
     engine = make_engine(url)
-    yield make_sessionmaker(engine)
+    yield make_sessionmaker(engine, TEST_KEYS)
     engine.dispose()
     drop_schema(schema)
 

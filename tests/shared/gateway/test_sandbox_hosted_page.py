@@ -309,8 +309,10 @@ def test_a_forged_post_is_refused(client: TestClient, hosted_gateway: SandboxGat
     forged = client.post(url, data=card_form("guessed"))
     missing = client.post(url, data={k: v for k, v in card_form("").items() if k != "form_token"})
     cancel = client.post(f"{url}/cancel", data={"form_token": "guessed"})
+    accented = client.post(url, data=card_form("d\u00e9j\u00e0-vu"))
 
     assert [forged.status_code, missing.status_code, cancel.status_code] == [403, 403, 403]
+    assert accented.status_code == 403
     assert "This form has expired" in forged.text
     result = hosted_gateway.hosted_result(session_in(url))
     assert (result.completed, result.token) == (False, None)

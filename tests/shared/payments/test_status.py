@@ -15,7 +15,7 @@ from shared.identifiers import LookupInputError, transaction_id
 from shared.models import Channel, Payment, PaymentStatus, ReceiptSequence, Tender
 from shared.money import Money
 from shared.payments import states as payment_states
-from shared.payments.status import Tone, describe, find_payment, parse_factor
+from shared.payments.status import Tone, describe, find_payment, parse_amount, parse_check
 from shared.receipts import numbering as receipts
 
 S = PaymentStatus
@@ -57,24 +57,43 @@ def payment_in(db: Session, status: PaymentStatus, tender: Tender = Tender.CARD)
     return payment
 
 
-def test_factor_is_an_amount_in_the_locale_or_an_email() -> None:
-    assert parse_factor("1 234,56", "CAD", "fr") == Money(123_456, "CAD")
-    assert parse_factor("$1,234.56", "CAD", "en") == Money(123_456, "CAD")
-    assert parse_factor(" Jane@Example.COM ", "CAD", "en") == "jane@example.com"
-    for bad in ("", "0", "-5", "abc", "1.234", "jane@", "@example.com"):
+def test_an_amount_in_the_locale_and_an_email_or_last_4() -> None:
+    assert parse_amount("1 234,56", "CAD", "fr") == Money(123_456, "CAD")
+    assert parse_amount("$1,234.56", "CAD", "en") == Money(123_456, "CAD")
+    for bad in ("", "0", "-5", "abc", "1.234", "jane@example.com"):
         with pytest.raises(LookupInputError):
-            parse_factor(bad, "CAD", "en")
+            parse_amount(bad, "CAD", "en")
+    assert parse_check(" Jane@Example.COM ") == "jane@example.com"
+    assert parse_check(" 4 2 4 2 ") == "4242"
+    for bad in ("", "jane@", "@example.com", "424", "42424", "\uff14\uff12\uff14\uff12", "12.50"):
+        with pytest.raises(LookupInputError):
+            parse_check(bad)
 
 
-def test_find_by_transaction_id_with_amount_or_email(db: Session) -> None:
+def _amount(text: str, locale: str = "en") -> Money:
+    return parse_amount(text, "CAD", locale)
+
+
+def test_find_by_transaction_id_with_the_amount(db: Session) -> None:
     payment = payment_in(db, S.POSTED)
     tx = payment.transaction_id
-    assert find_payment(db, tx.lower(), "123.45", "CAD", "en") is payment
-    assert find_payment(db, tx, "123,45", "CAD", "fr") is payment
-    assert find_payment(db, tx, "jane@example.COM", "CAD", "en") is payment
-    assert find_payment(db, tx, "123.44", "CAD", "en") is None
-    assert find_payment(db, tx, "john@example.com", "CAD", "en") is None
-    assert find_payment(db, "TX-0000-0000-0000", "123.45", "CAD", "en") is None
+    assert find_payment(db, tx.lower(), _amount("123.45"), None) is payment
+    assert find_payment(db, tx, _amount("123,45", "fr"), None) is payment
+    assert find_payment(db, tx, _amount("123.45"), "jane@example.com") is payment
+    assert find_payment(db, tx, _amount("123.44"), None) is None
+    assert find_payment(db, tx, _amount("123.45"), "john@example.com") is None
+    assert find_payment(db, "TX-0000-0000-0000", _amount("123.45"), None) is None
+
+
+def test_a_receipt_number_needs_the_email_or_the_card_s_last_4(db: Session) -> None:
+    payment = payment_in(db, S.POSTED)
+    payment.card_last4 = "4242"
+    number = receipts.issue(db, payment, SYSTEM).receipt_number
+    assert find_payment(db, number, _amount("123.45"), None) is None
+    assert find_payment(db, number, _amount("123.45"), "jane@example.com") is payment
+    assert find_payment(db, number, _amount("123.45"), "4242") is payment
+    assert find_payment(db, number, _amount("123.45"), "1881") is None
+    assert find_payment(db, number, _amount("123.40"), "4242") is None
 
 
 def test_receipts_after_the_millionth_of_the_year_are_found(db: Session) -> None:
@@ -90,7 +109,7 @@ def test_receipts_after_the_millionth_of_the_year_are_found(db: Session) -> None
     numbers = [receipts.issue(db, p, SYSTEM).receipt_number for p in (first, second)]
     assert numbers == [f"R-{year}-1000000", f"R-{year}-1000001"]
     for paid, number in zip((first, second), numbers, strict=True):
-        assert find_payment(db, number.lower(), "123.45", "CAD", "en") is paid
+        assert find_payment(db, number.lower(), _amount("123.45"), "jane@example.com") is paid
         jump = identifier_search.identify(db, number.replace("-", " "))
         assert jump == identifier_search.Jump("payment", transaction_id=paid.transaction_id)
 
@@ -99,7 +118,9 @@ def test_no_email_on_the_payment_never_matches(db: Session) -> None:
     payment = payment_in(db, S.POSTED)
     payment.payer_email = None
     db.flush()
-    assert find_payment(db, payment.transaction_id, "jane@example.com", "CAD", "en") is None
+    assert find_payment(db, payment.transaction_id, _amount("123.45"), "jane@example.com") is None
+    number = receipts.issue(db, payment, SYSTEM).receipt_number
+    assert find_payment(db, number, _amount("123.45"), "") is None
 
 
 def test_posted_in_plain_words(db: Session) -> None:

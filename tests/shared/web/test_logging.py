@@ -5,6 +5,7 @@ import json
 import logging
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote_plus
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from shared.web.logging import configure_logging
 from shared.web.request_id import RequestIdMiddleware, request_id_var
 from tests.support.live_server import serving
+from tests.support.pci import card_numbers_in
 
 VISA = "4111111111111111"
 MASKED_VISA = "************1111"
@@ -137,3 +139,32 @@ def test_uvicorn_access_lines_go_through_the_same_formatter(log: io.StringIO) ->
     assert access["request_id"] == request_id
     [lookup] = [line for line in logged if line["logger"] == "paydesk.test"]
     assert lookup == lookup | {"message": f"looking up {MASKED_VISA}", "request_id": request_id}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "query",
+    [
+        "card=4111+1111+1111+1111",
+        "card=4111%201111%201111%201111",
+        "card=4111%2F1111%2F1111%2F1111",
+        "card=4111%2C1111%2C1111%2C1111",
+        "card=4111-1111%201111%2F1111",
+        "card=4111%25201111%25201111%25201111",
+    ],
+    ids=["plus", "%20", "%2F", "%2C", "mixed", "encoded twice"],
+)
+def test_a_card_in_an_encoded_query_string_is_masked_in_the_access_line(
+    log: io.StringIO, query: str
+) -> None:
+    app = RequestIdMiddleware(Starlette(routes=[Route("/pay", pay)]))
+    with serving(app, access_log=True) as port:
+        # Sent as typed: the query string goes out exactly as a browser would encode it.
+        response = httpx.get(f"http://127.0.0.1:{port}/pay?{query}")
+        missing = httpx.get(f"http://127.0.0.1:{port}/cards/{query.partition('=')[2]}")
+
+    assert response.status_code == 200 and missing.status_code == 404
+    [access, not_found] = [line for line in lines(log) if line["logger"] == "uvicorn.access"]
+    assert MASKED_VISA in access["message"] and MASKED_VISA in not_found["message"]
+    assert card_numbers_in(log.getvalue().encode()) == []
+    assert card_numbers_in(unquote_plus(unquote_plus(log.getvalue())).encode()) == []
