@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from tqdm import tqdm
 
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings
+from shared.messaging import mail_folder
 
 
 def _settings() -> Settings:
@@ -69,6 +70,11 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
     for system in settings.sandbox_source_systems:
         print(f"  Sandbox source   {base}{SANDBOX_SOURCE_MOUNT}/{system}/payments")
     print(f"  Health           {base}/healthz")
+    if mail_folder.folder_of(settings) is not None:
+        # Nothing is sent: say where "Email my receipt" went.
+        print(
+            f"  Demo mail        {base}/staff/demo-mail   (mail is kept, not sent; staff sign-in)"
+        )
     if demo:
         with transaction(runtime.factory) as session:
             bills = sample_bills(session)

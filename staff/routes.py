@@ -10,6 +10,7 @@ from staff import (
     auth_views,
     counter_routes,
     customer_routes,
+    demo_mail_views,
     home_views,
     sso_views,
 )
@@ -85,6 +86,14 @@ routes: list[BaseRoute] = [
         admin_views.role_detail,
         methods=GET_POST,
         name="admin_role",
+    ),
+    # The demo's mail (only where mail goes to files)
+    Route("/demo-mail", demo_mail_views.inbox, name="demo_mail"),
+    Route("/demo-mail/{name}", demo_mail_views.message, name="demo_mail_message"),
+    Route(
+        "/demo-mail/{name}/attachments/{index:int}",
+        demo_mail_views.attachment,
+        name="demo_mail_attachment",
     ),
     # Find anything, the customer view, payment detail
     *customer_routes.routes,

@@ -92,6 +92,7 @@ def test_demo_starts_from_an_empty_folder_and_answers(demo: tuple[str, Path, Pat
     printed = log.read_text()
     assert f"{base}/staff/" in printed
     assert "demo-cashier-password" in printed
+    assert f"{base}/staff/demo-mail" in printed  # where "Email my receipt" went
     home = httpx.get(f"{base}/")
     assert home.status_code == 200
     assert "default-src 'none'" in home.headers["content-security-policy"]

@@ -17,7 +17,9 @@ def _fake_tool(folder: Path, name: str, prints: str) -> None:
     tool.chmod(0o755)
 
 
-def _bootstrap(path_first: Path, *args: str, python: str = "python3") -> subprocess.CompletedProcess[str]:
+def _bootstrap(
+    path_first: Path, *args: str, python: str = "python3"
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{path_first}:{os.environ['PATH']}", "PYTHON": python}
     return subprocess.run(
         [str(ROOT / "scripts/bootstrap.sh"), *args],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from shared import interactions
 from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
+from shared.messaging.mailer import FileMailer
 from shared.models import Customer, Role, StaffUser
 from shared.models.interactions import InteractionChannel
 from shared.permissions import DEFAULT_ROLES
@@ -73,7 +75,17 @@ def records(console: Console) -> dict[str, str]:
         interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
         db.commit()
         role = db.scalars(select(Role).where(Role.name == "agent")).one()
+    # A message in the demo mail folder, with an attachment to open.
+    mail = EmailMessage()
+    mail["Subject"] = "Receipt"
+    mail.set_content("Thanks.")
+    mail.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="r.pdf")
+    folder = console.runtime.settings.var_dir / "mail"
+    FileMailer(folder).send(mail)
+    with console.factory() as db:
         return {
+            "name": sorted(p.name for p in folder.glob("*.eml"))[0],
+            "index": "0",
             "customer_id": str(customer.id),
             "interaction_id": str(interaction.id),
             "transaction_id": outcome.payment.transaction_id,

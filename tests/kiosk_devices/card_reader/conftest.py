@@ -20,8 +20,8 @@ from .card_reader_support import (
     SANDBOX_SOCKET_DIR,
     CardSlot,
     Pcscd,
-    readers_at,
     namespaces_available,
+    readers_at,
 )
 from .card_reader_vicc import VPCD_READER
 

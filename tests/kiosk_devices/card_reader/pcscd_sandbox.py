@@ -32,7 +32,7 @@ def main(socket_dir: str, pcscd_args: list[str]) -> None:
     loopback_up()
     os.makedirs("/run/pcscd", exist_ok=True)
     subprocess.run(["mount", "--bind", socket_dir, "/run/pcscd"], check=True)
-    os.execvp("pcscd", ["pcscd", *pcscd_args])
+    os.execvp("pcscd", ["pcscd", *pcscd_args])  # noqa: S606 - becoming pcscd, no shell wanted
 
 
 if __name__ == "__main__":
