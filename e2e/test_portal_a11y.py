@@ -5,8 +5,8 @@ One journey per language walks every page state (error states too): home, find (
 and with errors), basket (and with an error), check (and with an error), the card page,
 "we are confirming your payment", the confirmation, the receipt (and with an error),
 "we are sending your receipt", the status form (and with errors), the status result and
-the receipt's verification page, and the page for an address that leads nowhere. Every problem on every page is collected, then reported
-together, so one run shows them all."""
+the receipt's verification page, and the page for an address that leads nowhere. Every
+problem on every page is collected, then reported together, so one run shows them all."""
 
 from __future__ import annotations
 
