@@ -145,7 +145,7 @@ def parse_money(text: str, currency: str, locale: str = "en") -> Money:
     if any(a in ".,_" and b in ".,_" for a, b in itertools.pairwise(parts)):
         raise MoneyError(NOT_A_NUMBER)
     point = _decimal_at(parts, locale)
-    if parts[0] in ".,_" and point != 0 or not any(p.isdigit() for p in parts):
+    if (parts[0] in ".,_" and point != 0) or not any(p.isdigit() for p in parts):
         raise MoneyError(NOT_A_NUMBER)
     integer = parts if point is None else parts[:point]
     fraction = "" if point is None else "".join(parts[point + 1 :])
