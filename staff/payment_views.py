@@ -6,16 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit, interactions
+from shared import audit, interactions, local_time
 from shared.i18n import LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
@@ -32,7 +30,7 @@ from shared.models import (
     StaffUser,
     Terminal,
 )
-from shared.money import Money, babel_locale
+from shared.money import Money
 from shared.payments.status import by_transaction_id, describe, receipt_of
 from shared.receipts import numbering as receipts
 from shared.receipts.email import InvalidAddress, send_receipt
@@ -49,13 +47,11 @@ AUDIT_LIMIT = 200
 
 def display(request: Request) -> dict[str, Callable[..., str]]:
     """Template helpers: times in the organisation's zone, amounts in the page's language."""
-    zone = ZoneInfo(settings_of(request).timezone)
+    timezone = settings_of(request).timezone
     locale = current_locale.get()
 
     def when(value: dt.datetime | None) -> str:
-        if value is None:
-            return ""
-        return str(format_datetime(value.astimezone(zone), "medium", locale=babel_locale(locale)))
+        return "" if value is None else local_time.moment(value, timezone, locale, seconds=True)
 
     def amount(minor: int, currency: str) -> str:
         return Money(minor, currency).format(locale)

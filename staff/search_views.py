@@ -20,6 +20,7 @@ from shared.customers import identifier_search, search
 from shared.customers.search import Cursor, CustomerMatch, Filters, PaymentRow, PaymentSearch
 from shared.i18n import current_locale
 from shared.i18n import gettext_ as _
+from shared.local_time import in_zone
 from shared.models import Channel, Department, PaymentStatus, Terminal
 from shared.money import Money, MoneyError, parse_money
 from shared.search_terms import has_control_characters
@@ -189,7 +190,9 @@ def search_page(request: Request, db: Session) -> Response:
 
 CSV_HEADER = (
     "transaction_id",
+    # In PAYDESK_TIMEZONE with its offset, the zone named in the next column.
     "created_at",
+    "time_zone",
     "status",
     "amount",
     "currency",
@@ -219,14 +222,15 @@ def _csv_line(values: tuple[object, ...]) -> str:
 def csv_lines(factory: sessionmaker[Session], payment_search: PaymentSearch) -> Iterator[str]:
     yield _csv_line(CSV_HEADER)
     for batch in search.payment_batches(factory, payment_search, CSV_BATCH):
-        yield "".join(_csv_line(_csv_values(row)) for row in batch)
+        yield "".join(_csv_line(_csv_values(row, payment_search.timezone)) for row in batch)
 
 
-def _csv_values(row: PaymentRow) -> tuple[object, ...]:
+def _csv_values(row: PaymentRow, timezone: str) -> tuple[object, ...]:
     p, c = row.payment, row.customer
     return (
         p.transaction_id,
-        p.created_at.astimezone(dt.UTC).isoformat(),
+        in_zone(p.created_at, timezone).isoformat(),
+        timezone,
         p.status.value,
         Money(p.amount, p.currency).plain(),
         p.currency,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
+from shared.i18n import current_locale
+from shared.local_time import time_of_day
 from shared.web.forms import (
     client_address,
     form_text,
@@ -36,8 +37,9 @@ def password_field(request: Request, name: str) -> str:
 
 
 def local_time(request: Request, value: dt.datetime) -> str:
-    """HH:MM in the organisation's time zone (the database keeps UTC)."""
-    return value.astimezone(ZoneInfo(settings_of(request).timezone)).strftime("%H:%M")
+    """The time of day in the organisation's zone, named: `2:05 p.m. (Eastern Standard
+    Time)` (the database keeps UTC)."""
+    return time_of_day(value, settings_of(request).timezone, current_locale.get())
 
 
 __all__ = [

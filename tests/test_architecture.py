@@ -25,6 +25,7 @@ KERNEL = {
     "db",
     "i18n",
     "identifiers",
+    "local_time",
     "luhn",
     "migrate",
     "money",

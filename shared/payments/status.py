@@ -14,16 +14,15 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import local_time
 from shared.i18n import translations
 from shared.identifiers import LookupInputError, normalize_reference
 from shared.models import Payment, PaymentStatus, Receipt
-from shared.money import Money, MoneyError, babel_locale, parse_money
+from shared.money import Money, MoneyError, parse_money
 
 S = PaymentStatus
 
@@ -133,17 +132,12 @@ def _reached(payment: Payment, status: PaymentStatus) -> dt.datetime | None:
 def describe(payment: Payment, locale: str, timezone: str) -> StatusReport:
     """Where `payment` stands, in plain `locale` words with dates in `timezone`."""
     _ = translations(locale).gettext
-    zone = ZoneInfo(timezone)
-    lang = babel_locale(locale)
 
     def day(value: dt.datetime | None) -> str:
-        return str(format_date(value.astimezone(zone), "long", locale=lang)) if value else ""
+        return local_time.day(value, timezone, locale) if value else ""
 
     def moment(value: dt.datetime) -> str:
-        local = value.astimezone(zone)
-        return (
-            f"{format_date(local, 'long', locale=lang)}, {format_time(local, 'short', locale=lang)}"
-        )
+        return local_time.long_moment(value, timezone, locale)
 
     amount = Money(payment.amount, payment.currency).format(locale)
     received = payment.authorized_at or payment.created_at

@@ -40,3 +40,5 @@ class ReceiptDocument:
     status: str
     verify_url: str
     locale: str = "en"
+    # PAYDESK_TIMEZONE: `issued_at` is in it, and the receipt names it.
+    timezone: str = "UTC"

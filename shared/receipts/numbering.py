@@ -162,6 +162,7 @@ def document(
         receipt_number=receipt.receipt_number,
         transaction_id=payment.transaction_id,
         issued_at=receipt.issued_at.astimezone(ZoneInfo(settings.timezone)),
+        timezone=settings.timezone,
         payer_name=payment.customer.name if payment.customer else "",
         channel=str(payment.channel),
         tender=str(payment.tender),

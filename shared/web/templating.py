@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from starlette.applications import Starlette
 from starlette.datastructures import URL, URLPath
 from starlette.requests import Request
 from starlette.routing import Router
 from starlette.templating import Jinja2Templates
 
+from shared import local_time
 from shared.i18n import LOCALE_NAMES, LOCALES, current_locale, gettext_, ngettext_
 from shared.money import Money
 from shared.web.csrf import csrf_token
@@ -26,8 +27,11 @@ def _money(value: Money) -> str:
     return value.format(current_locale.get())
 
 
-def _datetime(value: dt.datetime, style: str = "medium") -> str:
-    return str(format_datetime(value, style, locale=current_locale.get()))
+@jinja2.pass_context
+def _datetime(context: Mapping[str, Any], value: dt.datetime) -> str:
+    """In the organisation's time zone, named (the database keeps UTC)."""
+    timezone = context["request"].app.state.settings.timezone
+    return local_time.moment(value, timezone, current_locale.get())
 
 
 def _date(value: dt.date, style: str = "medium") -> str:

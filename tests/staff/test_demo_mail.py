@@ -37,6 +37,7 @@ def test_each_kept_message_is_listed_with_its_attachment(console: Console) -> No
     assert "ana@example.com" in inbox.text
     assert "Your receipt R-2026-000777" in inbox.text
     assert "R-2026-000777.pdf" in inbox.text
+    assert "(Coordinated Universal Time)" in inbox.text  # PAYDESK_TIMEZONE, named
     (message_link,) = re.findall(r'href="http://testserver(/staff/demo-mail/[^"/]+)"', inbox.text)
     opened = client.get(message_link)
     assert opened.status_code == 200
