@@ -14,7 +14,11 @@ from .conftest import SANDBOXED
 pytestmark = [
     pytest.mark.devices,
     pytest.mark.slow,
-    pytest.mark.skipif(not SANDBOXED, reason="needs namespaces (run as root) for a second pcscd"),
+    pytest.mark.skipif(
+        not SANDBOXED,
+        reason="a second pcscd needs its own namespaces: unshare --mount --net, as root, "
+        "outside a chroot",
+    ),
 ]
 
 
