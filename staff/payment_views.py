@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared import audit, interactions, local_time
+from shared.db import utcnow
 from shared.i18n import LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
@@ -31,6 +32,7 @@ from shared.models import (
     Terminal,
 )
 from shared.money import Money
+from shared.payments.settlement import settlement_expected
 from shared.payments.status import by_transaction_id, describe, receipt_of
 from shared.receipts import numbering as receipts
 from shared.receipts.email import InvalidAddress, send_receipt
@@ -47,7 +49,8 @@ AUDIT_LIMIT = 200
 
 def display(request: Request) -> dict[str, Callable[..., str]]:
     """Template helpers: times in the organisation's zone, amounts in the page's language."""
-    timezone = settings_of(request).timezone
+    settings = settings_of(request)
+    timezone = settings.timezone
     locale = current_locale.get()
 
     def when(value: dt.datetime | None) -> str:
@@ -56,7 +59,19 @@ def display(request: Request) -> dict[str, Callable[..., str]]:
     def amount(minor: int, currency: str) -> str:
         return Money(minor, currency).format(locale)
 
-    return {"when": when, "amount": amount}
+    def settlement(payment: Payment) -> str:
+        """When it settled; for a posted card payment, when it should (or that it is late)."""
+        if payment.settled_at is not None:
+            return when(payment.settled_at)
+        expected = settlement_expected(payment, settings.batch_close, settings.timezone)
+        if expected is None:
+            return ""
+        shown = local_time.moment(expected, settings.timezone, locale)
+        if utcnow() >= expected:
+            return _("Late: expected by %(time)s") % {"time": shown}
+        return _("Expected by %(time)s") % {"time": shown}
+
+    return {"when": when, "amount": amount, "settlement": settlement}
 
 
 def _staff(request: Request) -> StaffContext:
@@ -139,7 +154,7 @@ def _detail(
         **display(request),
         "payment": payment,
         "customer": payment.customer,
-        "report": describe(payment, locale, settings.timezone),
+        "report": describe(payment, locale, settings.timezone, batch_close=settings.batch_close),
         "history": payment.history,
         "allocations": allocations,
         "receipt": receipt,

@@ -6,18 +6,22 @@ customer and payment routes with real sample values for their path parameters.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from shared.auth.access import UserPermissions, can
-from shared.db import transaction
+from shared.db import transaction, utcnow
 from shared.models import OutboxMessage
+from shared.models import PaymentStatus as S
 from shared.permissions import DEFAULT_ROLES
 from staff import customer_routes
+from tests import factories
 from tests.staff.conftest import Console, post, signed_in
-from tests.staff.test_search import World, build_world
+from tests.staff.test_search import World, add_payment, build_world
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +157,23 @@ def test_my_routes_for_every_default_role(console: Console, world: World, role: 
         response = client.get(url)
         expected = 200 if can(perms, permission) else 403
         assert response.status_code == expected, (role, url)
+
+
+def test_a_posted_card_payment_shows_when_it_settles_and_when_that_is_late(
+    console: Console, agent: TestClient
+) -> None:
+    with transaction(console.factory) as db:
+        (bill,) = factories.bills(db, [9_000])
+        customer = bill.account.customer
+        fresh, stale = (
+            add_payment(
+                db, customer, bill.account, bill, 1_000, at, status=S.POSTED, last4="4242"
+            ).transaction_id
+            for at in (utcnow(), utcnow() - dt.timedelta(days=3))
+        )
+        customer_id = customer.id
+    assert "Expected by" in agent.get(f"/staff/payments/{fresh}").text
+    late = agent.get(f"/staff/payments/{stale}").text
+    assert "badge-late" in late and "expected by" in late
+    view = agent.get(f"/staff/customers/{customer_id}").text
+    assert "Expected by" in view and "Late: expected by" in view
