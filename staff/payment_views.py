@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from shared import audit, interactions, local_time
 from shared.db import utcnow
-from shared.i18n import LOCALES, current_locale
+from shared.i18n import LOCALE_NAMES, LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
 from shared.messaging import write_back
@@ -172,7 +172,9 @@ def _detail(
         "may_see_audit": staff.can("audit:view"),
         "may_resend": receipt is not None and _may(request, db, payment, "receipts:resend"),
         "on_file": on_file,
-        "form": form or {"to": "file" if on_file else "other", "email": ""},
+        "form": form
+        or {"to": "file" if on_file else "other", "email": "", "locale": _email_locale(payment)},
+        "languages": LOCALE_NAMES,
         "errors": errors or {},
         "notice": request.session.pop(NOTICE, None),
     }
@@ -213,11 +215,20 @@ def resend(request: Request, db: Session) -> Response:
     receipt: Receipt | None = receipt_of(db, payment)
     if receipt is None or not _may(request, db, payment, "receipts:resend"):
         raise HTTPException(404)
-    form = {"to": form_text(request, "to") or "other", "email": form_text(request, "email")}
+    form = {
+        "to": form_text(request, "to") or "other",
+        "email": form_text(request, "email"),
+        "locale": form_text(request, "locale") or _email_locale(payment),
+    }
     on_file = _address_on_file(payment)
     typed = on_file if form["to"] == "file" and on_file else form["email"]
+    if form["locale"] not in LOCALES:
+        return _detail(
+            request, db, payment, errors={"resend-locale": _("Choose a language.")}, form=form
+        )
+    actor = _staff(request).actor
     try:
-        message = send_receipt(db, receipt, typed, _email_locale(payment), _staff(request).actor)
+        message = send_receipt(db, receipt, typed, form["locale"], actor, channel="resent")
     except InvalidAddress:
         text = (
             _("That is not a complete email address. Enter one like name@example.com.")
@@ -227,9 +238,23 @@ def resend(request: Request, db: Session) -> Response:
         form["to"] = "other"
         return _detail(request, db, payment, errors={"resend-email": text}, form=form)
     address = str(message.payload["to"])
+    # On the record of the contact the agent is in (or the customer's latest): no one
+    # has to remember to note it by hand.
+    interactions.record_receipt_sent(
+        db,
+        actor,
+        payment.customer,
+        receipt.receipt_number,
+        _("Receipt %(number)s resent to %(address)s (%(language)s).")
+        % {
+            "number": receipt.receipt_number,
+            "address": address,
+            "language": LOCALE_NAMES[form["locale"]],
+        },
+    )
     audit.record(
         db,
-        _staff(request).actor,
+        actor,
         audit.AuditAction.RECEIPT_EMAIL_REQUESTED,
         "receipt",
         receipt.receipt_number,
