@@ -42,7 +42,7 @@ from shared.money import Money, parse_money
 from shared.payments import taking as payments
 from shared.payments.amount_input import read_cash_tendered, read_part_payment
 from shared.receipts import numbering as receipts
-from shared.receipts.render.html import receipt_html
+from shared.receipts.render.html import qr_svg, receipt_html
 from shared.web.endpoint import fragment_or_page, page, writes_on_get
 from staff.access import StaffContext, requires
 from staff.customer_views import visible_customer
@@ -429,6 +429,11 @@ def result_page(request: Request, db: Session, payment: Payment, first: bool = F
         "payment": payment,
         "customer": payment.customer,
         "receipt_fragment": receipt_html(doc) if doc else None,
+        # The PDF's QR code, so the printed receipt can be checked as the emailed one can.
+        "qr": qr_svg(doc.verify_url, title=_("QR code to check this receipt is genuine"))
+        if doc
+        else None,
+        "verify_url": doc.verify_url if doc else None,
         "change_due": None
         if payment.change_due is None
         else Money(payment.change_due, payment.currency),
