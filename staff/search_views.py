@@ -152,6 +152,7 @@ def search_page(request: Request, db: Session) -> Response:
         else CustomerMatch()
     )
     customers = search.customer_hits(db, match.ids, visible)
+    close = search.customer_hits(db, match.close, visible)
     results = (
         search.payment_page(db, replace(form.search, customers=match.ids), form.cursor)
         if not form.errors and staff.can("payments:view")
@@ -165,6 +166,7 @@ def search_page(request: Request, db: Session) -> Response:
         "searched": form.search.wanted and not form.errors,
         "customers": customers,
         "customers_capped": match.more,
+        "close_customers": close,
         "payments": results.rows,
         "next_query": _query_with(form, after=results.next.encode()) if results.next else None,
         "first_query": _query_with(form) if form.cursor else None,

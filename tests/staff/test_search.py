@@ -444,6 +444,25 @@ def test_card_last4_and_amount(agent: TestClient, world: World) -> None:
         assert tx in response.text
     assert world.card_txs[2] not in response.text
     assert world.card_txs[0] not in agent.get("/staff/search", params={"q": "4242 125.51"}).text
+    # The amount first works the same.
+    swapped = agent.get("/staff/search", params={"q": "125.50 4242"}).text
+    assert all(tx in swapped for tx in world.card_txs[:2])
+    assert world.card_txs[2] not in swapped
+
+
+def test_a_name_with_typos_lists_close_matches_when_none_is_exact(
+    agent: TestClient, console: Console
+) -> None:
+    tag = secrets.token_hex(3)
+    with transaction(console.factory) as db:
+        customer = factories.customer(db, name=f"Amira Chen {tag}")
+        db.flush()
+        customer_id = customer.id
+    page = agent.get("/staff/search", params={"q": f"Amira Chn {tag}"}).text
+    assert "No customer matches exactly" in page
+    assert f"/staff/customers/{customer_id}" in page.split("close-matches", 1)[1]
+    exact = agent.get("/staff/search", params={"q": f"Amira Chen {tag}"}).text
+    assert "No customer matches exactly" not in exact and f"/staff/customers/{customer_id}" in exact
 
 
 def test_a_customer_added_or_renamed_is_found_at_once(agent: TestClient, console: Console) -> None:
