@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from portal import basket
 from portal.templating import templates
 from portal.web import NO_STORE, citizen, form_text, redirect_to, settings_of
+from shared.catalog_names import name_in
 from shared.context_ref import sign_ref
 from shared.gateway.protocol import GatewayError, PaymentGateway
 from shared.i18n import gettext_ as _
@@ -96,7 +97,11 @@ def _plan(db: Session, request: Request, chosen: dict[str, int]) -> list[Planned
     )
     plan = payments.plan_allocations(db, probe)
     return [
-        Planned(inv.account.department.name, inv, Money(amount, probe.currency))
+        Planned(
+            name_in(inv.account.department, request.state.locale),
+            inv,
+            Money(amount, probe.currency),
+        )
         for inv, amount in plan
     ]
 

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared import audit
+from shared.catalog_names import name_in
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway
 from shared.i18n import gettext_ as _
@@ -296,7 +297,7 @@ def _read_form(
         if not bill.allowed:
             bill.error = errors[f"bill-{bill.number}"] = _(
                 "You cannot take payments for %(department)s bills."
-            ) % {"department": bill.invoice.account.department.name}
+            ) % {"department": name_in(bill.invoice.account.department, locale)}
             continue
         if bill.partial:
             amount, error = read_part_payment(bill.amount_text, bill.owing, locale)

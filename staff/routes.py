@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 from staff import (
     admin_views,
     auth_views,
+    catalog_views,
     counter_routes,
     customer_routes,
     demo_mail_views,
@@ -94,6 +95,14 @@ routes: list[BaseRoute] = [
         "/demo-mail/{name}/attachments/{index:int}",
         demo_mail_views.attachment,
         name="demo_mail_attachment",
+    ),
+    # Catalog names in other languages
+    Route("/admin/catalog", catalog_views.catalog, name="admin_catalog"),
+    Route(
+        "/admin/catalog/departments/{department_id:int}",
+        catalog_views.department_names,
+        methods=["POST"],
+        name="admin_catalog_department",
     ),
     # Find anything, the customer view, payment detail
     *customer_routes.routes,

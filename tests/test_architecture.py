@@ -25,6 +25,7 @@ KERNEL = {
     "db",
     "i18n",
     "identifiers",
+    "catalog_names",
     "local_time",
     "luhn",
     "migrate",

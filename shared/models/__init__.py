@@ -1,7 +1,7 @@
 """The domain's tables. Import from here: `from shared.models import Payment`."""
 
 from shared.models.audit import AuditChainHead, AuditEvent
-from shared.models.catalog import Department, FeeType
+from shared.models.catalog import Department, DepartmentName, FeeType, FeeTypeName
 from shared.models.customers import (
     Account,
     AccountStatus,
@@ -52,7 +52,9 @@ __all__ = [
     "Customer",
     "CustomerSearchTerm",
     "Department",
+    "DepartmentName",
     "FeeType",
+    "FeeTypeName",
     "IdempotencyRecord",
     "Interaction",
     "InteractionChannel",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.catalog_names import bill_description, name_in
 from shared.config import Settings
 from shared.db import attach, row_of, utcnow
 from shared.identifiers import receipt_number
@@ -147,11 +148,11 @@ def document(
     currency = payment.currency
     lines = tuple(
         ReceiptLine(
-            department=dept.name,
-            fee_type=fee.name,
+            department=name_in(dept, locale),
+            fee_type=name_in(fee, locale),
             account_number=inv.account.account_number,
             invoice_number=inv.invoice_number,
-            description=inv.description,
+            description=bill_description(inv, locale),
             gl_account=alloc.gl_account,
             amount=Money(alloc.amount, currency),
         )

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.routing import Router
 from starlette.templating import Jinja2Templates
 
-from shared import local_time
+from shared import catalog_names, local_time
 from shared.i18n import LOCALE_NAMES, LOCALES, current_locale, gettext_, ngettext_
+from shared.models import Department, FeeType, Invoice
 from shared.money import Money
 from shared.web.csrf import csrf_token
 
@@ -32,6 +33,15 @@ def _datetime(context: Mapping[str, Any], value: dt.datetime) -> str:
     """In the organisation's time zone, named (the database keeps UTC)."""
     timezone = context["request"].app.state.settings.timezone
     return local_time.moment(value, timezone, current_locale.get())
+
+
+def _named(item: Department | FeeType) -> str:
+    """A department's or fee type's name in the page's language (default one if none)."""
+    return catalog_names.name_in(item, current_locale.get())
+
+
+def _described(invoice: Invoice) -> str:
+    return catalog_names.bill_description(invoice, current_locale.get())
 
 
 def _date(value: dt.date, style: str = "medium") -> str:
@@ -88,7 +98,9 @@ def make_templates(*directories: Path, globals_: dict[str, Any] | None = None) -
         undefined=jinja2.StrictUndefined,
     )
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(money=_money, datetime=_datetime, date=_date)
+    env.filters.update(
+        money=_money, datetime=_datetime, date=_date, named=_named, described=_described
+    )
     env.globals.update(
         LOCALES=LOCALES,
         LOCALE_NAMES=LOCALE_NAMES,

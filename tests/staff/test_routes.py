@@ -68,6 +68,7 @@ def records(console: Console) -> dict[str, str]:
     staff = console.user(["agent"])
     with console.factory() as db:
         (bill,) = factories.bills(db, [2_500])
+        department_id = bill.account.department_id
         outcome = factories.paid_in_cash(db, bill, Actor(ActorType.SYSTEM, "test"))
         customer = db.get(Customer, outcome.payment.customer_id)
         assert customer is not None
@@ -85,6 +86,7 @@ def records(console: Console) -> dict[str, str]:
     with console.factory() as db:
         return {
             "name": sorted(p.name for p in folder.glob("*.eml"))[0],
+            "department_id": str(department_id),
             "index": "0",
             "customer_id": str(customer.id),
             "interaction_id": str(interaction.id),
