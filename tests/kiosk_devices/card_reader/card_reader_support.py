@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import shutil
 import socket
@@ -93,6 +94,13 @@ def _socket_in_netns(pid: int) -> socket.socket:
     return made["socket"]  # type: ignore[return-value]
 
 
+@functools.cache
+def _asks_polkit() -> bool:
+    """Whether this pcscd checks clients with polkit (and so has --disable-polkit)."""
+    done = subprocess.run(["pcscd", "--help"], capture_output=True, text=True, check=False)
+    return "--disable-polkit" in done.stdout + done.stderr
+
+
 @dataclass
 class Pcscd:
     """Handle on the pcscd the tests talk to."""
@@ -108,6 +116,11 @@ class Pcscd:
     def start(self) -> None:
         """Start our own pcscd and wait until it lists the vpcd reader; stopped if it never does."""
         command = ["pcscd", "--foreground", "--info", "--config", str(self.reader_conf_dir)]
+        if _asks_polkit():
+            # pcsc-lite 2 (Debian 13) asks polkit who may connect, and with no polkit
+            # daemon (a container, a fresh root) refuses everyone. This daemon is the
+            # tests' own: its clients are the tests.
+            command.append("--disable-polkit")
         if self.sandboxed:
             self.socket_dir.mkdir(mode=0o755, exist_ok=True)
             command = [
