@@ -2,11 +2,13 @@
 
 A pcscd is usable when it *lists the vpcd reader* to us, nothing else: a pcscd process
 seen by ``pidof`` may live in another namespace and answer nobody here. Where this user
-may make namespaces (root), the tests start their own pcscd in its own mount and network
-namespaces (``pcscd_sandbox.py``): vpcd's port 35963 and pcscd's socket are then this
-session's alone, so two test runs on one machine never share a reader. Elsewhere a pcscd
-already answering on the machine's socket with the vpcd reader is used as is, and
-otherwise one is started in the machine's namespaces. Whatever the tests start, they stop.
+may make namespaces (root), the tests start their own pcscd in its own network namespace
+(``pcscd_sandbox.py``), so vpcd's port 35963 is this session's alone and two test runs on
+one machine never share a reader; and in its own mount namespace too where one can be
+made, so its socket is this session's as well (not inside a chroot, where the chroot's
+own /run holds it). Elsewhere a pcscd already answering on the socket with the vpcd
+reader is used as is, and otherwise one is started in the machine's namespaces.
+Whatever the tests start, they stop.
 """
 
 from __future__ import annotations
@@ -38,12 +40,20 @@ CLONE_NEWNET = 0x40000000
 SANDBOX_SOCKET_DIR = Path(f"/tmp/paydesk-pcscd-{os.getpid()}")
 
 
-def namespaces_available() -> bool:
-    """Whether this user can give pcscd its own mount and network namespaces."""
+MOUNT_AND_NET = ("--mount", "--net")
+NET_ONLY = ("--net",)
+
+
+def namespaces_available() -> tuple[str, ...]:
+    """The namespaces this user can give pcscd: mount and network, else (in a chroot,
+    where / is no mount point) network only, else none."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return False
-    done = subprocess.run(["unshare", "--mount", "--net", "true"], capture_output=True, check=False)
-    return done.returncode == 0
+        return ()
+    for flags in (MOUNT_AND_NET, NET_ONLY):
+        done = subprocess.run(["unshare", *flags, "true"], capture_output=True, check=False)
+        if done.returncode == 0:
+            return flags
+    return ()
 
 
 def readers_at(socket_path: Path | None) -> list[str] | None:
@@ -106,7 +116,8 @@ class Pcscd:
     """Handle on the pcscd the tests talk to."""
 
     log_path: Path
-    sandboxed: bool = False
+    # The namespaces of its own (MOUNT_AND_NET, NET_ONLY), or none.
+    sandboxed: tuple[str, ...] = ()
     socket_dir: Path = SANDBOX_SOCKET_DIR
     reader_conf_dir: Path = Path("/etc/reader.conf.d")
     ready_timeout: float = READY_TIMEOUT
@@ -122,10 +133,13 @@ class Pcscd:
             # tests' own: its clients are the tests.
             command.append("--disable-polkit")
         if self.sandboxed:
-            self.socket_dir.mkdir(mode=0o755, exist_ok=True)
+            own_socket = self.sandboxed == MOUNT_AND_NET
+            if own_socket:
+                self.socket_dir.mkdir(mode=0o755, exist_ok=True)
             command = [
-                "unshare", "--mount", "--net", "--",
-                sys.executable, str(SANDBOX), str(self.socket_dir), *command[1:],
+                "unshare", *self.sandboxed, "--",
+                sys.executable, str(SANDBOX), str(self.socket_dir) if own_socket else "-",
+                *command[1:],
             ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -140,7 +154,8 @@ class Pcscd:
 
     def wait_ready(self) -> None:
         """Bounded wait for the vpcd reader to be listed by the pcscd we talk to."""
-        socket_path = self.socket_dir / "pcscd.comm" if self.sandboxed else None
+        own_socket = self.sandboxed == MOUNT_AND_NET
+        socket_path = self.socket_dir / "pcscd.comm" if own_socket else None
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:

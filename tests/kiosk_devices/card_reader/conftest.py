@@ -1,10 +1,11 @@
 """Fixtures for the card-reader tests: a real pcscd with vsmartcard's vpcd driver.
 
-Where namespaces can be made (root), the session starts its own pcscd in its own mount
-and network namespaces and stops it at the end: nothing else on the machine shares its
-reader. Elsewhere a pcscd that already lists the vpcd reader to us is used as is, one
-that answers without it makes the tests skip (saying so), and when none answers the
-session starts one. See ``card_reader_support`` for why listing readers is the test.
+Where namespaces can be made (root), the session starts its own pcscd in its own network
+namespace (and mount namespace, outside a chroot) and stops it at the end: nothing else
+on the machine shares its reader. Elsewhere, and in a chroot whose pcscd socket already
+answers, a pcscd that lists the vpcd reader to us is used as is, one that answers
+without it makes the tests skip (saying so), and when none answers the session starts
+one. See ``card_reader_support`` for why listing readers is the test.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from .card_reader_support import (
+    MOUNT_AND_NET,
     SANDBOX_SOCKET_DIR,
     CardSlot,
     Pcscd,
@@ -29,7 +31,7 @@ VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 VPCD_DRIVER_DIR = Path("/usr/lib/pcsc/drivers/serial")
 
 SANDBOXED = namespaces_available()
-if SANDBOXED:
+if SANDBOXED == MOUNT_AND_NET:
     # Before anything in this process loads libpcsclite: it reads this once.
     os.environ["PCSCLITE_CSOCK_NAME"] = str(SANDBOX_SOCKET_DIR / "pcscd.comm")
 
@@ -50,7 +52,7 @@ def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcscd]:
     if missing:
         pytest.skip(f"card-reader device tests need {', '.join(missing)}")
     service = Pcscd(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log", sandboxed=SANDBOXED)
-    if not SANDBOXED:
+    if SANDBOXED != MOUNT_AND_NET:  # the socket is /run/pcscd's, maybe not ours
         readers = readers_at(None)
         if readers is not None and VPCD_READER in readers:
             yield service  # the machine's own, answering with the reader: used as is, never stopped
@@ -62,7 +64,7 @@ def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcscd]:
         yield service
     finally:
         service.stop()
-        if SANDBOXED:
+        if SANDBOXED == MOUNT_AND_NET:
             shutil.rmtree(SANDBOX_SOCKET_DIR, ignore_errors=True)
 
 

@@ -1,10 +1,11 @@
-"""Run pcscd in a namespace of its own: ``unshare --mount --net python pcscd_sandbox.py DIR ...``.
+"""Run pcscd in namespaces of its own: ``unshare --mount --net python pcscd_sandbox.py DIR
+...`` (or ``unshare --net ... -`` where no mount namespace can be made).
 
 Inside the new namespaces this brings the loopback interface up (vpcd listens on
 127.0.0.1:35963 of *this* network namespace, so another pcscd's vpcd elsewhere on the
-machine is no obstacle), binds DIR over /run/pcscd (so pcscd's fixed socket path lands in
-DIR, where the tests reach it through PCSCLITE_CSOCK_NAME), then becomes pcscd with the
-remaining arguments. Run as a script; it imports nothing of ours.
+machine is no obstacle), binds DIR over /run/pcscd unless DIR is ``-`` (so pcscd's fixed
+socket path lands in DIR, where the tests reach it through PCSCLITE_CSOCK_NAME), then
+becomes pcscd with the remaining arguments. Run as a script; it imports nothing of ours.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def loopback_up() -> None:
 def main(socket_dir: str, pcscd_args: list[str]) -> None:
     loopback_up()
     os.makedirs("/run/pcscd", exist_ok=True)
-    subprocess.run(["mount", "--bind", socket_dir, "/run/pcscd"], check=True)
+    if socket_dir != "-":
+        subprocess.run(["mount", "--bind", socket_dir, "/run/pcscd"], check=True)
     os.execvp("pcscd", ["pcscd", *pcscd_args])  # noqa: S606 - becoming pcscd, no shell wanted
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .card_reader_support import Pcscd, readers_at
+from .card_reader_support import MOUNT_AND_NET, Pcscd, readers_at
 from .card_reader_vicc import VPCD_READER
 from .conftest import SANDBOXED
 
@@ -15,7 +15,7 @@ pytestmark = [
     pytest.mark.devices,
     pytest.mark.slow,
     pytest.mark.skipif(
-        not SANDBOXED,
+        SANDBOXED != MOUNT_AND_NET,
         reason="a second pcscd needs its own namespaces: unshare --mount --net, as root, "
         "outside a chroot",
     ),
@@ -39,7 +39,7 @@ def test_a_pcscd_that_never_lists_the_reader_fails_and_is_stopped(tmp_path: Path
     no_readers.mkdir()
     service = Pcscd(
         log_path=tmp_path / "pcscd.log",
-        sandboxed=True,
+        sandboxed=MOUNT_AND_NET,
         socket_dir=tmp_path / "run",
         reader_conf_dir=no_readers,
         ready_timeout=3.0,
@@ -53,7 +53,9 @@ def test_a_pcscd_that_never_lists_the_reader_fails_and_is_stopped(tmp_path: Path
 def test_a_second_pcscd_gets_its_own_vpcd_reader(pcscd: Pcscd, tmp_path: Path) -> None:
     # The session's pcscd already holds vpcd's port 35963; in a shared network namespace a
     # second vpcd could not listen there and its reader would never be listed.
-    second = Pcscd(log_path=tmp_path / "pcscd.log", sandboxed=True, socket_dir=tmp_path / "run")
+    second = Pcscd(
+        log_path=tmp_path / "pcscd.log", sandboxed=MOUNT_AND_NET, socket_dir=tmp_path / "run"
+    )
     try:
         second.start()
         assert VPCD_READER in (readers_at(tmp_path / "run" / "pcscd.comm") or [])
