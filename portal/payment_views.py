@@ -98,7 +98,11 @@ def _plan(db: Session, request: Request, chosen: dict[str, int]) -> list[Planned
     plan = payments.plan_allocations(db, probe)
     return [
         Planned(
-            name_in(inv.account.department, request.state.locale),
+            name_in(
+                inv.account.department,
+                request.state.locale,
+                settings_of(request).default_locale,
+            ),
             inv,
             Money(amount, probe.currency),
         )

@@ -14,21 +14,24 @@ from shared.models import Department, DepartmentName, FeeType, FeeTypeName, Invo
 from shared.money import babel_locale
 
 
-def name_in(item: Department | FeeType, locale: str) -> str:
-    """`item`'s name in `locale`, else in the default language."""
+def name_in(item: Department | FeeType, locale: str, default_locale: str) -> str:
+    """`item`'s name in `locale`, else in the default language (PAYDESK_DEFAULT_LOCALE,
+    the language `name` is in: asked for, it costs no query)."""
+    if locale == default_locale:
+        return item.name
     for translation in item.translations:
         if translation.locale == locale and translation.name.strip():
             return translation.name
     return item.name
 
 
-def bill_description(invoice: Invoice, locale: str) -> str:
+def bill_description(invoice: Invoice, locale: str, default_locale: str) -> str:
     """What the bill is for: "<fee type> — <month>" in `locale` for a bill with a
     period; else the description its source system gave, as given."""
     if invoice.period is None:
         return invoice.description
     month = format_skeleton("yMMMM", invoice.period, locale=babel_locale(locale))
-    return f"{name_in(invoice.fee_type, locale)} — {month}"
+    return f"{name_in(invoice.fee_type, locale, default_locale)} — {month}"
 
 
 def set_translations(item: Department | FeeType, names: dict[str, str]) -> bool:

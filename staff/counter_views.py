@@ -297,7 +297,11 @@ def _read_form(
         if not bill.allowed:
             bill.error = errors[f"bill-{bill.number}"] = _(
                 "You cannot take payments for %(department)s bills."
-            ) % {"department": name_in(bill.invoice.account.department, locale)}
+            ) % {
+                "department": name_in(
+                    bill.invoice.account.department, locale, settings_of(request).default_locale
+                )
+            }
             continue
         if bill.partial:
             amount, error = read_part_payment(bill.amount_text, bill.owing, locale)

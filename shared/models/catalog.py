@@ -15,10 +15,8 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(200))
 
     fee_types: Mapped[list[FeeType]] = relationship(back_populates="department")
-    # Few and small: loaded with the department, so a page can show it in any language.
-    translations: Mapped[list[DepartmentName]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan"
-    )
+    # Read only for a page in another language than the default (catalog_names.name_in).
+    translations: Mapped[list[DepartmentName]] = relationship(cascade="all, delete-orphan")
 
 
 class FeeType(Base):
@@ -34,9 +32,7 @@ class FeeType(Base):
     allows_partial: Mapped[bool] = mapped_column(default=True)
 
     department: Mapped[Department] = relationship(back_populates="fee_types")
-    translations: Mapped[list[FeeTypeName]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan"
-    )
+    translations: Mapped[list[FeeTypeName]] = relationship(cascade="all, delete-orphan")
 
 
 class DepartmentName(Base):

@@ -148,11 +148,11 @@ def document(
     currency = payment.currency
     lines = tuple(
         ReceiptLine(
-            department=name_in(dept, locale),
-            fee_type=name_in(fee, locale),
+            department=name_in(dept, locale, settings.default_locale),
+            fee_type=name_in(fee, locale, settings.default_locale),
             account_number=inv.account.account_number,
             invoice_number=inv.invoice_number,
-            description=bill_description(inv, locale),
+            description=bill_description(inv, locale, settings.default_locale),
             gl_account=alloc.gl_account,
             amount=Money(alloc.amount, currency),
         )

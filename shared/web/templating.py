@@ -35,13 +35,19 @@ def _datetime(context: Mapping[str, Any], value: dt.datetime) -> str:
     return local_time.moment(value, timezone, current_locale.get())
 
 
-def _named(item: Department | FeeType) -> str:
+def _default_locale(context: Mapping[str, Any]) -> str:
+    return str(context["request"].app.state.settings.default_locale)
+
+
+@jinja2.pass_context
+def _named(context: Mapping[str, Any], item: Department | FeeType) -> str:
     """A department's or fee type's name in the page's language (default one if none)."""
-    return catalog_names.name_in(item, current_locale.get())
+    return catalog_names.name_in(item, current_locale.get(), _default_locale(context))
 
 
-def _described(invoice: Invoice) -> str:
-    return catalog_names.bill_description(invoice, current_locale.get())
+@jinja2.pass_context
+def _described(context: Mapping[str, Any], invoice: Invoice) -> str:
+    return catalog_names.bill_description(invoice, current_locale.get(), _default_locale(context))
 
 
 def _date(value: dt.date, style: str = "medium") -> str:
