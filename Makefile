@@ -8,7 +8,7 @@ PORT ?= 8000
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-demo: ## Install what is needed, then run the demo (SQLite, demo data, sandbox gateway) on :8000
+demo: ## Install what is needed, then run the demo (SQLite, demo data, sandbox gateway) on :8000 (PORT=N)
 	@scripts/bootstrap.sh demo
 	$(VENV)/paydesk demo --port $(PORT)
 

@@ -17,7 +17,8 @@ nothing is seeded or dropped. A SQLite seed needs free disk of about twice the d
 
 Each identifier type (customer, account, invoice, receipt number, transaction ID) and
 the searches by name (`Resident 12345`), partial name (`resid 1234`: the start of each
-word), email and phone (as typed, `+1 613 555 0199`) are requested N times with random
+word), a name with a typo (`Rseident 12345`: no exact match, so close matches), email and
+phone (as typed, `+1 613 555 0199`) are requested N times with random
 existing values; p50/p95 are printed beside the floor: GET /healthz on the same server
 with the same signed-in client (so it includes the session look-up: the session row, and
 for staff the user and the access stamp, in one statement), plus the raw indexed SELECT
@@ -72,7 +73,7 @@ IDENTIFIERS = ("customer", "account", "invoice", "receipt", "transaction")
 # buffers, so identifier searches were charged for the name searches' footprint.
 FAMILIES = {
     "identifier rounds": IDENTIFIERS,
-    "text rounds": ("name", "name prefix", "email", "phone"),
+    "text rounds": ("name", "name prefix", "name typo", "email", "phone"),
 }
 
 
@@ -124,6 +125,7 @@ def _samples(url: str, n: int) -> dict[str, list[str]]:
         "transaction": "SELECT transaction_id FROM payments WHERE id = :i",
         "name": "SELECT name FROM customers WHERE id = :i",
         "name prefix": "SELECT name FROM customers WHERE id = :i",
+        "name typo": "SELECT name FROM customers WHERE id = :i",
         "email": "SELECT email FROM customers WHERE id = :i",
         "phone": "SELECT phone FROM customers WHERE id = :i",
     }
@@ -135,10 +137,20 @@ def _samples(url: str, n: int) -> dict[str, list[str]]:
             while len(values) < n:
                 value = conn.execute(text(sql), {"i": random.randint(1, top)}).scalar()
                 if value:
-                    values.append(_partial(str(value)) if kind == "name prefix" else str(value))
+                    shaped = {"name prefix": _partial, "name typo": _misspelt}.get(kind, str)
+                    values.append(shaped(str(value)))
             out[kind] = values
     engine.dispose()
     return out
+
+
+def _misspelt(name: str) -> str:
+    """The name with two letters of its first word swapped (`Rseident 12345`): nothing
+    matches exactly, so the search goes on to close matches (shared/customers/typos)."""
+    first, _, rest = name.partition(" ")
+    if len(first) >= 3:
+        first = first[0] + first[2] + first[1] + first[3:]
+    return f"{first} {rest}".strip()
 
 
 def _partial(name: str) -> str:

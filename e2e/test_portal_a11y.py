@@ -5,8 +5,8 @@ One journey per language walks every page state (error states too): home, find (
 and with errors), basket (and with an error), check (and with an error), the card page,
 "we are confirming your payment", the confirmation, the receipt (and with an error),
 "we are sending your receipt", the status form (and with errors), the status result and
-the receipt's verification page. Every problem on every page is collected, then reported
-together, so one run shows them all."""
+the receipt's verification page, and the page for an address that leads nowhere. Every
+problem on every page is collected, then reported together, so one run shows them all."""
 
 from __future__ import annotations
 
@@ -170,5 +170,9 @@ def test_every_portal_page_is_accessible_on_a_phone(
     page.goto(f"{verify.path}?{verify.query}")
     expect(page.get_by_role("status")).to_be_visible()
     check.check("verify")
+
+    page.goto("/no-such-page")
+    expect(heading).to_have_text(t(locale, "Page not found"))
+    check.check("page not found")
 
     check.assert_none()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -52,11 +53,20 @@ def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+FAVICON = Path(__file__).resolve().parents[1] / "shared" / "static" / "shared" / "favicon.ico"
+
+
+def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page says; answer it rather than 404."""
+    return FileResponse(FAVICON, headers={"Cache-Control": "public, max-age=86400"})
+
+
 def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
     settings = runtime.settings
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, name="healthz"),
         Route("/readyz", readyz, name="readyz"),
+        Route("/favicon.ico", favicon, name="favicon"),
         # Static files are compressed (htmx is 52 KB raw, 17 KB gzipped), pages are not:
         # compressing pages that carry a CSRF token beside reflected input invites BREACH.
         Mount(
@@ -85,7 +95,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
             ServerSessionMiddleware,
             factory=runtime.factory,
             settings=settings,
-            skip_prefixes=("/static/",),
+            skip_prefixes=("/static/", "/favicon.ico"),
         ),
         # These check their own proof (bearer tokens, the card page's form token, signatures).
         Middleware(

@@ -14,6 +14,7 @@ from typing import Any
 from tqdm import tqdm
 
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings
+from shared.messaging import mail_folder
 
 
 def _settings() -> Settings:
@@ -71,7 +72,7 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
             )
     sqlite = runtime.engine.dialect.name == "sqlite"
     app = asgi(create_app(runtime, run_worker=sqlite))
-    base = f"http://{host}:{port}"
+    base = own_base_url(host, port)
     print(f"\nPaydesk is running on {_safe_url(settings.database_url)}")
     print(f"  Citizen portal   {base}/")
     print(f"  Staff console    {base}/staff/")
@@ -80,6 +81,11 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
     for system in settings.sandbox_source_systems:
         print(f"  Sandbox source   {base}{SANDBOX_SOURCE_MOUNT}/{system}/payments")
     print(f"  Health           {base}/healthz")
+    if mail_folder.folder_of(settings) is not None:
+        # Nothing is sent: say where "Email my receipt" went.
+        print(
+            f"  Demo mail        {base}/staff/demo-mail   (mail is kept, not sent; staff sign-in)"
+        )
     if demo:
         with transaction(runtime.factory) as session:
             bills = sample_bills(session)
@@ -95,9 +101,24 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
     return 0
 
 
+def own_base_url(host: str, port: int) -> str:
+    """The URL this server answers on, for links and write-backs when none is configured.
+
+    A wildcard address is not one a browser can open, so it stands for loopback.
+    """
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo is always the embedded default: SQLite under ./var, sandbox gateway.
     os.environ.pop("PAYDESK_DATABASE_URL", None)
+    # Links, QR codes, the card page's return and write-backs go where this demo listens
+    # (`--port 8080` included), unless PAYDESK_BASE_URL says otherwise (a proxy in front).
+    os.environ.setdefault("PAYDESK_BASE_URL", own_base_url(args.host, args.port))
     # Receipt emails land as .eml files under var/mail unless an SMTP server is configured.
     os.environ.setdefault("PAYDESK_MAIL_BACKEND", "file")
     # The demo's utility bills belong to a sandbox source system, so write-back shows.
@@ -111,6 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    os.environ.setdefault("PAYDESK_BASE_URL", own_base_url(args.host, args.port))
     if args.workers > 1:
         import uvicorn
 

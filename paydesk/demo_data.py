@@ -19,6 +19,7 @@ from shared import audit
 from shared.actors import SYSTEM, Actor, ActorType
 from shared.approvals import requests
 from shared.auth.staff_users import create_staff, ensure_default_roles
+from shared.catalog_names import set_translations
 from shared.config import Settings
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway
@@ -44,6 +45,25 @@ UTILITY_BILLING = "utility-billing"
 # Departments whose bills are held in another system: each payment is written back there
 # (the demo plays that system with the sandbox source system). The rest are held here.
 SOURCE_SYSTEMS = {"utilities": UTILITY_BILLING}
+
+# The catalog's names in French and Spanish (an administrator edits them at
+# /staff/admin/catalog); English is the default language.
+TRANSLATED = {
+    "Property Tax": ("Impôt foncier", "Impuesto predial"),
+    "Property tax instalment": ("Versement d’impôt foncier", "Cuota del impuesto predial"),
+    "Water and Sewer": ("Eau et égouts", "Agua y alcantarillado"),
+    "Water service": ("Service d’eau", "Servicio de agua"),
+    "Sewer charge": ("Redevance d’égout", "Cargo por alcantarillado"),
+    "Building Permits": ("Permis de construction", "Permisos de construcción"),
+    "Building permit fee": ("Frais de permis de construction", "Tasa de permiso de construcción"),
+    "Accounts Receivable": ("Comptes clients", "Cuentas por cobrar"),
+    "Municipal services invoice": (
+        "Facture de services municipaux",
+        "Factura de servicios municipales",
+    ),
+    "Bylaw Enforcement": ("Application des règlements", "Cumplimiento de ordenanzas"),
+    "Parking fine": ("Contravention de stationnement", "Multa de estacionamiento"),
+}
 
 DEPARTMENTS = [
     # code, name, account prefix,
@@ -145,10 +165,16 @@ def is_seeded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Department)))
 
 
+def _in_other_languages(name: str) -> dict[str, str]:
+    french, spanish = TRANSLATED[name]
+    return {"fr": french, "es": spanish}
+
+
 def _catalog(session: Session) -> list[tuple[Department, str, list[tuple[FeeType, int]]]]:
     out = []
     for code, name, prefix, fees in DEPARTMENTS:
         dept = Department(code=code, name=name)
+        set_translations(dept, _in_other_languages(name))
         session.add(dept)
         session.flush()
         fee_rows = []
@@ -160,6 +186,7 @@ def _catalog(session: Session) -> list[tuple[Department, str, list[tuple[FeeType
                 gl_account=gl,
                 allows_partial=partial,
             )
+            set_translations(fee, _in_other_languages(fee_name))
             session.add(fee)
             fee_rows.append((fee, amount))
         out.append((dept, prefix, fee_rows))
@@ -221,6 +248,8 @@ def _people(
                     account_id=account.id,
                     fee_type_id=fee.id,
                     description=f"{fee.name} — {today:%B %Y}",
+                    # Written in each reader's language from the fee type and the month.
+                    period=today.replace(day=1),
                     amount_due=amount,
                     due_date=today + dt.timedelta(days=rng.randint(-20, 45)),
                 )

@@ -34,7 +34,9 @@ class Worker:
             RECEIPT_EMAIL: receipt_email_handler(runtime.settings, runtime.mailer),
             WRITE_BACK: write_back_handler(runtime.settings),
         }
-        self.last_settled: dt.date | None = None
+        # The batch close this worker acts on next (PAYDESK_BATCH_CLOSE); closes missed
+        # while no worker ran are left to `paydesk settle`.
+        self.next_close = self._close_after(utcnow())
         self.stopping = threading.Event()
         self.passes = 0
 
@@ -70,23 +72,22 @@ class Worker:
                 done["sessions_purged"] = purge_expired(session, rt.settings)
                 rate_limit.purge(session, dt.timedelta(days=1))
         self.passes += 1
-        today = utcnow().date()
-        if self.last_settled is None:
-            self.last_settled = today
-        elif today > self.last_settled:
-            # A new day began: close yesterday's batch.
-            midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+        if utcnow() >= self.next_close:
             with transaction(rt.factory) as session:
                 batch = settlement.settle(
                     session,
                     rt.gateway,
                     SYSTEM,
-                    until=midnight,
+                    until=self.next_close,
                     report_dir=rt.settings.var_dir / "settlements",
                 )
             done["settled"] = len(batch.lines)
-            self.last_settled = today
+            self.next_close = self._close_after(self.next_close)
         return done
+
+    def _close_after(self, moment: dt.datetime) -> dt.datetime:
+        settings = self.runtime.settings
+        return settlement.next_batch_close(moment, settings.batch_close, settings.timezone)
 
     def run(self) -> None:
         log.info("worker started")

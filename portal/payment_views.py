@@ -20,6 +20,7 @@ from portal import basket
 from portal.templating import templates
 from portal.web import NO_STORE, citizen, form_text, redirect_to, settings_of
 from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
+from shared.catalog_names import name_in
 from shared.context_ref import sign_ref
 from shared.gateway.protocol import GatewayError, PaymentGateway
 from shared.i18n import gettext_ as _
@@ -102,7 +103,15 @@ def _plan(db: Session, request: Request, chosen: dict[str, int]) -> list[Planned
     )
     plan = payments.plan_allocations(db, probe)
     return [
-        Planned(inv.account.department.name, inv, Money(amount, probe.currency))
+        Planned(
+            name_in(
+                inv.account.department,
+                request.state.locale,
+                settings_of(request).default_locale,
+            ),
+            inv,
+            Money(amount, probe.currency),
+        )
         for inv, amount in plan
     ]
 

@@ -339,7 +339,9 @@ def status_result(request: Request, db: Session) -> Response:
     context = {
         "payment": payment,
         "amount": Money(payment.amount, payment.currency),
-        "report": payment_status.describe(payment, request.state.locale, settings.timezone),
+        "report": payment_status.describe(
+            payment, request.state.locale, settings.timezone, batch_close=settings.batch_close
+        ),
         "receipt_number": receipt.receipt_number if receipt else None,
         "help_context": sign_ref(settings.secret_key, "transaction", transaction_id),
     }

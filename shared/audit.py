@@ -110,6 +110,7 @@ class AuditAction(StrEnum):
     ROLE_REMOVED = "admin:role:removed"
     ROLE_CREATED = "admin:role:created"
     ROLE_PERMISSIONS_CHANGED = "admin:role:permissions_changed"
+    CATALOG_NAMES_CHANGED = "admin:catalog:names_changed"
     LOGIN_SUCCEEDED = "auth:login:succeeded"
     LOGIN_FAILED = "auth:login:failed"
     ACCOUNT_LOCKED = "auth:account:locked"

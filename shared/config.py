@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -29,6 +30,15 @@ def _env_int(name: str, default: int) -> int:
 def _env_list(name: str, default: str = "") -> tuple[str, ...]:
     """A comma-separated list, each item trimmed, empty items dropped."""
     return tuple(item.strip() for item in _env(name, default).split(",") if item.strip())
+
+
+def _batch_close() -> dt.time:
+    """PAYDESK_BATCH_CLOSE: the wall-clock time (in PAYDESK_TIMEZONE) the card batch closes."""
+    raw = _env("BATCH_CLOSE", "00:00")
+    try:
+        return dt.time.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValueError(f"PAYDESK_BATCH_CLOSE: {raw!r} is not a time of day like 23:00") from None
 
 
 def _secret_key() -> str:
@@ -118,6 +128,9 @@ class Settings:
     default_locale: str = field(default_factory=lambda: _env("DEFAULT_LOCALE", "en"))
     # Receipts and pages show local time; the database keeps UTC.
     timezone: str = field(default_factory=lambda: _env("TIMEZONE", "America/Toronto"))
+    # The card processor's batch closes daily at this local time; a posted card payment is
+    # expected to settle then, and is late after it.
+    batch_close: dt.time = field(default_factory=_batch_close)
     # smtp | file (the demo writes .eml files under var/mail instead of sending)
     mail_backend: str = field(default_factory=lambda: _env("MAIL_BACKEND", "smtp"))
     smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", "127.0.0.1"))

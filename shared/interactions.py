@@ -528,3 +528,32 @@ def follow_ups_for(session: Session, staff_user_id: int, limit: int = 50) -> lis
             .limit(limit)
         )
     )
+
+
+def record_receipt_sent(
+    session: Session, actor: Actor, customer: Customer | None, receipt_number: str, note: str
+) -> Interaction | None:
+    """Put a resent receipt on the customer's record, without the agent doing it by hand:
+    linked, with `note`, on the agent's open interaction with this customer, else the
+    customer's latest one still open, else on a new email interaction of the agent's (an
+    ended interaction is never changed). None when the payment has no customer."""
+    if customer is None:
+        return None
+    still_open = (
+        select(Interaction)
+        .where(Interaction.customer_id == customer.id, Interaction.ended_at.is_(None))
+        .options(selectinload(Interaction.links))
+        .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+    )
+    mine = still_open.where(Interaction.staff_user_id == _staff_id(actor))
+    interaction = (
+        session.scalars(mine.limit(1)).first() or session.scalars(still_open.limit(1)).first()
+    )
+    if interaction is None:
+        interaction = start(session, actor, customer, InteractionChannel.EMAIL)
+    if not any(
+        ln.kind is LinkKind.RECEIPT and ln.reference == receipt_number for ln in interaction.links
+    ):
+        attach(session, actor, interaction, LinkKind.RECEIPT, receipt_number)
+    add_note(session, actor, interaction, note)
+    return interaction

@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from shared import audit
 from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
+from shared.catalog_names import name_in
 from shared.db import utcnow
 from shared.gateway.protocol import PaymentGateway
 from shared.i18n import gettext_ as _
@@ -44,7 +45,7 @@ from shared.payments import holds
 from shared.payments import taking as payments
 from shared.payments.amount_input import read_cash_tendered, read_part_payment
 from shared.receipts import numbering as receipts
-from shared.receipts.render.html import receipt_html
+from shared.receipts.render.html import qr_svg, receipt_html
 from shared.web.endpoint import fragment_or_page, page, writes_on_get
 from staff import counter_overrides
 from staff.access import StaffContext, requires
@@ -317,7 +318,11 @@ def _read_form(
         if not bill.allowed:
             bill.error = errors[f"bill-{bill.number}"] = _(
                 "You cannot take payments for %(department)s bills."
-            ) % {"department": bill.invoice.account.department.name}
+            ) % {
+                "department": name_in(
+                    bill.invoice.account.department, locale, settings_of(request).default_locale
+                )
+            }
             continue
         if bill.partial:
             amount, error = read_part_payment(bill.amount_text, bill.owing, locale)
@@ -460,6 +465,11 @@ def result_page(request: Request, db: Session, payment: Payment, first: bool = F
         "payment": payment,
         "customer": payment.customer,
         "receipt_fragment": receipt_html(doc) if doc else None,
+        # The PDF's QR code, so the printed receipt can be checked as the emailed one can.
+        "qr": qr_svg(doc.verify_url, title=_("QR code to check this receipt is genuine"))
+        if doc
+        else None,
+        "verify_url": doc.verify_url if doc else None,
         "change_due": None
         if payment.change_due is None
         else Money(payment.change_due, payment.currency),

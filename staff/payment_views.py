@@ -7,18 +7,17 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit, interactions
+from shared import audit, interactions, local_time
 from shared.card_numbers import CARD_NUMBER_REFUSED
-from shared.i18n import LOCALES, current_locale
+from shared.db import utcnow
+from shared.i18n import LOCALE_NAMES, LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
 from shared.messaging import write_back
@@ -35,8 +34,9 @@ from shared.models import (
     StaffUser,
     Terminal,
 )
-from shared.money import Money, babel_locale
+from shared.money import Money
 from shared.payments import corrections
+from shared.payments.settlement import settlement_expected
 from shared.payments.states import IN_DOUBT
 from shared.payments.status import by_transaction_id, describe, receipt_of
 from shared.receipts import numbering as receipts
@@ -55,18 +55,29 @@ AUDIT_LIMIT = 200
 
 def display(request: Request) -> dict[str, Callable[..., str]]:
     """Template helpers: times in the organisation's zone, amounts in the page's language."""
-    zone = ZoneInfo(settings_of(request).timezone)
+    settings = settings_of(request)
+    timezone = settings.timezone
     locale = current_locale.get()
 
     def when(value: dt.datetime | None) -> str:
-        if value is None:
-            return ""
-        return str(format_datetime(value.astimezone(zone), "medium", locale=babel_locale(locale)))
+        return "" if value is None else local_time.moment(value, timezone, locale, seconds=True)
 
     def amount(minor: int, currency: str) -> str:
         return Money(minor, currency).format(locale)
 
-    return {"when": when, "amount": amount}
+    def settlement(payment: Payment) -> str:
+        """When it settled; for a posted card payment, when it should (or that it is late)."""
+        if payment.settled_at is not None:
+            return when(payment.settled_at)
+        expected = settlement_expected(payment, settings.batch_close, settings.timezone)
+        if expected is None:
+            return ""
+        shown = local_time.moment(expected, settings.timezone, locale)
+        if utcnow() >= expected:
+            return _("Late: expected by %(time)s") % {"time": shown}
+        return _("Expected by %(time)s") % {"time": shown}
+
+    return {"when": when, "amount": amount, "settlement": settlement}
 
 
 def _staff(request: Request) -> StaffContext:
@@ -169,7 +180,7 @@ def render_detail(
         **display(request),
         "payment": payment,
         "customer": payment.customer,
-        "report": describe(payment, locale, settings.timezone),
+        "report": describe(payment, locale, settings.timezone, batch_close=settings.batch_close),
         "history": payment.history,
         "allocations": allocations,
         "receipt": receipt,
@@ -187,7 +198,9 @@ def render_detail(
         "may_see_audit": staff.can("audit:view"),
         "may_resend": receipt is not None and _may(request, db, payment, "receipts:resend"),
         "on_file": on_file,
-        "form": form or {"to": "file" if on_file else "other", "email": ""},
+        "form": form
+        or {"to": "file" if on_file else "other", "email": "", "locale": _email_locale(payment)},
+        "languages": LOCALE_NAMES,
         "errors": errors or {},
         "notice": request.session.pop(NOTICE, None),
         "corrections": corrections_panel.panel(db, payment, staff),
@@ -237,11 +250,20 @@ def resend(request: Request, db: Session) -> Response:
     receipt: Receipt | None = receipt_of(db, payment)
     if receipt is None or not _may(request, db, payment, "receipts:resend"):
         raise HTTPException(404)
-    form = {"to": form_text(request, "to") or "other", "email": form_text(request, "email")}
+    form = {
+        "to": form_text(request, "to") or "other",
+        "email": form_text(request, "email"),
+        "locale": form_text(request, "locale") or _email_locale(payment),
+    }
     on_file = _address_on_file(payment)
     typed = on_file if form["to"] == "file" and on_file else form["email"]
+    if form["locale"] not in LOCALES:
+        return render_detail(
+            request, db, payment, errors={"resend-locale": _("Choose a language.")}, form=form
+        )
+    actor = _staff(request).actor
     try:
-        message = send_receipt(db, receipt, typed, _email_locale(payment), _staff(request).actor)
+        message = send_receipt(db, receipt, typed, form["locale"], actor, channel="resent")
     except AddressHoldsCardNumber:
         form |= {"to": "other", "email": ""}
         errors = {"resend-email": _(CARD_NUMBER_REFUSED)}
@@ -255,9 +277,23 @@ def resend(request: Request, db: Session) -> Response:
         form["to"] = "other"
         return render_detail(request, db, payment, errors={"resend-email": text}, form=form)
     address = str(message.payload["to"])
+    # On the record of the contact the agent is in (or the customer's latest): no one
+    # has to remember to note it by hand.
+    interactions.record_receipt_sent(
+        db,
+        actor,
+        payment.customer,
+        receipt.receipt_number,
+        _("Receipt %(number)s resent to %(address)s (%(language)s).")
+        % {
+            "number": receipt.receipt_number,
+            "address": address,
+            "language": LOCALE_NAMES[form["locale"]],
+        },
+    )
     audit.record(
         db,
-        _staff(request).actor,
+        actor,
         audit.AuditAction.RECEIPT_EMAIL_REQUESTED,
         "receipt",
         receipt.receipt_number,

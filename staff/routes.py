@@ -9,8 +9,10 @@ from staff import (
     admin_role_views,
     admin_views,
     auth_views,
+    catalog_views,
     counter_routes,
     customer_routes,
+    demo_mail_views,
     home_views,
     queue_routes,
     sso_views,
@@ -87,6 +89,22 @@ routes: list[BaseRoute] = [
         admin_role_views.role_detail,
         methods=GET_POST,
         name="admin_role",
+    ),
+    # The demo's mail (only where mail goes to files)
+    Route("/demo-mail", demo_mail_views.inbox, name="demo_mail"),
+    Route("/demo-mail/{name}", demo_mail_views.message, name="demo_mail_message"),
+    Route(
+        "/demo-mail/{name}/attachments/{index:int}",
+        demo_mail_views.attachment,
+        name="demo_mail_attachment",
+    ),
+    # Catalog names in other languages
+    Route("/admin/catalog", catalog_views.catalog, name="admin_catalog"),
+    Route(
+        "/admin/catalog/departments/{department_id:int}",
+        catalog_views.department_names,
+        methods=["POST"],
+        name="admin_catalog_department",
     ),
     # Find anything, the customer view, payment detail
     *customer_routes.routes,

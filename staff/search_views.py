@@ -19,6 +19,7 @@ from shared.customers.search import Cursor, CustomerMatch, Filters, PaymentRow, 
 from shared.exceptions import queue
 from shared.i18n import current_locale
 from shared.i18n import gettext_ as _
+from shared.local_time import in_zone
 from shared.models import Channel, Department, PaymentStatus, Terminal
 from shared.money import Money, MoneyError, parse_money
 from shared.search_terms import has_control_characters
@@ -151,6 +152,7 @@ def search_page(request: Request, db: Session) -> Response:
         else CustomerMatch()
     )
     customers = search.customer_hits(db, match.ids, visible)
+    close = search.customer_hits(db, match.close, visible)
     results = (
         search.payment_page(db, replace(form.search, customers=match.ids), form.cursor)
         if not form.errors and staff.can("payments:view")
@@ -164,6 +166,7 @@ def search_page(request: Request, db: Session) -> Response:
         "searched": form.search.wanted and not form.errors,
         "customers": customers,
         "customers_capped": match.more,
+        "close_customers": close,
         "payments": results.rows,
         "duplicates": queue.possible_duplicates(
             db, [row.payment.transaction_id for row in results.rows]
@@ -192,7 +195,9 @@ def search_page(request: Request, db: Session) -> Response:
 
 CSV_HEADER = (
     "transaction_id",
+    # In PAYDESK_TIMEZONE with its offset, the zone named in the next column.
     "created_at",
+    "time_zone",
     "status",
     "amount",
     "currency",
@@ -210,14 +215,15 @@ CSV_HEADER = (
 def csv_lines(factory: sessionmaker[Session], payment_search: PaymentSearch) -> Iterator[str]:
     yield csv_line(CSV_HEADER)
     for batch in search.payment_batches(factory, payment_search, CSV_BATCH):
-        yield "".join(csv_line(_csv_values(row)) for row in batch)
+        yield "".join(csv_line(_csv_values(row, payment_search.timezone)) for row in batch)
 
 
-def _csv_values(row: PaymentRow) -> tuple[object, ...]:
+def _csv_values(row: PaymentRow, timezone: str) -> tuple[object, ...]:
     p, c = row.payment, row.customer
     return (
         p.transaction_id,
-        p.created_at.astimezone(dt.UTC).isoformat(),
+        in_zone(p.created_at, timezone).isoformat(),
+        timezone,
         p.status.value,
         Money(p.amount, p.currency).plain(),
         p.currency,

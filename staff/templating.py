@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared.config import Settings
+from shared.messaging import mail_folder
 from shared.web.templating import make_templates
 
 # Staff pages show people's details: never kept by a shared or browser cache.
@@ -18,8 +19,13 @@ templates = make_templates(
 
 
 def _signed_in(request: Request) -> dict[str, Any]:
-    # Every page's layout shows who is signed in (or nobody, on the sign-in pages).
-    return {"staff": getattr(request.state, "staff", None)}
+    # Every page's layout shows who is signed in (or nobody, on the sign-in pages), and
+    # where mail goes to files (the demo), the way to what was "sent".
+    settings: Settings = request.app.state.settings
+    return {
+        "staff": getattr(request.state, "staff", None),
+        "demo_mail": mail_folder.folder_of(settings) is not None,
+    }
 
 
 templates.context_processors.append(_signed_in)

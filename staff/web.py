@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from urllib.parse import unquote_plus, urlsplit
-from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
 from shared.card_numbers import holds_card_number
+from shared.i18n import current_locale
+from shared.local_time import time_of_day
 from shared.web.forms import (
     client_address,
     form_text,
@@ -49,9 +50,10 @@ def password_field(request: Request, name: str) -> str:
 
 
 def local_time(request: Request, value: dt.datetime, *, seconds: bool = False) -> str:
-    """HH:MM (or HH:MM:SS) in the organisation's time zone (the database keeps UTC)."""
-    shape = "%H:%M:%S" if seconds else "%H:%M"
-    return value.astimezone(ZoneInfo(settings_of(request).timezone)).strftime(shape)
+    """The time of day in the organisation's zone, named: `2:05 p.m. (Eastern Standard
+    Time)` (the database keeps UTC); `seconds` for a wait counted in seconds."""
+    zone = settings_of(request).timezone
+    return time_of_day(value, zone, current_locale.get(), seconds=seconds)
 
 
 __all__ = [

@@ -26,6 +26,8 @@ KERNEL = {
     "db",
     "i18n",
     "identifiers",
+    "catalog_names",
+    "local_time",
     "luhn",
     "migrate",
     "money",

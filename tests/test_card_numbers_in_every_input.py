@@ -384,6 +384,7 @@ def _administration(site: Site) -> None:
     }
     inject(site, admin, "/staff/admin/roles/new", role)
     inject(site, admin, f"/staff/admin/roles/{role_id}", {})
+    inject(site, admin, "/staff/admin/catalog", {})  # names in the other languages
     inject(site, admin, "/staff/", {})  # sign out, sign out everywhere: nothing typed
 
 

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from shared.customers import typos
 from shared.customers.visibility import (
     EVERYTHING,
     Visible,
@@ -66,20 +67,23 @@ BIGINT_MAX = 2**63 - 1
 
 # -- card last 4 + amount ---------------------------------------------------------------
 
-_CARD_AMOUNT = re.compile(r"(\d{4})\s+(\S.*)")
+_CARD_AMOUNT = re.compile(r"(?P<card>\d{4})\s+(?P<amount>\S.*)")
+# The other order people say it in: the amount, then the card's last 4.
+_AMOUNT_CARD = re.compile(r"(?P<amount>.*\S)\s+(?P<card>\d{4})")
 
 
 def card_and_amount(text: str, currency: str, locale: str) -> tuple[str, int] | None:
-    """`4242 125.50` -> ("4242", 12550): the card's last 4 digits and the amount paid."""
-    match = _CARD_AMOUNT.fullmatch(text.strip())
+    """`4242 125.50` or `125.50 4242` -> ("4242", 12550): the card's last 4 digits and the
+    amount paid. Four digits first are read as the card."""
+    match = _CARD_AMOUNT.fullmatch(text.strip()) or _AMOUNT_CARD.fullmatch(text.strip())
     if not match:
         return None
     try:
-        amount = parse_money(match.group(2), currency, locale)
+        amount = parse_money(match.group("amount"), currency, locale)
     except MoneyError:
         return None
     # Past a BIGINT no payment can match, and the database would refuse the number.
-    return (match.group(1), amount.minor) if 0 < amount.minor <= BIGINT_MAX else None
+    return (match.group("card"), amount.minor) if 0 < amount.minor <= BIGINT_MAX else None
 
 
 # -- customers --------------------------------------------------------------------------
@@ -122,6 +126,8 @@ class CustomerMatch:
 
     ids: tuple[int, ...] = ()
     more: bool = False
+    # Only when nothing matches exactly: customers a typo or two away (`typos`).
+    close: tuple[int, ...] = ()
 
 
 def match_customers(
@@ -170,6 +176,9 @@ def match_customers(
     ).all()
     ids = list(dict.fromkeys(rows))
     more = bounded or len(ids) > limit or len(rows) == wanted
+    if not ids:
+        # Nothing exact: a search that finds someone never pays for this.
+        return CustomerMatch(close=typos.close_matches(db, text, limit, visible))
     return CustomerMatch(tuple(ids[:limit]), more)
 
 

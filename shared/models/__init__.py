@@ -2,7 +2,7 @@
 
 from shared.models.approvals import ApprovalAction, ApprovalRequest, ApprovalStatus
 from shared.models.audit import AuditChainHead, AuditEvent
-from shared.models.catalog import Department, FeeType
+from shared.models.catalog import Department, DepartmentName, FeeType, FeeTypeName
 from shared.models.corrections import Correction, CorrectionKind, CorrectionLine
 from shared.models.customers import (
     Account,
@@ -64,10 +64,12 @@ __all__ = [
     "Customer",
     "CustomerSearchTerm",
     "Department",
+    "DepartmentName",
     "ExceptionCase",
     "ExceptionKind",
     "ExceptionStatus",
     "FeeType",
+    "FeeTypeName",
     "HoldOutcome",
     "IdempotencyRecord",
     "Interaction",

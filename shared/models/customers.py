@@ -136,6 +136,10 @@ class Invoice(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     fee_type_id: Mapped[int] = mapped_column(ForeignKey("fee_types.id"))
     description: Mapped[str] = mapped_column(String(400))
+    # The month a bill is for, when its description is only "<fee type> — <month>": then
+    # the description is written in the reader's language (shared.catalog_names), not
+    # read from `description` (kept, in the default language, for exports and systems).
+    period: Mapped[dt.date | None] = mapped_column(Date)
     amount_due: Mapped[Minor]
     amount_paid: Mapped[Minor] = mapped_column(default=0)
     due_date: Mapped[dt.date] = mapped_column(Date)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -161,3 +162,34 @@ def settle(
         (report_dir / f"settlement-{batch.batch_id}.csv").write_text(batch.report_csv)
     import_batch(session, batch, actor, until)
     return batch
+
+
+# -- when a posted card payment should settle ---------------------------------------------
+
+
+def next_batch_close(after: dt.datetime, close: dt.time, timezone: str) -> dt.datetime:
+    """The first batch close strictly after `after`, in UTC. The close is a wall-clock time
+    in `timezone`, so it stays at 23:00 local across summer time."""
+    zone = ZoneInfo(timezone)
+    local = after.astimezone(zone)
+    day = local.date()
+    while True:
+        candidate = dt.datetime.combine(day, close, zone)
+        if candidate > local:
+            return candidate.astimezone(dt.UTC)
+        day += dt.timedelta(days=1)
+
+
+def settlement_expected(payment: Payment, close: dt.time, timezone: str) -> dt.datetime | None:
+    """When a posted card payment should settle: the batch close after it was captured.
+    None for anything else (settled already, cash and cheques settle with the deposit)."""
+    if payment.status is not PaymentStatus.POSTED or payment.tender != "card":
+        return None
+    captured = payment.posted_at or payment.authorized_at or payment.created_at
+    return next_batch_close(captured, close, timezone)
+
+
+def settlement_late(payment: Payment, close: dt.time, timezone: str, now: dt.datetime) -> bool:
+    """Posted by card, and its batch has closed without settling it."""
+    expected = settlement_expected(payment, close, timezone)
+    return expected is not None and now >= expected

@@ -21,16 +21,17 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import local_time
+from shared.db import utcnow
 from shared.i18n import translations
 from shared.identifiers import LookupInputError, normalize_reference
 from shared.models import Payment, PaymentStatus, Receipt
-from shared.money import Money, MoneyError, babel_locale, parse_money
+from shared.money import Money, MoneyError, parse_money
+from shared.payments.settlement import settlement_expected
 
 S = PaymentStatus
 
@@ -144,6 +145,9 @@ class StatusReport:
     timeline: tuple[Step, ...]
     # Only a payment still being confirmed can change by itself soon.
     may_change_soon: bool
+    # A posted card payment's funds: when expected (shown), and whether that has passed.
+    settlement_due: str = ""
+    settlement_late: bool = False
 
 
 _WAITING = frozenset({S.PENDING, S.UNKNOWN, S.AUTHORIZED})
@@ -155,20 +159,30 @@ def _reached(payment: Payment, status: PaymentStatus) -> dt.datetime | None:
     return max(times) if times else None
 
 
-def describe(payment: Payment, locale: str, timezone: str) -> StatusReport:
-    """Where `payment` stands, in plain `locale` words with dates in `timezone`."""
+def describe(
+    payment: Payment,
+    locale: str,
+    timezone: str,
+    *,
+    batch_close: dt.time | None = None,
+    now: dt.datetime | None = None,
+) -> StatusReport:
+    """Where `payment` stands, in plain `locale` words with dates in `timezone`.
+
+    With `batch_close` (PAYDESK_BATCH_CLOSE), a posted card payment says when its funds
+    are expected (the next batch close) or, `now` past that, that they are late.
+    """
     _ = translations(locale).gettext
-    zone = ZoneInfo(timezone)
-    lang = babel_locale(locale)
+    expected = (
+        settlement_expected(payment, batch_close, timezone) if batch_close is not None else None
+    )
+    late = expected is not None and (now or utcnow()) >= expected
 
     def day(value: dt.datetime | None) -> str:
-        return str(format_date(value.astimezone(zone), "long", locale=lang)) if value else ""
+        return local_time.day(value, timezone, locale) if value else ""
 
     def moment(value: dt.datetime) -> str:
-        local = value.astimezone(zone)
-        return (
-            f"{format_date(local, 'long', locale=lang)}, {format_time(local, 'short', locale=lang)}"
-        )
+        return local_time.long_moment(value, timezone, locale)
 
     amount = Money(payment.amount, payment.currency).format(locale)
     received = payment.authorized_at or payment.created_at
@@ -194,6 +208,19 @@ def describe(payment: Payment, locale: str, timezone: str) -> StatusReport:
         if status is S.SETTLED:
             details.append(
                 _("The funds reached the city on %(date)s.") % {"date": day(payment.settled_at)}
+            )
+        elif expected is not None and late:
+            details.append(
+                _(
+                    "The card processor should have paid these funds to the city by "
+                    "%(time)s and has not yet. Nothing is needed from you: we are checking."
+                )
+                % {"time": moment(expected)}
+            )
+        elif expected is not None:
+            details.append(
+                _("The card processor pays these funds to the city at %(time)s.")
+                % {"time": moment(expected)}
             )
     elif status in (S.DECLINED, S.FAILED):
         tone = Tone.PROBLEM
@@ -231,6 +258,7 @@ def describe(payment: Payment, locale: str, timezone: str) -> StatusReport:
         ) % {"amount": amount, "date": day(_reached(payment, S.REVERSED) or payment.updated_at)}
         details.append(_("The amount is owing again. Contact us if you did not expect this."))
 
+    funds = _("Funds reached the city")
     steps: list[tuple[str, dt.datetime | None]] = [(_("Payment started"), payment.created_at)]
     if payment.authorized_at or (payment.tender == "card" and status in _WAITING | {S.POSTED}):
         steps.append((_("Approved by the card processor"), payment.authorized_at))
@@ -238,7 +266,7 @@ def describe(payment: Payment, locale: str, timezone: str) -> StatusReport:
         steps.append((_("Not completed"), _reached(payment, status) or payment.updated_at))
     else:
         steps.append((_("Applied to your account"), payment.posted_at))
-        steps.append((_("Funds reached the city"), payment.settled_at))
+        steps.append((funds, payment.settled_at))
     terminal = {
         S.VOIDED: _("Cancelled"),
         S.REFUNDED: _("Refunded"),
@@ -247,7 +275,14 @@ def describe(payment: Payment, locale: str, timezone: str) -> StatusReport:
     }
     if status in terminal:
         steps.append((terminal[status], _reached(payment, status) or payment.updated_at))
-    timeline = tuple(Step(label, at, moment(at) if at else _("Not yet")) for label, at in steps)
+
+    def pending(label: str) -> str:
+        if label != funds or expected is None:
+            return _("Not yet")
+        template = _("Late: expected by %(time)s") if late else _("Expected by %(time)s")
+        return template % {"time": moment(expected)}
+
+    timeline = tuple(Step(label, at, moment(at) if at else pending(label)) for label, at in steps)
     return StatusReport(
         status=status,
         tone=tone,
@@ -255,4 +290,6 @@ def describe(payment: Payment, locale: str, timezone: str) -> StatusReport:
         details=tuple(details),
         timeline=timeline,
         may_change_soon=status in _WAITING,
+        settlement_due=moment(expected) if expected else "",
+        settlement_late=late,
     )

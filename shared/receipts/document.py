@@ -50,6 +50,8 @@ class ReceiptDocument:
     status: str
     verify_url: str
     locale: str = "en"
+    # PAYDESK_TIMEZONE: `issued_at` is in it, and the receipt names it.
+    timezone: str = "UTC"
     # What the payment paid beyond its bills, kept as a credit on the account.
     credit: Money | None = None
     corrections: tuple[ReceiptCorrection, ...] = ()

@@ -14,7 +14,7 @@ from email.headerregistry import Address
 
 from sqlalchemy.orm import Session
 
-from shared.actors import SYSTEM, Actor
+from shared.actors import SYSTEM, Actor, ActorType
 from shared.card_numbers import holds_card_number
 from shared.config import Settings
 from shared.i18n import DEFAULT_LOCALE, LOCALES
@@ -63,12 +63,19 @@ def checked_address(text: str) -> str:
 
 
 def send_receipt(
-    session: Session, receipt: Receipt, to: str, locale: str, actor: Actor
+    session: Session,
+    receipt: Receipt,
+    to: str,
+    locale: str,
+    actor: Actor,
+    *,
+    channel: str = "email",
 ) -> OutboxMessage:
-    """Queue the receipt to be emailed to `to` in `locale`.
+    """Queue the receipt to be emailed to `to` in `locale`; `channel` is what the delivery
+    log will call it ("resent" for a staff resend).
 
     Raises InvalidAddress (a ValueError) for an address we cannot send to. The
-    delivery is recorded when the worker has sent it, not now.
+    delivery is recorded when the worker has sent it, not now, in `actor`'s name.
     """
     address = checked_address(to)
     if locale not in LOCALES:
@@ -76,8 +83,22 @@ def send_receipt(
     return outbox.enqueue(
         session,
         RECEIPT_EMAIL,
-        {"receipt_id": receipt.id, "to": address, "locale": locale, "requested_by": str(actor)},
+        {
+            "receipt_id": receipt.id,
+            "to": address,
+            "locale": locale,
+            "requested_by": str(actor),
+            "channel": channel,
+        },
     )
+
+
+def _requester(payload: dict[str, object]) -> Actor:
+    """Who asked for the email: the delivery is theirs, not the worker's that sent it."""
+    kind, _, name = str(payload.get("requested_by") or "").partition(":")
+    if kind not in set(ActorType) or not name:
+        return SYSTEM
+    return Actor(ActorType(kind), name)
 
 
 def receipt_email_handler(settings: Settings, mailer: Mailer) -> outbox.Handler:
@@ -105,6 +126,12 @@ def receipt_email_handler(settings: Settings, mailer: Mailer) -> outbox.Handler:
             correction=correction,
         )
         mailer.send(email)
-        receipts.record_delivery(session, receipt, "email", SYSTEM, destination=payload["to"])
+        receipts.record_delivery(
+            session,
+            receipt,
+            str(payload.get("channel") or "email"),
+            _requester(payload),
+            destination=payload["to"],
+        )
 
     return handle

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.catalog_names import bill_description, name_in
 from shared.config import Settings
 from shared.db import attach, row_of, utcnow
 from shared.identifiers import receipt_number
@@ -160,11 +161,11 @@ def document(
     )
     lines = tuple(
         ReceiptLine(
-            department=dept.name,
-            fee_type=fee.name,
+            department=name_in(dept, locale, settings.default_locale),
+            fee_type=name_in(fee, locale, settings.default_locale),
             account_number=inv.account.account_number,
             invoice_number=inv.invoice_number,
-            description=inv.description,
+            description=bill_description(inv, locale, settings.default_locale),
             gl_account=alloc.gl_account,
             amount=Money(alloc.amount, currency),
         )
@@ -175,6 +176,7 @@ def document(
         receipt_number=receipt.receipt_number,
         transaction_id=payment.transaction_id,
         issued_at=receipt.issued_at.astimezone(ZoneInfo(settings.timezone)),
+        timezone=settings.timezone,
         payer_name=payment.customer.name if payment.customer else "",
         channel=str(payment.channel),
         tender=str(payment.tender),

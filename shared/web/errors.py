@@ -19,12 +19,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ExceptionHandler
 
-from shared.i18n import LOCALES, N_, negotiate, translations
+from shared.i18n import LOCALE_NAMES, LOCALES, N_, negotiate, translations
 from shared.web.request_id import request_id_of
 
 LOCALE_COOKIE = "paydesk_locale"
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = "errors/error.html"
+# Where the app serves shared/static (paydesk/app.py): error pages are answered outside
+# any front, so they name it rather than ask a router that may not have matched.
+STATIC_PREFIX = "/static"
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +109,15 @@ class ErrorPages:
             code = code or _phrase(status_code).lower().replace(" ", "_").replace("-", "_")
             body = {"error": {"code": code, "message": message, "request_id": request_id}}
             return JSONResponse(body, status_code, all_headers)
-        locale = locale_of(request)
+        # The language the page would have had (?lang= included), else the cookie's.
+        locale = request.scope.get("state", {}).get("locale") or locale_of(request)
         gettext = translations(locale).gettext
+        settings = getattr(request.app.state, "settings", None) if "app" in request.scope else None
         html = self.env.get_template(TEMPLATE).render(
             lang=locale,
+            languages=LOCALE_NAMES.items(),
+            org_name=getattr(settings, "org_name", ""),
+            static_url=lambda path: f"{STATIC_PREFIX}/{path}",
             status_code=status_code,
             title=gettext(title),
             message=gettext(message),

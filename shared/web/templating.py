@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from starlette.applications import Starlette
 from starlette.datastructures import URL, URLPath
 from starlette.requests import Request
 from starlette.routing import Router
 from starlette.templating import Jinja2Templates
 
+from shared import catalog_names, local_time
 from shared.i18n import LOCALE_NAMES, LOCALES, current_locale, gettext_, ngettext_
+from shared.models import Department, FeeType, Invoice
 from shared.money import Money
 from shared.web.csrf import csrf_token
 
@@ -26,8 +28,26 @@ def _money(value: Money) -> str:
     return value.format(current_locale.get())
 
 
-def _datetime(value: dt.datetime, style: str = "medium") -> str:
-    return str(format_datetime(value, style, locale=current_locale.get()))
+@jinja2.pass_context
+def _datetime(context: Mapping[str, Any], value: dt.datetime) -> str:
+    """In the organisation's time zone, named (the database keeps UTC)."""
+    timezone = context["request"].app.state.settings.timezone
+    return local_time.moment(value, timezone, current_locale.get())
+
+
+def _default_locale(context: Mapping[str, Any]) -> str:
+    return str(context["request"].app.state.settings.default_locale)
+
+
+@jinja2.pass_context
+def _named(context: Mapping[str, Any], item: Department | FeeType) -> str:
+    """A department's or fee type's name in the page's language (default one if none)."""
+    return catalog_names.name_in(item, current_locale.get(), _default_locale(context))
+
+
+@jinja2.pass_context
+def _described(context: Mapping[str, Any], invoice: Invoice) -> str:
+    return catalog_names.bill_description(invoice, current_locale.get(), _default_locale(context))
 
 
 def _date(value: dt.date, style: str = "medium") -> str:
@@ -84,7 +104,9 @@ def make_templates(*directories: Path, globals_: dict[str, Any] | None = None) -
         undefined=jinja2.StrictUndefined,
     )
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(money=_money, datetime=_datetime, date=_date)
+    env.filters.update(
+        money=_money, datetime=_datetime, date=_date, named=_named, described=_described
+    )
     env.globals.update(
         LOCALES=LOCALES,
         LOCALE_NAMES=LOCALE_NAMES,

@@ -71,7 +71,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, 
         process = subprocess.Popen(
             [*PAYDESK, "demo", "--port", str(port)],
             cwd=folder,
-            env=_env(PAYDESK_BASE_URL=f"http://127.0.0.1:{port}", PAYDESK_LOG_LEVEL="DEBUG"),
+            # No PAYDESK_BASE_URL: the demo must work out its own from --port.
+            env=_env(PAYDESK_LOG_LEVEL="DEBUG"),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -100,9 +101,22 @@ def test_demo_starts_from_an_empty_folder_and_answers(demo: tuple[str, Path, Pat
     printed = log.read_text()
     assert f"{base}/staff/" in printed
     assert "demo-cashier-password" in printed
+    assert f"{base}/staff/demo-mail" in printed  # where "Email my receipt" went
     home = httpx.get(f"{base}/")
     assert home.status_code == 200
     assert "default-src 'none'" in home.headers["content-security-policy"]
+
+
+def test_a_demo_on_another_port_writes_back_to_itself(demo: tuple[str, Path, Path]) -> None:
+    """The demo's water bills paid while seeding are written back to the demo's own
+    sandbox source system: on the port it was given, not on :8000."""
+    base, _, log = demo
+    received: list[object] = []
+    deadline = time.monotonic() + 60  # a bound for the in-process worker, not a timing check
+    while not received and time.monotonic() < deadline:
+        received = httpx.get(f"{base}/sandbox-source/utility-billing/payments").json()
+        time.sleep(0.5)
+    assert received, log.read_text()[-3000:]
 
 
 def test_the_receipt_qr_link_verifies_and_a_forged_one_does_not(

@@ -341,8 +341,10 @@ def test_times_are_in_the_organisations_time_zone(console: Console) -> None:
         assert interaction is not None
         started = interaction.started_at
     page = client.get(url).text
-    shown = format_datetime(started.astimezone(ZoneInfo("America/Toronto")), locale="en_CA")
-    assert f">{shown}</time>" in page
+    local = started.astimezone(ZoneInfo("America/Toronto"))
+    shown = format_datetime(local, locale="en_CA")
+    zone = "Eastern Daylight Time" if local.dst() else "Eastern Standard Time"
+    assert f">{shown} ({zone})</time>" in page
     assert f">{format_datetime(started, locale='en_CA')}</time>" not in page
     assert " UTC" not in page
 

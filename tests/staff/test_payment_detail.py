@@ -6,18 +6,27 @@ customer and payment routes with real sample values for their path parameters.""
 
 from __future__ import annotations
 
+import datetime as dt
+from email import message_from_bytes, policy
+
 import pytest
 from sqlalchemy import select
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from shared.actors import Actor, ActorType
 from shared.auth.access import UserPermissions, can
-from shared.db import transaction
-from shared.models import OutboxMessage
+from shared.db import transaction, utcnow
+from shared.messaging import outbox
+from shared.models import Interaction, InteractionChannel, LinkKind, OutboxMessage
+from shared.models import PaymentStatus as S
 from shared.permissions import DEFAULT_ROLES
+from shared.receipts.email import RECEIPT_EMAIL, receipt_email_handler
 from staff import customer_routes
+from tests import factories
 from tests.staff.conftest import Console, post, signed_in
-from tests.staff.test_search import World, build_world
+from tests.staff.test_interactions import interaction_id, start
+from tests.staff.test_search import World, add_payment, build_world
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +164,76 @@ def test_my_routes_for_every_default_role(console: Console, world: World, role: 
         response = client.get(url)
         expected = 200 if can(perms, permission) else 403
         assert response.status_code == expected, (role, url)
+
+
+def test_a_posted_card_payment_shows_when_it_settles_and_when_that_is_late(
+    console: Console, agent: TestClient
+) -> None:
+    with transaction(console.factory) as db:
+        (bill,) = factories.bills(db, [9_000])
+        customer = bill.account.customer
+        fresh, stale = (
+            add_payment(
+                db, customer, bill.account, bill, 1_000, at, status=S.POSTED, last4="4242"
+            ).transaction_id
+            for at in (utcnow(), utcnow() - dt.timedelta(days=3))
+        )
+        customer_id = customer.id
+    assert "Expected by" in agent.get(f"/staff/payments/{fresh}").text
+    late = agent.get(f"/staff/payments/{stale}").text
+    assert "badge-late" in late and "expected by" in late
+    view = agent.get(f"/staff/customers/{customer_id}").text
+    assert "Expected by" in view and "Late: expected by" in view
+
+
+def _deliver(console: Console) -> None:
+    settings = console.runtime.settings
+    handlers = {RECEIPT_EMAIL: receipt_email_handler(settings, console.runtime.mailer)}
+    outbox.deliver_due(console.factory, handlers)
+
+
+def test_a_resend_is_the_agents_in_the_chosen_language_and_on_their_open_call(
+    console: Console, world: World
+) -> None:
+    client, account = signed_in(console, ["agent"])
+    call = start(client, world.customer_id)
+    response = post(
+        client, f"/staff/payments/{world.cash_tx}/resend", {"to": "file", "locale": "es"}
+    )
+    assert response.status_code == 303
+    _deliver(console)
+    page = client.get(f"/staff/payments/{world.cash_tx}").text
+    log = page.split("Delivery log", 1)[1]
+    assert "<td>resent</td>" in log and f"<td>staff:{account.username}</td>" in log
+    mail = max((console.runtime.settings.var_dir / "mail").glob("*.eml"))
+    parsed = message_from_bytes(mail.read_bytes(), policy=policy.default)
+    assert parsed["Content-Language"] == "es" and world.receipt_number in parsed["Subject"]
+    with console.factory() as db:
+        interaction = db.get(Interaction, interaction_id(call))
+        assert interaction is not None
+        assert [(ln.kind, ln.reference) for ln in interaction.links] == [
+            (LinkKind.RECEIPT, world.receipt_number)
+        ]
+        (note,) = interaction.notes
+        assert world.receipt_number in note.text and "(Español)" in note.text
+
+
+def test_without_an_open_interaction_a_resend_opens_an_email_one(console: Console) -> None:
+    client, account = signed_in(console, ["agent"])
+    with transaction(console.factory) as db:
+        (bill,) = factories.bills(db, [4_000])
+        paid = factories.paid_in_cash(db, bill, Actor(ActorType.SYSTEM, "test")).payment
+        transaction_id, customer_id = paid.transaction_id, paid.customer_id
+    resend = post(
+        client,
+        f"/staff/payments/{transaction_id}/resend",
+        {"to": "other", "email": "ana@example.com"},
+    )
+    assert resend.status_code == 303
+    with console.factory() as db:
+        (interaction,) = db.scalars(
+            select(Interaction).where(Interaction.customer_id == customer_id)
+        ).all()
+        assert interaction.channel is InteractionChannel.EMAIL
+        assert interaction.staff_user_id == account.id and interaction.open
+        assert "ana@example.com" in interaction.notes[0].text

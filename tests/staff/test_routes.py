@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
 from shared.exceptions import cases
+from shared.messaging.mailer import FileMailer
 from shared.models import Customer, ExceptionKind, Role, RoleAssignment, StaffUser
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
@@ -155,6 +157,11 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("GET", "/staff/audit/verify"): "audit:view",
     ("GET", "/staff/audit.csv"): "audit:view",
     ("GET", "/staff/customers/{customer_id:int}/audit"): "audit:view",
+    ("GET", "/staff/demo-mail"): SIGNED_IN,
+    ("GET", "/staff/demo-mail/{name}"): SIGNED_IN,
+    ("GET", "/staff/demo-mail/{name}/attachments/{index:int}"): SIGNED_IN,
+    ("GET", "/staff/admin/catalog"): "admin:settings",
+    ("POST", "/staff/admin/catalog/departments/{department_id:int}"): "admin:settings",
 }
 # Object-level: an approval request is seen by who asked for it and by who may decide it;
 # to anyone else it is as unknown as a wrong number (the records' request is a void).
@@ -202,6 +209,7 @@ def records(console: Console) -> dict[str, str]:
         console.role(set(codes), name)
     with console.factory() as db:
         (bill,) = factories.bills(db, [2_500])
+        department_id = bill.account.department_id
         outcome = factories.paid_in_cash(db, bill, Actor(ActorType.SYSTEM, "test"))
         customer = db.get(Customer, outcome.payment.customer_id)
         assert customer is not None
@@ -233,16 +241,26 @@ def records(console: Console) -> dict[str, str]:
         assignment = db.scalars(
             select(RoleAssignment).where(RoleAssignment.user_id == colleague.id)
         ).one()
-        return {
-            "customer_id": str(customer.id),
-            "interaction_id": str(interaction.id),
-            "transaction_id": outcome.payment.transaction_id,
-            "role_id": str(role.id),
-            "user_id": str(colleague.id),
-            "assignment_id": str(assignment.id),
-            "case_id": str(case.id),
-            "request_id": str(approval.id),
-        }
+    # A message in the demo mail folder, with an attachment to open.
+    mail = EmailMessage()
+    mail["Subject"] = "Receipt"
+    mail.set_content("Thanks.")
+    mail.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename="r.pdf")
+    folder = console.runtime.settings.var_dir / "mail"
+    FileMailer(folder).send(mail)
+    return {
+        "name": sorted(p.name for p in folder.glob("*.eml"))[0],
+        "department_id": str(department_id),
+        "index": "0",
+        "customer_id": str(customer.id),
+        "interaction_id": str(interaction.id),
+        "transaction_id": outcome.payment.transaction_id,
+        "role_id": str(role.id),
+        "user_id": str(colleague.id),
+        "assignment_id": str(assignment.id),
+        "case_id": str(case.id),
+        "request_id": str(approval.id),
+    }
 
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import datetime as dt
 import io
 import itertools
@@ -21,6 +22,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from paydesk.app import asgi, create_app
 from shared.actors import Actor, ActorType
 from shared.customers import search
 from shared.db import transaction
@@ -42,7 +44,8 @@ from shared.payments.taking import Item, PaymentRequest, take_payment
 from shared.web.control_characters import ADDRESS_REFUSED
 from staff import search_views
 from tests import factories
-from tests.staff.conftest import Console, signed_in
+from tests.staff.conftest import Console, sign_in, signed_in
+from tests.support.apps import BASE_URL
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 _numbers = itertools.count(1)
@@ -441,6 +444,25 @@ def test_card_last4_and_amount(agent: TestClient, world: World) -> None:
         assert tx in response.text
     assert world.card_txs[2] not in response.text
     assert world.card_txs[0] not in agent.get("/staff/search", params={"q": "4242 125.51"}).text
+    # The amount first works the same.
+    swapped = agent.get("/staff/search", params={"q": "125.50 4242"}).text
+    assert all(tx in swapped for tx in world.card_txs[:2])
+    assert world.card_txs[2] not in swapped
+
+
+def test_a_name_with_typos_lists_close_matches_when_none_is_exact(
+    agent: TestClient, console: Console
+) -> None:
+    tag = secrets.token_hex(3)
+    with transaction(console.factory) as db:
+        customer = factories.customer(db, name=f"Amira Chen {tag}")
+        db.flush()
+        customer_id = customer.id
+    page = agent.get("/staff/search", params={"q": f"Amira Chn {tag}"}).text
+    assert "No customer matches exactly" in page
+    assert f"/staff/customers/{customer_id}" in page.split("close-matches", 1)[1]
+    exact = agent.get("/staff/search", params={"q": f"Amira Chen {tag}"}).text
+    assert "No customer matches exactly" not in exact and f"/staff/customers/{customer_id}" in exact
 
 
 def test_a_customer_added_or_renamed_is_found_at_once(agent: TestClient, console: Console) -> None:
@@ -559,6 +581,22 @@ def test_csv_streams_every_row_in_batches(
     assert set(txs) == set(world.history_txs)
     first = dict(zip(rows[0], rows[1], strict=True))
     assert first["currency"] == "CAD" and first["customer_name"] == world.history_name
+
+
+def test_csv_times_are_in_the_organisations_zone_and_say_which(
+    console: Console, world: World
+) -> None:
+    toronto = dataclasses.replace(
+        console.runtime, settings=console.runtime.settings.with_(timezone="America/Toronto")
+    )
+    client = TestClient(asgi(create_app(toronto)), base_url=BASE_URL, follow_redirects=False)
+    sign_in(client, console.user(["agent"]))
+    response = client.get("/staff/search.csv", params={"q": world.history_name})
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows and {row["time_zone"] for row in rows} == {"America/Toronto"}
+    for row in rows:
+        shown = dt.datetime.fromisoformat(row["created_at"])
+        assert shown.utcoffset() in {dt.timedelta(hours=-5), dt.timedelta(hours=-4)}
 
 
 def test_csv_with_filters(agent: TestClient, world: World) -> None:

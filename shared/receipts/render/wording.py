@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 
+from shared import local_time
 from shared.i18n import translations
 from shared.money import babel_locale
 from shared.receipts.document import ReceiptDocument
@@ -23,12 +24,8 @@ def issued_date(doc: ReceiptDocument) -> str:
 
 
 def issued_time(doc: ReceiptDocument) -> str:
-    """e.g. `2:05:33 p.m. UTC`: with its time zone, since it is not the reader's."""
-    return str(
-        format_time(
-            doc.issued_at, "long", tzinfo=doc.issued_at.tzinfo, locale=babel_locale(doc.locale)
-        )
-    )
+    """e.g. `2:05:33 p.m. (Eastern Standard Time)`: named, since it may not be the reader's."""
+    return local_time.time_of_day(doc.issued_at, doc.timezone, doc.locale, seconds=True)
 
 
 def card_text(doc: ReceiptDocument) -> str:

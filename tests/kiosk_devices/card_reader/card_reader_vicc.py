@@ -29,10 +29,18 @@ Responder = Callable[[bytes], bytes | None]
 class VirtualCard:
     """One insertion of a card; :meth:`insert` connects, :meth:`remove` disconnects."""
 
-    def __init__(self, atr: bytes, responder: Responder, *, port: int = VPCD_PORT) -> None:
+    def __init__(
+        self,
+        atr: bytes,
+        responder: Responder,
+        *,
+        connect: Callable[[], socket.socket] | None = None,
+    ) -> None:
         self.atr = atr
         self._responder = responder
-        self._port = port
+        self._connect = connect or (
+            lambda: socket.create_connection((VPCD_HOST, VPCD_PORT), timeout=1.0)
+        )
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self.apdus: list[bytes] = []
@@ -44,7 +52,7 @@ class VirtualCard:
         deadline = time.monotonic() + connect_timeout
         while True:
             try:
-                sock = socket.create_connection((VPCD_HOST, self._port), timeout=1.0)
+                sock = self._connect()
                 break
             except OSError:
                 if time.monotonic() > deadline:

@@ -1,29 +1,44 @@
 """Fixtures for the card-reader tests: a real pcscd with vsmartcard's vpcd driver.
 
-The session starts ``pcscd --foreground`` itself when none is running and stops it at
-the end; when one is already running (a developer's desktop, a CI image that starts
-it) it is used as is, provided it exposes the vpcd reader.  Tests that restart or stop
-pcscd skip on a daemon they did not start.
+Where namespaces can be made (root), the session starts its own pcscd in its own network
+namespace (and mount namespace, outside a chroot) and stops it at the end: nothing else
+on the machine shares its reader. Elsewhere, and in a chroot whose pcscd socket already
+answers, a pcscd that lists the vpcd reader to us is used as is, one that answers
+without it makes the tests skip (saying so), and when none answers the session starts
+one. See ``card_reader_support`` for why listing readers is the test.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .card_reader_support import CardSlot, Pcscd, pcsc_readers, pcscd_running
+from .card_reader_support import (
+    MOUNT_AND_NET,
+    SANDBOX_SOCKET_DIR,
+    CardSlot,
+    Pcscd,
+    namespaces_available,
+    readers_at,
+)
 from .card_reader_vicc import VPCD_READER
 
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 VPCD_DRIVER_DIR = Path("/usr/lib/pcsc/drivers/serial")
 
+SANDBOXED = namespaces_available()
+if SANDBOXED == MOUNT_AND_NET:
+    # Before anything in this process loads libpcsclite: it reads this once.
+    os.environ["PCSCLITE_CSOCK_NAME"] = str(SANDBOX_SOCKET_DIR / "pcscd.comm")
+
 
 @pytest.fixture(scope="session")
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcscd]:
-    """A pcscd with the vpcd reader, started by us unless one is already running."""
+    """A pcscd that lists the vpcd reader to us; ours (and stopped) unless found usable."""
     missing = [
         what
         for what, ok in [
@@ -36,23 +51,27 @@ def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcscd]:
     ]  # fmt: skip
     if missing:
         pytest.skip(f"card-reader device tests need {', '.join(missing)}")
-    service = Pcscd(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
-    if pcscd_running() or pcsc_readers() is not None:
-        if VPCD_READER not in (pcsc_readers() or []):
-            pytest.skip(f"a pcscd is already running without the {VPCD_READER!r} reader")
-        yield service  # not ours: used as is, never stopped
-        return
-    service.start()
+    service = Pcscd(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log", sandboxed=SANDBOXED)
+    if SANDBOXED != MOUNT_AND_NET:  # the socket is /run/pcscd's, maybe not ours
+        readers = readers_at(None)
+        if readers is not None and VPCD_READER in readers:
+            yield service  # the machine's own, answering with the reader: used as is, never stopped
+            return
+        if readers is not None:
+            pytest.skip(f"the machine's pcscd answers without the {VPCD_READER!r} reader")
     try:
+        service.start()
         yield service
     finally:
         service.stop()
+        if SANDBOXED == MOUNT_AND_NET:
+            shutil.rmtree(SANDBOX_SOCKET_DIR, ignore_errors=True)
 
 
 @pytest.fixture
 def card_slot(pcscd: Pcscd) -> Iterator[CardSlot]:
     """Emulated-card inserter; leaves the reader empty after the test."""
-    slot = CardSlot()
+    slot = CardSlot(pcscd)
     try:
         yield slot
     finally:

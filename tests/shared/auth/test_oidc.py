@@ -368,7 +368,9 @@ def test_altered_id_token_is_refused(idp: Provider, rewrite: Callable[[str], str
 
 
 def test_wrong_issuer_in_discovery_is_refused(idp: Provider) -> None:
-    settings = idp.settings(issuer=idp.issuer.replace("127.0.0.1", "localhost"))
+    # The provider's own address spelt another way, so it answers but names another
+    # issuer. Not "localhost": a freshly made root may have no /etc/hosts to resolve it.
+    settings = idp.settings(issuer=idp.issuer.replace("127.0.0.1", "127.1"))
     with httpx.Client(timeout=10) as http, pytest.raises(OidcProviderError) as refused:
         OidcClient(settings, http).start("/")
     assert refused.value.reason == "discovery issuer mismatch"

@@ -40,6 +40,10 @@ from tests.support.databases import TEST_KEYS, create_database, drop_schema
         ("4242 abc", None),
         ("424 125.50", None),
         ("4242 0", None),
+        # The amount first, as people also say it.
+        ("399.00 4242", ("4242", 39900)),
+        ("$1,250.00 4242", ("4242", 125000)),
+        ("abc 4242", None),
     ],
 )
 def test_card_and_amount(typed: str, expected: tuple[str, int] | None) -> None:

@@ -133,7 +133,7 @@ def test_posted_in_plain_words(db: Session) -> None:
         "Funds reached the city",
     ]
     assert report.timeline[-1].at is None and report.timeline[-1].when == "Not yet"
-    assert report.timeline[0].when == "March 14, 2026, 11:00\u202fa.m."
+    assert report.timeline[0].when == "March 14, 2026, 11:00\u202fa.m. (Eastern Daylight Time)"
 
 
 def test_settled_in_french(db: Session) -> None:

@@ -187,6 +187,7 @@ def test_resend_is_queued_then_sent_in_the_chosen_language(
         "to": "Bob.Tremblay@Example.org",
         "locale": "es",
         "requested_by": "staff:cashier1",
+        "channel": "email",
     }
     assert deliveries(db, receipt) == [], "nothing is recorded until it is sent"
     with SmtpServer() as server:
@@ -198,6 +199,8 @@ def test_resend_is_queued_then_sent_in_the_chosen_language(
     assert '<html lang="es">' in html
     assert "Recibo oficial" in html
     assert [d.destination for d in deliveries(db, receipt)] == ["Bob.Tremblay@Example.org"]
+    # Credited to whoever asked, not to the worker that sent it.
+    assert [d.actor for d in deliveries(db, receipt)] == ["staff:cashier1"]
 
 
 def test_an_unknown_locale_is_a_programming_error(db: Session) -> None:
