@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import interactions
+from shared.interactions import contacts
 from shared.web.endpoint import page
 from staff.access import SIGNED_IN, StaffContext, requires
 from staff.interaction_views import channel_names, today
@@ -20,9 +20,9 @@ def home(request: Request, db: Session) -> Response:
     staff: StaffContext = request.state.staff
     context = {
         "roles": staff.permissions.roles,
-        "open_interactions": interactions.open_for(db, staff.user.id),
+        "open_interactions": contacts.open_for(db, staff.user.id),
         "channels": channel_names(),
-        "follow_ups": interactions.follow_ups_for(db, staff.user.id),
+        "follow_ups": contacts.follow_ups_for(db, staff.user.id),
         "today": today(request),
         **display(request),
     }

@@ -2,7 +2,7 @@
 the caller reads out (the staff menu, a payment's page), or without a customer while the
 caller cannot be identified (set later), write notes, attach what it was about, set the
 outcome, schedule a follow-up, end it. Reading needs `customers:view`; every
-change needs `notes:write` and is audited by `shared.interactions`."""
+change needs `notes:write` and is audited by `shared.interactions.contacts`."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import interactions
 from shared.customers.search import Cursor
 from shared.i18n import gettext_ as _
-from shared.interactions import InteractionRefused
+from shared.interactions import contacts
+from shared.interactions.contacts import InteractionRefused
 from shared.models import Customer, Interaction, InteractionChannel, LinkKind, Outcome
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
@@ -73,8 +73,8 @@ def _older(cursor: Cursor | None) -> str | None:
     return str(QueryParams({"after": cursor.encode()})) if cursor else None
 
 
-def _first_page(db: Session, customer_id: int) -> tuple[list[interactions.Listed], str | None]:
-    listed, cursor = interactions.page_for_customer(db, customer_id)
+def _first_page(db: Session, customer_id: int) -> tuple[list[contacts.Listed], str | None]:
+    listed, cursor = contacts.page_for_customer(db, customer_id)
     return listed, _older(cursor)
 
 
@@ -85,7 +85,7 @@ def customer_history(request: Request, db: Session) -> Response:
     customer = visible_customer(request, db)
     raw = request.query_params.get("after", "")
     after = Cursor.decode(raw) if raw else None
-    listed, cursor = interactions.page_for_customer(db, customer.id, after, HISTORY_PAGE)
+    listed, cursor = contacts.page_for_customer(db, customer.id, after, HISTORY_PAGE)
     context: dict[str, Any] = {
         "customer": customer,
         "listed": listed,
@@ -117,7 +117,7 @@ def today(request: Request) -> dt.date:
 def _interaction(db: Session, request: Request) -> Interaction:
     """The interaction of the path, or 404: also when its customer is outside the
     departments of someone limited to some (one with no customer yet is anyone's)."""
-    found = interactions.get(db, request.path_params["interaction_id"])
+    found = contacts.get(db, request.path_params["interaction_id"])
     if found is None or (
         found.customer_id is not None
         and not sees_customer(db, _staff(request).visible(), found.customer_id)
@@ -133,9 +133,7 @@ def _page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    links = interactions.visible_links(
-        _session_of(interaction), interaction, _staff(request).visible()
-    )
+    links = contacts.visible_links(_session_of(interaction), interaction, _staff(request).visible())
     context: dict[str, Any] = {
         "interaction": interaction,
         "links": links,
@@ -158,7 +156,7 @@ def start(request: Request, db: Session) -> Response:
         channel = InteractionChannel(form_text(request, "channel") or InteractionChannel.CALL)
     except ValueError:
         raise HTTPException(400, "Unknown channel") from None
-    interaction = interactions.start(db, _staff(request).actor, customer, channel)
+    interaction = contacts.start(db, _staff(request).actor, customer, channel)
     return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
 
 
@@ -174,7 +172,7 @@ def _new_page(
 @requires(WRITE)
 def new(request: Request, db: Session) -> Response:
     """The form: a channel, and the number the caller reads out (prefilled by `?about=`)."""
-    about = request.query_params.get("about", "")[: interactions.ABOUT_MAX_LENGTH]
+    about = request.query_params.get("about", "")[: contacts.ABOUT_MAX_LENGTH]
     return _new_page(request, {"about": about})
 
 
@@ -188,15 +186,13 @@ def start_about(request: Request, db: Session) -> Response:
         raise HTTPException(400, "Unknown channel") from None
     if form_text(request, "unidentified"):
         # The caller has no number to hand and cannot be found yet: notes cannot wait.
-        interaction = interactions.start(db, _staff(request).actor, None, channel)
+        interaction = contacts.start(db, _staff(request).actor, None, channel)
         return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
     if not form["about"]:
         return _new_page(request, form, {"about": _("Enter the number the caller reads out.")})
     try:
         staff = _staff(request)
-        interaction = interactions.start_about(
-            db, staff.actor, form["about"], channel, staff.visible()
-        )
+        interaction = contacts.start_about(db, staff.actor, form["about"], channel, staff.visible())
     except InteractionRefused as refused:
         db.rollback()
         return _new_page(request, form, {refused.field: refused.message})
@@ -232,7 +228,7 @@ def add_note(request: Request, db: Session) -> Response:
     actor = _staff(request).actor
 
     def act(interaction: Interaction) -> None:
-        interactions.add_note(db, actor, interaction, text)
+        contacts.add_note(db, actor, interaction, text)
 
     return _change(request, db, act, {})
 
@@ -246,7 +242,7 @@ def identify(request: Request, db: Session) -> Response:
     def act(interaction: Interaction) -> None:
         if not about:
             raise InteractionRefused("customer", _("Enter a number of the caller's."))
-        interactions.identify(db, actor, interaction, about, _staff(request).visible())
+        contacts.identify(db, actor, interaction, about, _staff(request).visible())
 
     return _change(request, db, act, {"customer": about})
 
@@ -263,7 +259,7 @@ def attach(request: Request, db: Session) -> Response:
             kind = LinkKind(kind_text)
         except ValueError:
             raise InteractionRefused("link-kind", _("Choose what to attach.")) from None
-        interactions.attach(db, actor, interaction, kind, reference, _staff(request).visible())
+        contacts.attach(db, actor, interaction, kind, reference, _staff(request).visible())
 
     return _change(request, db, act, {"kind": kind_text, "reference": reference})
 
@@ -279,7 +275,7 @@ def set_outcome(request: Request, db: Session) -> Response:
             outcome = Outcome(chosen)
         except ValueError:
             raise InteractionRefused("outcome", _("Choose an outcome from the list.")) from None
-        interactions.set_outcome(db, actor, interaction, outcome)
+        contacts.set_outcome(db, actor, interaction, outcome)
 
     return _change(request, db, act, {"outcome": chosen})
 
@@ -298,7 +294,7 @@ def follow_up(request: Request, db: Session) -> Response:
             raise InteractionRefused(
                 "follow-up-due", _("Enter the follow-up date, like 2030-01-31.")
             ) from None
-        interactions.schedule_follow_up(db, actor, interaction, due, due_by)
+        contacts.schedule_follow_up(db, actor, interaction, due, due_by)
 
     return _change(request, db, act, {"due": due_text})
 
@@ -307,11 +303,11 @@ def follow_up(request: Request, db: Session) -> Response:
 @requires(WRITE)
 def follow_up_done(request: Request, db: Session) -> Response:
     actor = _staff(request).actor
-    return _change(request, db, lambda i: interactions.complete_follow_up(db, actor, i), {})
+    return _change(request, db, lambda i: contacts.complete_follow_up(db, actor, i), {})
 
 
 @page
 @requires(WRITE)
 def end(request: Request, db: Session) -> Response:
     actor = _staff(request).actor
-    return _change(request, db, lambda i: interactions.end(db, actor, i), {})
+    return _change(request, db, lambda i: contacts.end(db, actor, i), {})

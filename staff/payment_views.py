@@ -16,10 +16,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit, interactions
+from shared import audit
 from shared.i18n import LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
+from shared.interactions import contacts
 from shared.messaging import write_back
 from shared.models import (
     Account,
@@ -180,7 +181,7 @@ def render_detail(
         "terminal": db.get(Terminal, payment.terminal_id) if payment.terminal_id else None,
         "cashier": db.get(StaffUser, payment.staff_user_id) if payment.staff_user_id else None,
         "events": events,
-        "interactions": interactions.about_payment(
+        "interactions": contacts.about_payment(
             db, payment.transaction_id, receipt.receipt_number if receipt else None
         ),
         "may_see_audit": staff.can("audit:view"),

@@ -45,7 +45,7 @@ class Interaction(Base):
     )
 
     id: Mapped[IntPk]
-    # None while the caller is not identified yet (shared.interactions.identify sets it).
+    # None while the caller is not identified yet (shared.interactions.contacts.identify sets it).
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     channel: Mapped[InteractionChannel] = mapped_column(enum_type(InteractionChannel))
@@ -73,7 +73,7 @@ class InteractionNote(Base):
     id: Mapped[IntPk]
     interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    # Card numbers are masked before the text gets here (shared.interactions.add_note).
+    # Card numbers are masked before the text gets here (shared.interactions.contacts.add_note).
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[Timestamp]
 

@@ -15,11 +15,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 
 from paydesk.app import create_app
-from shared import interactions
 from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
 from shared.exceptions import cases
+from shared.interactions import contacts
 from shared.models import Customer, ExceptionKind, Role, StaffUser
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
@@ -85,7 +85,7 @@ def records(console: Console) -> dict[str, str]:
         customer = db.get(Customer, outcome.payment.customer_id)
         assert customer is not None
         actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
-        interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+        interaction = contacts.start(db, actor, customer, InteractionChannel.CALL)
         requester, _password = _someone(db)
         approval = corrections.ask_void(
             db,
