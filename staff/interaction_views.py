@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from shared.customers.search import Cursor
 from shared.i18n import gettext_ as _
-from shared.interactions import contacts
+from shared.interactions import contacts, support
 from shared.interactions.contacts import InteractionRefused
 from shared.models import Customer, Interaction, InteractionChannel, LinkKind, Outcome
 from shared.web.endpoint import page
@@ -34,12 +34,30 @@ WRITE = "notes:write"
 HISTORY_PAGE = 20
 
 
+STARTABLE = (InteractionChannel.CALL, InteractionChannel.COUNTER, InteractionChannel.EMAIL)
+
+
 def channel_names() -> dict[str, str]:
     return {
         InteractionChannel.CALL: _("Phone call"),
         InteractionChannel.COUNTER: _("At the counter"),
         InteractionChannel.EMAIL: _("Email"),
+        InteractionChannel.WEB: _("Help widget"),
+        InteractionChannel.KIOSK: _("Kiosk"),
     }
+
+
+def startable_channels() -> dict[str, str]:
+    """What staff start an interaction as (widget and kiosk requests arrive by themselves)."""
+    names = channel_names()
+    return {channel: names[channel] for channel in STARTABLE}
+
+
+def _channel(request: Request) -> InteractionChannel:
+    chosen = form_text(request, "channel") or InteractionChannel.CALL
+    if chosen not in STARTABLE:
+        raise HTTPException(400, "Unknown channel")
+    return InteractionChannel(chosen)
 
 
 def outcome_names() -> dict[str, str]:
@@ -64,6 +82,7 @@ def link_names() -> dict[str, str]:
 templates.env.globals.update(
     interaction_page=lambda customer: _first_page(_session_of(customer), customer.id),
     interaction_channel_names=channel_names,
+    interaction_startable_channels=startable_channels,
     interaction_outcome_names=outcome_names,
 )
 
@@ -152,18 +171,14 @@ def _page(
 @requires(WRITE)
 def start(request: Request, db: Session) -> Response:
     customer = visible_customer(request, db)
-    try:
-        channel = InteractionChannel(form_text(request, "channel") or InteractionChannel.CALL)
-    except ValueError:
-        raise HTTPException(400, "Unknown channel") from None
-    interaction = contacts.start(db, _staff(request).actor, customer, channel)
+    interaction = contacts.start(db, _staff(request).actor, customer, _channel(request))
     return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
 
 
 def _new_page(
     request: Request, form: dict[str, str], errors: dict[str, str] | None = None
 ) -> Response:
-    context = {"channels": channel_names(), "form": form, "errors": errors or {}}
+    context = {"channels": startable_channels(), "form": form, "errors": errors or {}}
     status_code = 422 if errors else 200
     return render(request, "staff/interactions/new.html", context, status_code=status_code)
 
@@ -180,10 +195,7 @@ def new(request: Request, db: Session) -> Response:
 @requires(WRITE)
 def start_about(request: Request, db: Session) -> Response:
     form = {"channel": form_text(request, "channel"), "about": form_text(request, "about")}
-    try:
-        channel = InteractionChannel(form["channel"] or InteractionChannel.CALL)
-    except ValueError:
-        raise HTTPException(400, "Unknown channel") from None
+    channel = _channel(request)
     if form_text(request, "unidentified"):
         # The caller has no number to hand and cannot be found yet: notes cannot wait.
         interaction = contacts.start(db, _staff(request).actor, None, channel)
@@ -202,7 +214,12 @@ def start_about(request: Request, db: Session) -> Response:
 @page
 @requires(READ)
 def detail(request: Request, db: Session) -> Response:
-    return _page(request, _interaction(db, request))
+    interaction = _interaction(db, request)
+    asked = support.of_interaction(db, interaction.id)
+    if asked is not None:
+        # A support request is worked on its own page: the queue's actions, the context.
+        return redirect_to(request, "staff:support_request", reference=asked.reference)
+    return _page(request, interaction)
 
 
 def _change(

@@ -13,6 +13,7 @@ from staff import (
     home_views,
     queue_routes,
     sso_views,
+    support_routes,
 )
 
 GET_POST = ["GET", "POST"]
@@ -93,4 +94,6 @@ routes: list[BaseRoute] = [
     *counter_routes.routes,
     # The exceptions and approvals queues
     *queue_routes.routes,
+    # The support queue
+    *support_routes.routes,
 ]

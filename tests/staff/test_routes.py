@@ -19,8 +19,15 @@ from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
 from shared.exceptions import cases
-from shared.interactions import contacts
-from shared.models import Customer, ExceptionKind, Role, StaffUser
+from shared.interactions import contacts, sla, support
+from shared.models import (
+    ContactMethod,
+    Customer,
+    ExceptionKind,
+    Role,
+    StaffUser,
+    SupportPriority,
+)
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
 from shared.permissions import DEFAULT_ROLES
@@ -77,7 +84,7 @@ def test_every_staff_route_declares_a_permission_or_is_public(console: Console) 
 @pytest.fixture(scope="module")
 def records(console: Console) -> dict[str, str]:
     """Real records for every path parameter: a customer who paid, an interaction, a role,
-    an exception."""
+    an exception, a support request."""
     staff = console.user(["agent"])
     with console.factory() as db:
         (bill,) = factories.bills(db, [2_500])
@@ -106,6 +113,16 @@ def records(console: Console) -> dict[str, str]:
             payment_id=outcome.payment.id,
             customer_id=customer.id,
         )
+        asked = support.open_request(
+            db,
+            actor,
+            channel=InteractionChannel.WEB,
+            priority=SupportPriority.NORMAL,
+            contact=support.Contact("Route Test", None, "555-0100", "en", ContactMethod.PHONE),
+            message="Route test.",
+            targets=sla.Targets.from_settings(console.runtime.settings),
+            about=support.about(db, "transaction", outcome.payment.transaction_id),
+        )
         db.commit()
         role = db.scalars(select(Role).where(Role.name == "agent")).one()
         return {
@@ -115,6 +132,7 @@ def records(console: Console) -> dict[str, str]:
             "role_id": str(role.id),
             "case_id": str(case.id),
             "request_id": str(approval.id),
+            "reference": asked.reference,
         }
 
 
