@@ -61,6 +61,15 @@ MAY_IMPORT: dict[str, set[str]] = {
         "approvals",
     },
     "interactions": {"kernel", "models", "customers", "messaging"},
+    "help": {
+        "kernel",
+        "models",
+        "payments",
+        "receipts",
+        "exceptions",
+        "messaging",
+        "interactions",
+    },
 }
 # Packages whose __init__.py holds only their docstring: importing one submodule (the
 # kiosk importing the receipt layout) must not drag in the rest.
@@ -73,6 +82,7 @@ DOCSTRING_ONLY_PACKAGES = {
     "exceptions",
     "approvals",
     "interactions",
+    "help",
 }
 
 
