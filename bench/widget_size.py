@@ -41,9 +41,7 @@ def main() -> None:
         served = source.encode()
         small = minified(source).encode()
         budget = f"{BUDGET:,}" if name.endswith(".js") else "–"
-        print(
-            f"| {name} | {len(served):,} | {gzipped(served):,} | {gzipped(small):,} | {budget} |"
-        )
+        print(f"| {name} | {len(served):,} | {gzipped(served):,} | {gzipped(small):,} | {budget} |")
 
 
 if __name__ == "__main__":

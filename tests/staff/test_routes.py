@@ -24,6 +24,7 @@ from shared.models import (
     ContactMethod,
     Customer,
     ExceptionKind,
+    HelpTopic,
     Role,
     StaffUser,
     SupportPriority,
@@ -133,6 +134,7 @@ def records(console: Console) -> dict[str, str]:
             "case_id": str(case.id),
             "request_id": str(approval.id),
             "reference": asked.reference,
+            "topic_id": str(db.scalars(select(HelpTopic.id)).first()),
         }
 
 
