@@ -36,6 +36,8 @@ from support_widget.templating import NO_STORE, templates
 
 CONTACT_PER_CLIENT = Limit(5, dt.timedelta(hours=1))
 CONTACT_PER_ADDRESS = Limit(3, dt.timedelta(hours=1))
+# Every resident at a kiosk comes from its address: a kiosk counts apart, and more.
+CONTACT_PER_KIOSK = Limit(20, dt.timedelta(hours=1))
 RECEIPT_PER_RECEIPT = Limit(3, dt.timedelta(hours=1))
 RECEIPT_PER_CLIENT = Limit(10, dt.timedelta(hours=1))
 CALLS_PER_TERMINAL = Limit(3, dt.timedelta(minutes=10))
@@ -155,9 +157,13 @@ def contact_submit(request: Request, db: Session) -> Response:
     if checked is None:
         values = {"form": shown_form, "errors": errors, "about": resolved and resolved.about}
         return _show(request, "contact", values, status_code=422)
+    kiosk = resolved.kiosk if resolved else None
     try:
-        client = client_address(request)
-        rate_limit.hit(db, f"support-contact:client:{client}", CONTACT_PER_CLIENT)
+        if kiosk is not None:
+            rate_limit.hit(db, f"support-contact:kiosk:{kiosk.code}", CONTACT_PER_KIOSK)
+        else:
+            client = client_address(request)
+            rate_limit.hit(db, f"support-contact:client:{client}", CONTACT_PER_CLIENT)
         if checked.contact.email:
             key = f"support-contact:email:{checked.contact.email.casefold()}"
             rate_limit.hit(db, key, CONTACT_PER_ADDRESS)
@@ -168,7 +174,6 @@ def contact_submit(request: Request, db: Session) -> Response:
         ) % {"minutes": limited.minutes}
         values = {"form": shown_form, "errors": {"form": message}, "about": None}
         return _show(request, "contact", values, status_code=429)
-    kiosk = resolved.kiosk if resolved else None
     asked = support.open_request(
         db,
         _actor(request, resolved),
