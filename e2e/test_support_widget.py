@@ -319,7 +319,7 @@ def test_by_keyboard_alone_with_the_panel_open_axe_finds_nothing(
     _tab_until(page, t(locale, "Send to support"))
     page.keyboard.press("Enter")
     expect(form.get_by_role("alert")).to_contain_text(t(locale, "Enter your name."))
-    status = page.locator("#paydesk-help").get_by_role("status")
+    status = page.locator("#paydesk-help .pd-live")
     expect(status).to_have_text(t(locale, "There is a problem"))
     assert_accessible(page)
     for field, text in [

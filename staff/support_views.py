@@ -46,6 +46,7 @@ from staff.templating import NO_STORE, templates
 from staff.web import id_from, settings_of
 
 PERMISSION = "tickets:work"
+NOTICE = "staff_support_notice"
 S = SupportStatus
 STATUS_FILTERS = {"": sla.ACTIVE, "all": ()} | {status.value: (status,) for status in S}
 
@@ -273,9 +274,6 @@ def request_context(
         "notice": request.session.pop(NOTICE, None),
         "active": asked.status in sla.ACTIVE,
     }
-
-
-NOTICE = "staff_support_notice"
 
 
 @page

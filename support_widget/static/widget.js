@@ -41,9 +41,10 @@
   panel.setAttribute("aria-modal", "true");
   panel.setAttribute("aria-labelledby", "pd-title");
   backdrop.hidden = panel.hidden = true;
-  // Changes are read out from here: it exists before anything is said in it.
-  var live = el("div", "pd-vh");
-  live.setAttribute("role", "status");
+  // Changes are read out from here: it exists before anything is said in it. No role:
+  // the page's own status messages stay the only "status" on it.
+  var live = el("div", "pd-vh pd-live");
+  live.setAttribute("aria-live", "polite");
   root.append(sheet, launcher, backdrop, panel, live);
   if (fallback) fallback.hidden = true;
   mount.appendChild(host);

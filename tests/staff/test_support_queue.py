@@ -237,3 +237,13 @@ def test_csrf_is_needed_for_every_action(console: Console, agent: TestClient) ->
     with transaction(console.factory) as db:
         stored = support.get(db, asked.reference)
         assert stored is not None and stored.interaction.staff_user_id is None
+
+
+def test_a_reference_read_out_finds_the_request(console: Console, agent: TestClient) -> None:
+    asked = _asked(console)
+    spoken = asked.reference.lower().replace("-", " ")
+    response = agent.get("/staff/search", params={"q": spoken})
+    assert response.status_code == 303
+    assert response.headers["location"].endswith(f"/staff/support/{asked.reference}")
+    auditor, _ = signed_in(console, ["auditor"])
+    assert auditor.get("/staff/search", params={"q": asked.reference}).status_code == 200
