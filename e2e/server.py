@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
@@ -51,6 +51,10 @@ class Server:
     folder: Path
     log: Path
     smtp: SmtpServer
+    # Another site that may embed the help widget (PAYDESK_WIDGET_ORIGINS): a test serves
+    # its page on this port of 127.0.0.1.
+    embedder_port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def var_dir(self) -> Path:
@@ -115,6 +119,14 @@ class Server:
         finally:
             gateway.close()
 
+    @property
+    def embedder_origin(self) -> str:
+        return f"http://127.0.0.1:{self.embedder_port}"
+
+    def paydesk(self, *args: str) -> None:
+        """Run a `paydesk` command against the server's database (`settle`, say)."""
+        _run(list(args), self.folder, self.env, self.log)
+
     def receipt_verify_url(self, number: str | None = None) -> str:
         """The QR link printed on a receipt: the first demo receipt unless `number` is given."""
         with self.db() as db:
@@ -152,7 +164,7 @@ class Server:
             )
 
 
-def _env(folder: Path, port: int, smtp_port: int) -> dict[str, str]:
+def _env(folder: Path, port: int, smtp_port: int, embedder_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYDESK_")}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -167,6 +179,7 @@ def _env(folder: Path, port: int, smtp_port: int) -> dict[str, str]:
         PAYDESK_LOG_LEVEL="DEBUG",
         # As in the demo: utility bills are written back to the sandbox source system.
         PAYDESK_SANDBOX_SOURCE_SYSTEMS=UTILITY_BILLING,
+        PAYDESK_WIDGET_ORIGINS=f"http://127.0.0.1:{embedder_port}",
     )
     return env
 
@@ -206,8 +219,8 @@ def start_server(folder: Path) -> Iterator[Server]:
     """Migrate, load the demo data, start an SMTP server and `paydesk serve`; stop both after."""
     log = folder / "server.log"
     with SmtpServer() as smtp:
-        port = free_port()
-        env = _env(folder, port, smtp.port)
+        port, embedder_port = free_port(), free_port()
+        env = _env(folder, port, smtp.port, embedder_port)
         _run(["migrate"], folder, env, log)
         # Loads the demo data when the database is empty; no bulk data on top.
         _run(["seed", "--customers", "0", "--payments", "0", "--quiet"], folder, env, log)
@@ -222,7 +235,7 @@ def start_server(folder: Path) -> Iterator[Server]:
             )
         try:
             _wait_until_healthy(process, base_url, log)
-            yield Server(base_url, folder, log, smtp)
+            yield Server(base_url, folder, log, smtp, embedder_port, env)
         finally:
             process.send_signal(signal.SIGINT)
             try:

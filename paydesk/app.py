@@ -35,7 +35,7 @@ from shared.web.request_id import RequestIdMiddleware
 from shared.web.security import DEFAULT_CSP, SecurityHeadersMiddleware
 from shared.web.sessions import ServerSessionMiddleware
 
-WIDGET_PREFIX = "/support/widget"
+SUPPORT_MOUNT = "/support"
 
 
 def healthz(request: Request) -> Response:
@@ -76,7 +76,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
         ),
         Mount("/staff", routes=staff.routes.routes, name="staff"),
         Mount("/kiosk", routes=kiosk.routes.routes, name="kiosk"),
-        Mount("/support", routes=support_widget.routes.routes, name="support"),
+        Mount(SUPPORT_MOUNT, routes=support_widget.routes.routes, name="support"),
         Mount("/api", routes=integrations.routes.routes, name="api"),
     ]
     if runtime.sandbox is not None:
@@ -97,10 +97,16 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
             settings=settings,
             skip_prefixes=("/static/", "/favicon.ico"),
         ),
-        # These check their own proof (bearer tokens, the card page's form token, signatures).
+        # These check their own proof (bearer tokens, the card page's form token, signatures;
+        # the help widget: the Origin allowlist and its own form token, as it sends no cookie).
         Middleware(
             CSRFMiddleware,
-            exempt_prefixes=("/api/", SANDBOX_MOUNT + "/", SANDBOX_SOURCE_MOUNT + "/"),
+            exempt_prefixes=(
+                "/api/",
+                SUPPORT_MOUNT + "/",
+                SANDBOX_MOUNT + "/",
+                SANDBOX_SOURCE_MOUNT + "/",
+            ),
         ),
     ]
 
@@ -136,7 +142,6 @@ def asgi(app: Starlette) -> ASGIApp:
         SecurityHeadersMiddleware(
             BaseUrlHostMiddleware(app, settings.base_url, settings.allowed_hosts),
             csp=DEFAULT_CSP,
-            frame_exempt_prefixes=(WIDGET_PREFIX,),
             hsts=settings.base_url.startswith("https"),
         )
     )

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from paydesk.demo_support import seed_support
 from shared import audit
 from shared.actors import SYSTEM, Actor, ActorType
 from shared.approvals import requests
@@ -511,6 +512,8 @@ def seed_demo(
     )
     session.commit()
     payments = _payments(session, gateway, sandbox, invoices, rng)
+    session.commit()
+    seed_support(session, settings)
     session.commit()
     return DemoSummary(
         customers=50,

@@ -16,6 +16,7 @@ from shared import rate_limit
 from shared.actors import SYSTEM
 from shared.approvals import requests
 from shared.db import transaction, utcnow
+from shared.interactions.replies import SUPPORT_EMAIL, support_email_handler
 from shared.messaging import outbox, write_back
 from shared.messaging.write_back import WRITE_BACK
 from shared.payments import corrections, recovery, settlement
@@ -33,6 +34,7 @@ class Worker:
         self.handlers: dict[str, outbox.Handler] = {
             RECEIPT_EMAIL: receipt_email_handler(runtime.settings, runtime.mailer),
             WRITE_BACK: write_back_handler(runtime.settings),
+            SUPPORT_EMAIL: support_email_handler(runtime.settings, runtime.mailer),
         }
         # The batch close this worker acts on next (PAYDESK_BATCH_CLOSE); closes missed
         # while no worker ran are left to `paydesk settle`.

@@ -129,6 +129,18 @@ class AuditAction(StrEnum):
     INTERACTION_OUTCOME_SET = "interaction:outcome:set"
     INTERACTION_FOLLOW_UP_SCHEDULED = "interaction:follow_up:scheduled"
     INTERACTION_FOLLOW_UP_DONE = "interaction:follow_up:done"
+    SUPPORT_REQUEST_CREATED = "support:request:created"
+    SUPPORT_REQUEST_ASSIGNED = "support:request:assigned"
+    SUPPORT_STATUS_CHANGED = "support:status:changed"
+    SUPPORT_PRIORITY_CHANGED = "support:priority:changed"
+    SUPPORT_REPLY_SENT = "support:reply:sent"
+    SUPPORT_REPLY_RECORDED = "support:reply:recorded"
+    SUPPORT_REQUEST_RESOLVED = "support:request:resolved"
+    SUPPORT_NOTE_ADDED = "support:note:added"
+    SUPPORT_LINK_ADDED = "support:link:added"
+    SUPPORT_CUSTOMER_SET = "support:customer:identified"
+    SUPPORT_RECEIPT_RESENT = "support:receipt:resent"
+    HELP_TOPIC_CHANGED = "admin:help_topic:changed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,58 @@ def _sandbox_source_systems() -> tuple[str, ...]:
     return systems
 
 
+_DURATION = re.compile(r"(\d{1,6})([mhd])")
+_UNIT_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
+SUPPORT_PRIORITIES = ("urgent", "high", "normal", "low")
+DEFAULT_SUPPORT_SLA = "urgent=30m/4h,high=1h/8h,normal=4h/2d,low=1d/5d"
+
+
+def _minutes(text: str, entry: str) -> int:
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise ValueError(
+            f"PAYDESK_SUPPORT_SLA: {entry!r}: {text!r} is not a duration like 30m, 4h or 2d"
+        )
+    return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
+
+
+def _support_sla() -> tuple[tuple[str, int, int], ...]:
+    """PAYDESK_SUPPORT_SLA="urgent=30m/4h,high=1h/8h,…": per priority, the first response
+    and the resolution targets, as (priority, minutes, minutes). Every priority must be
+    named; a malformed entry stops the start-up with a message that names it."""
+    found: dict[str, tuple[int, int]] = {}
+    for entry in filter(
+        None, (e.strip() for e in _env("SUPPORT_SLA", DEFAULT_SUPPORT_SLA).split(","))
+    ):
+        priority, _, targets = (part.strip() for part in entry.partition("="))
+        first, slash, resolution = targets.partition("/")
+        if priority not in SUPPORT_PRIORITIES or not slash:
+            raise ValueError(
+                f"PAYDESK_SUPPORT_SLA: {entry!r} is not priority=first-response/resolution "
+                f"(priorities: {', '.join(SUPPORT_PRIORITIES)})"
+            )
+        found[priority] = (_minutes(first, entry), _minutes(resolution, entry))
+    missing = [p for p in SUPPORT_PRIORITIES if p not in found]
+    if missing:
+        raise ValueError(f"PAYDESK_SUPPORT_SLA: no targets for {', '.join(missing)}")
+    return tuple((p, *found[p]) for p in SUPPORT_PRIORITIES)
+
+
+def _widget_origins() -> tuple[str, ...]:
+    """PAYDESK_WIDGET_ORIGINS="https://www.riverton.example,…": other sites that may embed
+    the help widget (the portal itself always may). Each is a scheme, a host and a port at
+    most: exactly what a browser sends in its Origin header."""
+    origins = []
+    for origin in filter(None, (o.strip() for o in _env("WIDGET_ORIGINS", "").split(","))):
+        if not re.fullmatch(r"https?://[a-z0-9.-]+(:\d{1,5})?", origin):
+            raise ValueError(
+                f"PAYDESK_WIDGET_ORIGINS: {origin!r} is not an origin like "
+                "https://www.example.gov (lower case, no path, no trailing slash)"
+            )
+        origins.append(origin)
+    return tuple(origins)
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where the demo keeps its databases, secret key, settlement reports and mail.
@@ -192,6 +244,14 @@ class Settings:
     # Source systems played by the sandbox source system under /sandbox-source (the demo's
     # utility billing). One not in PAYDESK_WRITE_BACK_URLS gets its write-backs there.
     sandbox_source_systems: tuple[str, ...] = field(default_factory=_sandbox_source_systems)
+    # Support requests: first-response and resolution targets per priority, in minutes.
+    support_sla: tuple[tuple[str, int, int], ...] = field(default_factory=_support_sla)
+    # A request is "at risk" once this share of a target's time is used.
+    support_sla_at_risk_percent: int = field(
+        default_factory=lambda: _env_int("SUPPORT_SLA_AT_RISK_PERCENT", 75)
+    )
+    # Other sites that may embed the help widget (origins, as browsers send them).
+    widget_origins: tuple[str, ...] = field(default_factory=_widget_origins)
 
     def write_back_target(self, system: str) -> WriteBackTarget | None:
         configured = next((t for t in self.write_back_targets if t.system == system), None)

@@ -19,6 +19,11 @@ def receipt_number(year: int, sequence: int) -> str:
     return f"R-{year}-{sequence:06d}"
 
 
+def support_reference(year: int, sequence: int) -> str:
+    """A support request's reference, e.g. S-2026-000123 (gap-free per year)."""
+    return f"S-{year}-{sequence:06d}"
+
+
 # Six digits at least: the millionth receipt of a year and those after it have seven.
 _RECEIPT = re.compile(r"R-\d{4}-\d{6,10}")
 _TRANSACTION = re.compile(r"TX-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")

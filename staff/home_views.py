@@ -1,4 +1,5 @@
-"""The staff home page: who is signed in, their open interactions, and what is due."""
+"""The staff home page: who is signed in, the support queue's counts, their open
+interactions, and what is due."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import interactions
+from shared.interactions import contacts, queue
 from shared.web.endpoint import page
 from staff.access import SIGNED_IN, StaffContext, requires
 from staff.interaction_views import channel_names, today
@@ -20,9 +21,13 @@ def home(request: Request, db: Session) -> Response:
     staff: StaffContext = request.state.staff
     context = {
         "roles": staff.permissions.roles,
-        "open_interactions": interactions.open_for(db, staff.user.id),
+        "open_interactions": contacts.open_for(db, staff.user.id),
         "channels": channel_names(),
-        "follow_ups": interactions.follow_ups_for(db, staff.user.id),
+        "follow_ups": contacts.follow_ups_for(db, staff.user.id),
+        # The support queue at a glance, for those who work it.
+        "queue": queue.counts(db, staff.user.id, staff.visible())
+        if staff.can("tickets:work")
+        else None,
         "today": today(request),
         **display(request),
     }

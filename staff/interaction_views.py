@@ -2,7 +2,7 @@
 the caller reads out (the staff menu, a payment's page), or without a customer while the
 caller cannot be identified (set later), write notes, attach what it was about, set the
 outcome, schedule a follow-up, end it. Reading needs `customers:view`; every
-change needs `notes:write` and is audited by `shared.interactions`."""
+change needs `notes:write` and is audited by `shared.interactions.contacts`."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import interactions
 from shared.customers.search import Cursor
 from shared.i18n import gettext_ as _
-from shared.interactions import InteractionRefused
+from shared.interactions import contacts, support
+from shared.interactions.contacts import InteractionRefused
 from shared.models import Customer, Interaction, InteractionChannel, LinkKind, Outcome
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
@@ -34,12 +34,30 @@ WRITE = "notes:write"
 HISTORY_PAGE = 20
 
 
+STARTABLE = (InteractionChannel.CALL, InteractionChannel.COUNTER, InteractionChannel.EMAIL)
+
+
 def channel_names() -> dict[str, str]:
     return {
         InteractionChannel.CALL: _("Phone call"),
         InteractionChannel.COUNTER: _("At the counter"),
         InteractionChannel.EMAIL: _("Email"),
+        InteractionChannel.WEB: _("Help widget"),
+        InteractionChannel.KIOSK: _("Kiosk"),
     }
+
+
+def startable_channels() -> dict[str, str]:
+    """What staff start an interaction as (widget and kiosk requests arrive by themselves)."""
+    names = channel_names()
+    return {channel: names[channel] for channel in STARTABLE}
+
+
+def _channel(request: Request) -> InteractionChannel:
+    chosen = form_text(request, "channel") or InteractionChannel.CALL
+    if chosen not in STARTABLE:
+        raise HTTPException(400, "Unknown channel")
+    return InteractionChannel(chosen)
 
 
 def outcome_names() -> dict[str, str]:
@@ -64,6 +82,7 @@ def link_names() -> dict[str, str]:
 templates.env.globals.update(
     interaction_page=lambda customer: _first_page(_session_of(customer), customer.id),
     interaction_channel_names=channel_names,
+    interaction_startable_channels=startable_channels,
     interaction_outcome_names=outcome_names,
 )
 
@@ -73,8 +92,8 @@ def _older(cursor: Cursor | None) -> str | None:
     return str(QueryParams({"after": cursor.encode()})) if cursor else None
 
 
-def _first_page(db: Session, customer_id: int) -> tuple[list[interactions.Listed], str | None]:
-    listed, cursor = interactions.page_for_customer(db, customer_id)
+def _first_page(db: Session, customer_id: int) -> tuple[list[contacts.Listed], str | None]:
+    listed, cursor = contacts.page_for_customer(db, customer_id)
     return listed, _older(cursor)
 
 
@@ -85,7 +104,7 @@ def customer_history(request: Request, db: Session) -> Response:
     customer = visible_customer(request, db)
     raw = request.query_params.get("after", "")
     after = Cursor.decode(raw) if raw else None
-    listed, cursor = interactions.page_for_customer(db, customer.id, after, HISTORY_PAGE)
+    listed, cursor = contacts.page_for_customer(db, customer.id, after, HISTORY_PAGE)
     context: dict[str, Any] = {
         "customer": customer,
         "listed": listed,
@@ -117,7 +136,7 @@ def today(request: Request) -> dt.date:
 def _interaction(db: Session, request: Request) -> Interaction:
     """The interaction of the path, or 404: also when its customer is outside the
     departments of someone limited to some (one with no customer yet is anyone's)."""
-    found = interactions.get(db, request.path_params["interaction_id"])
+    found = contacts.get(db, request.path_params["interaction_id"])
     if found is None or (
         found.customer_id is not None
         and not sees_customer(db, _staff(request).visible(), found.customer_id)
@@ -133,9 +152,7 @@ def _page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    links = interactions.visible_links(
-        _session_of(interaction), interaction, _staff(request).visible()
-    )
+    links = contacts.visible_links(_session_of(interaction), interaction, _staff(request).visible())
     context: dict[str, Any] = {
         "interaction": interaction,
         "links": links,
@@ -154,18 +171,14 @@ def _page(
 @requires(WRITE)
 def start(request: Request, db: Session) -> Response:
     customer = visible_customer(request, db)
-    try:
-        channel = InteractionChannel(form_text(request, "channel") or InteractionChannel.CALL)
-    except ValueError:
-        raise HTTPException(400, "Unknown channel") from None
-    interaction = interactions.start(db, _staff(request).actor, customer, channel)
+    interaction = contacts.start(db, _staff(request).actor, customer, _channel(request))
     return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
 
 
 def _new_page(
     request: Request, form: dict[str, str], errors: dict[str, str] | None = None
 ) -> Response:
-    context = {"channels": channel_names(), "form": form, "errors": errors or {}}
+    context = {"channels": startable_channels(), "form": form, "errors": errors or {}}
     status_code = 422 if errors else 200
     return render(request, "staff/interactions/new.html", context, status_code=status_code)
 
@@ -174,7 +187,7 @@ def _new_page(
 @requires(WRITE)
 def new(request: Request, db: Session) -> Response:
     """The form: a channel, and the number the caller reads out (prefilled by `?about=`)."""
-    about = request.query_params.get("about", "")[: interactions.ABOUT_MAX_LENGTH]
+    about = request.query_params.get("about", "")[: contacts.ABOUT_MAX_LENGTH]
     return _new_page(request, {"about": about})
 
 
@@ -182,21 +195,16 @@ def new(request: Request, db: Session) -> Response:
 @requires(WRITE)
 def start_about(request: Request, db: Session) -> Response:
     form = {"channel": form_text(request, "channel"), "about": form_text(request, "about")}
-    try:
-        channel = InteractionChannel(form["channel"] or InteractionChannel.CALL)
-    except ValueError:
-        raise HTTPException(400, "Unknown channel") from None
+    channel = _channel(request)
     if form_text(request, "unidentified"):
         # The caller has no number to hand and cannot be found yet: notes cannot wait.
-        interaction = interactions.start(db, _staff(request).actor, None, channel)
+        interaction = contacts.start(db, _staff(request).actor, None, channel)
         return redirect_to(request, "staff:interaction", interaction_id=interaction.id)
     if not form["about"]:
         return _new_page(request, form, {"about": _("Enter the number the caller reads out.")})
     try:
         staff = _staff(request)
-        interaction = interactions.start_about(
-            db, staff.actor, form["about"], channel, staff.visible()
-        )
+        interaction = contacts.start_about(db, staff.actor, form["about"], channel, staff.visible())
     except InteractionRefused as refused:
         db.rollback()
         return _new_page(request, form, {refused.field: refused.message})
@@ -206,7 +214,12 @@ def start_about(request: Request, db: Session) -> Response:
 @page
 @requires(READ)
 def detail(request: Request, db: Session) -> Response:
-    return _page(request, _interaction(db, request))
+    interaction = _interaction(db, request)
+    asked = support.of_interaction(db, interaction.id)
+    if asked is not None:
+        # A support request is worked on its own page: the queue's actions, the context.
+        return redirect_to(request, "staff:support_request", reference=asked.reference)
+    return _page(request, interaction)
 
 
 def _change(
@@ -232,7 +245,7 @@ def add_note(request: Request, db: Session) -> Response:
     actor = _staff(request).actor
 
     def act(interaction: Interaction) -> None:
-        interactions.add_note(db, actor, interaction, text)
+        contacts.add_note(db, actor, interaction, text)
 
     return _change(request, db, act, {})
 
@@ -246,7 +259,7 @@ def identify(request: Request, db: Session) -> Response:
     def act(interaction: Interaction) -> None:
         if not about:
             raise InteractionRefused("customer", _("Enter a number of the caller's."))
-        interactions.identify(db, actor, interaction, about, _staff(request).visible())
+        contacts.identify(db, actor, interaction, about, _staff(request).visible())
 
     return _change(request, db, act, {"customer": about})
 
@@ -263,7 +276,7 @@ def attach(request: Request, db: Session) -> Response:
             kind = LinkKind(kind_text)
         except ValueError:
             raise InteractionRefused("link-kind", _("Choose what to attach.")) from None
-        interactions.attach(db, actor, interaction, kind, reference, _staff(request).visible())
+        contacts.attach(db, actor, interaction, kind, reference, _staff(request).visible())
 
     return _change(request, db, act, {"kind": kind_text, "reference": reference})
 
@@ -279,7 +292,7 @@ def set_outcome(request: Request, db: Session) -> Response:
             outcome = Outcome(chosen)
         except ValueError:
             raise InteractionRefused("outcome", _("Choose an outcome from the list.")) from None
-        interactions.set_outcome(db, actor, interaction, outcome)
+        contacts.set_outcome(db, actor, interaction, outcome)
 
     return _change(request, db, act, {"outcome": chosen})
 
@@ -298,7 +311,7 @@ def follow_up(request: Request, db: Session) -> Response:
             raise InteractionRefused(
                 "follow-up-due", _("Enter the follow-up date, like 2030-01-31.")
             ) from None
-        interactions.schedule_follow_up(db, actor, interaction, due, due_by)
+        contacts.schedule_follow_up(db, actor, interaction, due, due_by)
 
     return _change(request, db, act, {"due": due_text})
 
@@ -307,11 +320,11 @@ def follow_up(request: Request, db: Session) -> Response:
 @requires(WRITE)
 def follow_up_done(request: Request, db: Session) -> Response:
     actor = _staff(request).actor
-    return _change(request, db, lambda i: interactions.complete_follow_up(db, actor, i), {})
+    return _change(request, db, lambda i: contacts.complete_follow_up(db, actor, i), {})
 
 
 @page
 @requires(WRITE)
 def end(request: Request, db: Session) -> Response:
     actor = _staff(request).actor
-    return _change(request, db, lambda i: interactions.end(db, actor, i), {})
+    return _change(request, db, lambda i: contacts.end(db, actor, i), {})

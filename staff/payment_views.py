@@ -14,12 +14,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit, interactions, local_time
+from shared import audit, local_time
 from shared.card_numbers import CARD_NUMBER_REFUSED
 from shared.db import utcnow
 from shared.i18n import LOCALE_NAMES, LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
+from shared.interactions import contacts
 from shared.messaging import write_back
 from shared.models import (
     Account,
@@ -192,7 +193,7 @@ def render_detail(
         "terminal": db.get(Terminal, payment.terminal_id) if payment.terminal_id else None,
         "cashier": db.get(StaffUser, payment.staff_user_id) if payment.staff_user_id else None,
         "events": events,
-        "interactions": interactions.about_payment(
+        "interactions": contacts.about_payment(
             db, payment.transaction_id, receipt.receipt_number if receipt else None
         ),
         "may_see_audit": staff.can("audit:view"),
@@ -279,7 +280,7 @@ def resend(request: Request, db: Session) -> Response:
     address = str(message.payload["to"])
     # On the record of the contact the agent is in (or the customer's latest): no one
     # has to remember to note it by hand.
-    interactions.record_receipt_sent(
+    contacts.record_receipt_sent(
         db,
         actor,
         payment.customer,

@@ -13,9 +13,11 @@ from staff import (
     counter_routes,
     customer_routes,
     demo_mail_views,
+    help_admin_views,
     home_views,
     queue_routes,
     sso_views,
+    support_routes,
 )
 
 GET_POST = ["GET", "POST"]
@@ -82,6 +84,13 @@ routes: list[BaseRoute] = [
         methods=["POST"],
         name="admin_user_role_remove",
     ),
+    Route("/admin/help", help_admin_views.help_topics, name="admin_help"),
+    Route(
+        "/admin/help/{topic_id:int}",
+        help_admin_views.help_topic,
+        methods=GET_POST,
+        name="admin_help_topic",
+    ),
     Route("/admin/roles", admin_role_views.roles, name="admin_roles"),
     Route("/admin/roles/new", admin_role_views.role_new, methods=GET_POST, name="admin_role_new"),
     Route(
@@ -112,4 +121,6 @@ routes: list[BaseRoute] = [
     *counter_routes.routes,
     # The exceptions and approvals queues
     *queue_routes.routes,
+    # The support queue
+    *support_routes.routes,
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,8 +20,9 @@ from shared.customers.search import Cursor, CustomerMatch, Filters, PaymentRow, 
 from shared.exceptions import queue
 from shared.i18n import current_locale
 from shared.i18n import gettext_ as _
+from shared.interactions import queue as support_queue
 from shared.local_time import in_zone
-from shared.models import Channel, Department, PaymentStatus, Terminal
+from shared.models import Channel, Department, PaymentStatus, SupportRequest, Terminal
 from shared.money import Money, MoneyError, parse_money
 from shared.search_terms import has_control_characters
 from shared.web.endpoint import fragment_or_page, page, wants_fragment
@@ -132,6 +134,26 @@ def _query_with(form: SearchForm, **changes: str) -> str:
     return str(QueryParams(kept))
 
 
+_SUPPORT_REFERENCE = re.compile(r"S-?\d{4}-?\d{6,10}")
+
+
+def _support_request(db: Session, staff: StaffContext, text: str) -> str | None:
+    """The support reference a caller reads out (S-2026-000123, dashes optional), if it is
+    one this member of staff works and may see."""
+    cleaned = text.strip().upper().replace(" ", "")
+    if not staff.can("tickets:work") or not _SUPPORT_REFERENCE.fullmatch(cleaned):
+        return None
+    digits = cleaned.removeprefix("S").replace("-", "")
+    reference = f"S-{digits[:4]}-{digits[4:]}"
+    found = db.scalar(
+        select(SupportRequest.reference).where(
+            SupportRequest.reference == reference,
+            *support_queue.visible_conditions(staff.visible()),
+        )
+    )
+    return found
+
+
 @page
 @requires("customers:view")
 def search_page(request: Request, db: Session) -> Response:
@@ -142,6 +164,11 @@ def search_page(request: Request, db: Session) -> Response:
     # jump to a record they cannot open, that it exists.
     visible = form.search.visible
     if text and form.cursor is None and not form.errors:
+        asked = _support_request(db, staff, text)
+        if asked is not None:
+            return _redirect(
+                request, str(request.url_for("staff:support_request", reference=asked))
+            )
         jump = identifier_search.identify(db, text, visible)
         if jump is not None:
             return _redirect(request, _jump_url(request, jump))

@@ -41,7 +41,19 @@ from shared.db import transaction, utcnow
 from shared.exceptions import cases
 from shared.gateway.sandbox.cards import Behaviour
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.models import ApprovalRequest, Channel, ExceptionKind, Role, StaffUser, Tender
+from shared.interactions import sla, support
+from shared.models import (
+    ApprovalRequest,
+    Channel,
+    ContactMethod,
+    ExceptionKind,
+    HelpTopic,
+    Role,
+    StaffUser,
+    SupportPriority,
+    Tender,
+)
+from shared.models.interactions import InteractionChannel
 from shared.payments.taking import Item, PaymentRequest, take_payment
 from shared.web.logging import configure_logging
 from tests import factories
@@ -247,6 +259,7 @@ def test_a_card_number_typed_anywhere_is_kept_nowhere(site: Site) -> None:
     _interactions(site, cashier, transaction_id)
     _administration(site)
     _corrections(site)
+    _support(site)
     _addresses_and_query_strings(site, cashier)
 
     Worker(site.runtime).tick()  # receipt emails go out to the mail spool
@@ -447,6 +460,49 @@ def _corrections(site: Site) -> None:
     inject(
         site, decider, f"/staff/approvals/{request_id}", {"decision": "reject", "comment": "No."}
     )
+
+
+def _support(site: Site) -> None:
+    """The support queue's request page (every action on it) and the help topics' words."""
+    with site.runtime.factory() as db:
+        (bill,) = factories.bills(db, [3_000])
+        paid = factories.paid_in_cash(db, bill, SYSTEM).payment
+        asked = support.open_request(
+            db,
+            SYSTEM,
+            channel=InteractionChannel.WEB,
+            priority=SupportPriority.NORMAL,
+            contact=support.Contact("Pat Doe", "pat@example.org", None, "en", ContactMethod.EMAIL),
+            message="Did my payment go through?",
+            targets=sla.Targets.from_settings(site.runtime.settings),
+            about=support.about(db, "transaction", paid.transaction_id),
+        )
+        # A caller not known yet: the page offers to identify the customer.
+        stranger = support.open_request(
+            db,
+            SYSTEM,
+            channel=InteractionChannel.WEB,
+            priority=SupportPriority.LOW,
+            contact=support.Contact("Sam Roe", None, "555-0100", "en", ContactMethod.PHONE),
+            message="A question about my bill.",
+            targets=sla.Targets.from_settings(site.runtime.settings),
+        )
+        db.commit()
+        page = f"/staff/support/{asked.reference}"
+        unknown = f"/staff/support/{stranger.reference}"
+        topic_id = db.scalars(select(HelpTopic.id)).first()
+    agent = _signed_in(site, ["supervisor"])
+    accepted = {
+        "text": "We have your payment.",
+        "note": "Called back.",
+        "reference": paid.transaction_id,
+        "customer": paid.transaction_id,
+        "outcome": "resolved",
+    }
+    inject(site, agent, page, accepted)
+    inject(site, agent, unknown, accepted)
+    admin = _signed_in(site, ["admin"])
+    inject(site, admin, f"/staff/admin/help/{topic_id}", {})
 
 
 def _addresses_and_query_strings(site: Site, cashier: httpx.Client) -> None:

@@ -13,6 +13,7 @@ from shared.models.customers import (
     InvoiceStatus,
 )
 from shared.models.exceptions import ExceptionCase, ExceptionKind, ExceptionStatus
+from shared.models.help import HelpTopic
 from shared.models.holds import AccountCredit, CreditStatus, HoldOutcome, PaymentHold
 from shared.models.interactions import (
     Interaction,
@@ -42,6 +43,14 @@ from shared.models.staff import (
     StaffUser,
     Terminal,
 )
+from shared.models.support import (
+    ContactMethod,
+    SupportPriority,
+    SupportRequest,
+    SupportRequestEvent,
+    SupportRequestSequence,
+    SupportStatus,
+)
 from shared.models.web_session import SessionKind, WebSession
 from shared.models.write_back import WriteBack, WriteBackStatus
 
@@ -57,6 +66,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Channel",
+    "ContactMethod",
     "Correction",
     "CorrectionKind",
     "CorrectionLine",
@@ -70,6 +80,7 @@ __all__ = [
     "ExceptionStatus",
     "FeeType",
     "FeeTypeName",
+    "HelpTopic",
     "HoldOutcome",
     "IdempotencyRecord",
     "Interaction",
@@ -95,6 +106,11 @@ __all__ = [
     "RoleAssignment",
     "SessionKind",
     "StaffUser",
+    "SupportPriority",
+    "SupportRequest",
+    "SupportRequestEvent",
+    "SupportRequestSequence",
+    "SupportStatus",
     "Tender",
     "Terminal",
     "WebSession",

@@ -18,6 +18,9 @@ class InteractionChannel(StrEnum):
     CALL = "call"
     COUNTER = "counter"
     EMAIL = "email"
+    # Support requests (shared.interactions.support): the help widget, a kiosk.
+    WEB = "web"
+    KIOSK = "kiosk"
 
 
 class Outcome(StrEnum):
@@ -45,9 +48,10 @@ class Interaction(Base):
     )
 
     id: Mapped[IntPk]
-    # None while the caller is not identified yet (shared.interactions.identify sets it).
+    # None while the caller is not identified yet (shared.interactions.contacts.identify sets it).
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
-    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    # Who owns it. None for a support request nobody has taken yet (the team queue's).
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     channel: Mapped[InteractionChannel] = mapped_column(enum_type(InteractionChannel))
     started_at: Mapped[Timestamp]
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -56,7 +60,7 @@ class Interaction(Base):
     follow_up_done: Mapped[bool] = mapped_column(default=False)
 
     customer: Mapped[Customer | None] = relationship()
-    staff_user: Mapped[StaffUser] = relationship()
+    staff_user: Mapped[StaffUser | None] = relationship()
     notes: Mapped[list[InteractionNote]] = relationship(order_by="InteractionNote.id")
     links: Mapped[list[InteractionLink]] = relationship(order_by="InteractionLink.id")
 
@@ -73,7 +77,7 @@ class InteractionNote(Base):
     id: Mapped[IntPk]
     interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    # Card numbers are masked before the text gets here (shared.interactions.add_note).
+    # Card numbers are masked before the text gets here (shared.interactions.contacts.add_note).
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[Timestamp]
 
@@ -94,5 +98,6 @@ class InteractionLink(Base):
     interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)
     kind: Mapped[LinkKind] = mapped_column(enum_type(LinkKind))
     reference: Mapped[str] = mapped_column(String(64))
-    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    # None when the server attached it from a support request's signed context.
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[Timestamp]

@@ -119,6 +119,33 @@ def test_a_demo_on_another_port_writes_back_to_itself(demo: tuple[str, Path, Pat
     assert received, log.read_text()[-3000:]
 
 
+def test_the_demo_starts_with_requests_in_the_support_queue(
+    demo: tuple[str, Path, Path],
+) -> None:
+    base, _, _ = demo
+    with httpx.Client(base_url=base) as agent:
+        sign_in = agent.get("/staff/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', sign_in.text)
+        assert token
+        signed = agent.post(
+            "/staff/login",
+            data={
+                "username": "agent",
+                "password": "demo-agent-password",
+                "csrf_token": token.group(1),
+                "next": "",
+            },
+        )
+        assert signed.status_code == 303
+        queue = agent.get("/staff/support").text
+        references = set(re.findall(r'id="request-(S-\d{4}-\d{6})"', queue))
+        assert len(references) == 4
+        assert "Call for help at a kiosk" in queue and "Possible duplicate charge" not in queue
+        assert "sla-breached" in queue and "sla-at_risk" in queue
+        home = agent.get("/staff/").text
+        assert re.search(r"<strong>4</strong> new", home)
+
+
 def test_the_receipt_qr_link_verifies_and_a_forged_one_does_not(
     demo: tuple[str, Path, Path],
 ) -> None:

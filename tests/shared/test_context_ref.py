@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
-from shared.context_ref import DEFAULT_TTL, read_ref, sign_ref
+from shared.context_ref import (
+    DEFAULT_TTL,
+    SignedContext,
+    _b64,
+    _mac,
+    read_context,
+    read_ref,
+    sign_context,
+    sign_ref,
+)
 
 SECRET = "context-secret"
 NOW = dt.datetime(2026, 3, 14, 12, 0, tzinfo=dt.UTC)
@@ -60,3 +70,32 @@ def test_kind_and_ident_are_required() -> None:
         sign_ref(SECRET, "", "R-1")
     with pytest.raises(ValueError, match="needs a kind and an identifier"):
         sign_ref(SECRET, "receipt", "")
+
+
+def test_a_kiosk_page_signs_its_channel_and_terminal() -> None:
+    token = sign_context(SECRET, "receipt", "R-2026-1", channel="kiosk", terminal="K-1", now=NOW)
+    assert read_context(SECRET, token, now=NOW) == SignedContext(
+        "receipt", "R-2026-1", "kiosk", "K-1"
+    )
+    # The record alone, for what only needs that.
+    assert read_ref(SECRET, token, now=NOW) == ("receipt", "R-2026-1")
+    assert read_context(SECRET, sign_ref(SECRET, "invoice", "I", now=NOW), now=NOW) == (
+        SignedContext("invoice", "I")
+    )
+
+
+def test_a_terminal_cannot_be_added_to_a_signed_web_token() -> None:
+    web = sign_ref(SECRET, "receipt", "R-2026-1", now=NOW)
+    kiosk = sign_context(SECRET, "receipt", "R-2026-1", channel="kiosk", terminal="K-1", now=NOW)
+    grafted = kiosk.split(".")[0] + "." + web.split(".")[1]
+    assert read_context(SECRET, grafted, now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [[1, 2, 3], ["r", "x", 9999999999, 5, None], ["r", "x", 9999999999, None], {"kind": "r"}],
+)
+def test_a_signed_payload_of_the_wrong_shape_is_refused(fields: object) -> None:
+    payload = json.dumps(fields).encode()
+    token = f"{_b64(payload)}.{_b64(_mac(SECRET, payload))}"
+    assert read_context(SECRET, token, now=NOW) is None

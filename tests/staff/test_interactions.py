@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from paydesk.app import asgi, create_app
-from shared import interactions
 from shared.actors import Actor, ActorType
 from shared.auth import access
 from shared.auth.login import staff_actor
+from shared.interactions import contacts
 from shared.models import (
     AuditEvent,
     Customer,
@@ -440,12 +440,12 @@ def test_a_long_history_pages_and_shows_only_the_latest_notes(
         customer = db.get(Customer, customer_id)
         started = []
         for i in range(25):
-            interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+            interaction = contacts.start(db, actor, customer, InteractionChannel.CALL)
             interaction.started_at = base + dt.timedelta(minutes=i // 2)
             started.append(interaction)
         chatty = started[-1]  # the newest
         for n in range(5):
-            interactions.add_note(db, actor, chatty, f"note number {n}")
+            contacts.add_note(db, actor, chatty, f"note number {n}")
         db.commit()
         ids = [i.id for i in started]
         chatty_id = chatty.id
@@ -516,7 +516,7 @@ def test_a_customer_of_another_department_cannot_be_talked_to(console: Console) 
     ]:
         assert form_post(elsewhere, f"{url}/{path}", data).status_code == 404, path
     with console.factory() as db:
-        interaction = interactions.get(db, interaction_id(url))
+        interaction = contacts.get(db, interaction_id(url))
         assert interaction is not None
         assert [n.text for n in interaction.notes] == ["private to the department"]
         assert not interaction.links and interaction.outcome is None
@@ -563,7 +563,7 @@ def test_another_departments_numbers_cannot_be_attached(console: Console) -> Non
     assert attached.status_code == 303
     with console.factory() as db:
         for each in (url, known):
-            interaction = interactions.get(db, interaction_id(each))
+            interaction = contacts.get(db, interaction_id(each))
             assert interaction is not None
             assert [link.reference for link in interaction.links] == [ours]
 

@@ -16,13 +16,22 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from paydesk.app import create_app
-from shared import interactions
 from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
 from shared.exceptions import cases
+from shared.interactions import contacts, sla, support
 from shared.messaging.mailer import FileMailer
-from shared.models import Customer, ExceptionKind, Role, RoleAssignment, StaffUser
+from shared.models import (
+    ContactMethod,
+    Customer,
+    ExceptionKind,
+    HelpTopic,
+    Role,
+    RoleAssignment,
+    StaffUser,
+    SupportPriority,
+)
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
 from shared.permissions import DEFAULT_ROLES
@@ -162,6 +171,20 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("GET", "/staff/demo-mail/{name}/attachments/{index:int}"): SIGNED_IN,
     ("GET", "/staff/admin/catalog"): "admin:settings",
     ("POST", "/staff/admin/catalog/departments/{department_id:int}"): "admin:settings",
+    ("GET", "/staff/admin/help"): "admin:settings",
+    ("GET", "/staff/admin/help/{topic_id:int}"): "admin:settings",
+    ("POST", "/staff/admin/help/{topic_id:int}"): "admin:settings",
+    ("GET", "/staff/support"): "tickets:work",
+    ("GET", "/staff/support/{reference}"): "tickets:work",
+    ("POST", "/staff/support/{reference}/assign"): "tickets:work",
+    ("POST", "/staff/support/{reference}/status"): "tickets:work",
+    ("POST", "/staff/support/{reference}/priority"): "tickets:work",
+    ("POST", "/staff/support/{reference}/reply"): "tickets:work",
+    ("POST", "/staff/support/{reference}/receipt"): "receipts:resend",
+    ("POST", "/staff/support/{reference}/note"): "notes:write",
+    ("POST", "/staff/support/{reference}/link"): "notes:write",
+    ("POST", "/staff/support/{reference}/customer"): "notes:write",
+    ("POST", "/staff/support/{reference}/resolve"): "tickets:work",
 }
 # Object-level: an approval request is seen by who asked for it and by who may decide it;
 # to anyone else it is as unknown as a wrong number (the records' request is a void).
@@ -201,7 +224,7 @@ def test_every_route_needs_what_was_reviewed(console: Console) -> None:
 def records(console: Console) -> dict[str, str]:
     """Real records for every path parameter: a customer who paid, an interaction, a role
     to change, and a staff member to manage (none of them the signed-in user's own), an
-    exception, and a request for approval the colleague made."""
+    exception, a request for approval the colleague made, a support request, a help topic."""
     staff = console.user(["agent"])
     colleague = console.user(["agent"])
     scratch = console.role({"customers:view"}, "matrix-scratch")
@@ -214,7 +237,7 @@ def records(console: Console) -> dict[str, str]:
         customer = db.get(Customer, outcome.payment.customer_id)
         assert customer is not None
         actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
-        interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+        interaction = contacts.start(db, actor, customer, InteractionChannel.CALL)
         asker = db.get(StaffUser, colleague.id)
         assert asker is not None
         approval = corrections.ask_void(
@@ -236,7 +259,19 @@ def records(console: Console) -> dict[str, str]:
             payment_id=outcome.payment.id,
             customer_id=customer.id,
         )
+        asked = support.open_request(
+            db,
+            actor,
+            channel=InteractionChannel.WEB,
+            priority=SupportPriority.NORMAL,
+            contact=support.Contact("Route Test", None, "555-0100", "en", ContactMethod.PHONE),
+            message="Route test.",
+            targets=sla.Targets.from_settings(console.runtime.settings),
+            about=support.about(db, "transaction", outcome.payment.transaction_id),
+        )
         db.commit()
+        reference = asked.reference
+        topic_id = db.scalars(select(HelpTopic.id)).first()
         role = db.scalars(select(Role).where(Role.name == scratch)).one()
         assignment = db.scalars(
             select(RoleAssignment).where(RoleAssignment.user_id == colleague.id)
@@ -260,6 +295,8 @@ def records(console: Console) -> dict[str, str]:
         "assignment_id": str(assignment.id),
         "case_id": str(case.id),
         "request_id": str(approval.id),
+        "reference": reference,
+        "topic_id": str(topic_id),
     }
 
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import interactions
 from shared.actors import Actor, ActorType
-from shared.interactions import InteractionRefused
+from shared.interactions import contacts
+from shared.interactions.contacts import InteractionRefused
 from shared.models import (
     AuditEvent,
     Customer,
@@ -53,8 +53,8 @@ def test_a_card_number_in_a_note_is_masked_and_the_masking_audited(
     db: Session, customer: Customer
 ) -> None:
     actor = agent(db)
-    interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
-    note = interactions.add_note(
+    interaction = contacts.start(db, actor, customer, InteractionChannel.CALL)
+    note = contacts.add_note(
         db, actor, interaction, "Caller read out 4242 4242 4242 4242 by mistake; order 12345"
     )
     db.commit()
@@ -85,8 +85,8 @@ def test_a_card_number_typed_with_other_separators_is_masked_and_the_masking_aud
     db: Session, customer: Customer, card: str
 ) -> None:
     actor = agent(db)
-    interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
-    note = interactions.add_note(
+    interaction = contacts.start(db, actor, customer, InteractionChannel.CALL)
+    note = contacts.add_note(
         db, actor, interaction, f"Paid 125.00 on 2030-05-15; caller read {card} by mistake"
     )
     db.commit()
@@ -101,8 +101,8 @@ def test_a_card_number_typed_with_other_separators_is_masked_and_the_masking_aud
 
 def test_a_note_without_a_card_number_is_kept_as_typed(db: Session, customer: Customer) -> None:
     actor = agent(db)
-    interaction = interactions.start(db, actor, customer, InteractionChannel.EMAIL)
-    note = interactions.add_note(db, actor, interaction, "  Reference 1234567890123  ")
+    interaction = contacts.start(db, actor, customer, InteractionChannel.EMAIL)
+    note = contacts.add_note(db, actor, interaction, "  Reference 1234567890123  ")
     db.commit()
     assert note.text == "Reference 1234567890123"
     assert events(db, "interaction:note:masked", interaction.id) == []
@@ -110,11 +110,11 @@ def test_a_note_without_a_card_number_is_kept_as_typed(db: Session, customer: Cu
 
 def test_empty_and_overlong_notes_are_refused(db: Session, customer: Customer) -> None:
     actor = agent(db)
-    interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+    interaction = contacts.start(db, actor, customer, InteractionChannel.CALL)
     with pytest.raises(InteractionRefused):
-        interactions.add_note(db, actor, interaction, "   ")
+        contacts.add_note(db, actor, interaction, "   ")
     with pytest.raises(InteractionRefused):
-        interactions.add_note(db, actor, interaction, "x" * (interactions.NOTE_MAX_LENGTH + 1))
+        contacts.add_note(db, actor, interaction, "x" * (contacts.NOTE_MAX_LENGTH + 1))
 
 
 def test_links_must_exist_and_belong_to_the_customer(db: Session) -> None:
@@ -124,10 +124,10 @@ def test_links_must_exist_and_belong_to_the_customer(db: Session) -> None:
     actor = agent(db)
     outcome = factories.paid_in_cash(db, mine, actor)
     assert outcome.receipt is not None
-    interaction = interactions.start(db, actor, customer, InteractionChannel.COUNTER)
-    interactions.attach(db, actor, interaction, LinkKind.INVOICE, mine.invoice_number.lower())
-    interactions.attach(db, actor, interaction, LinkKind.RECEIPT, outcome.receipt.receipt_number)
-    interactions.attach(db, actor, interaction, LinkKind.PAYMENT, outcome.payment.transaction_id)
+    interaction = contacts.start(db, actor, customer, InteractionChannel.COUNTER)
+    contacts.attach(db, actor, interaction, LinkKind.INVOICE, mine.invoice_number.lower())
+    contacts.attach(db, actor, interaction, LinkKind.RECEIPT, outcome.receipt.receipt_number)
+    contacts.attach(db, actor, interaction, LinkKind.PAYMENT, outcome.payment.transaction_id)
     db.commit()
     assert [(ln.kind, ln.reference) for ln in interaction.links] == [
         (LinkKind.INVOICE, mine.invoice_number),
@@ -135,34 +135,34 @@ def test_links_must_exist_and_belong_to_the_customer(db: Session) -> None:
         (LinkKind.PAYMENT, outcome.payment.transaction_id),
     ]
     with pytest.raises(InteractionRefused, match="no invoice"):
-        interactions.attach(db, actor, interaction, LinkKind.INVOICE, other.invoice_number)
+        contacts.attach(db, actor, interaction, LinkKind.INVOICE, other.invoice_number)
     with pytest.raises(InteractionRefused, match="no receipt"):
-        interactions.attach(db, actor, interaction, LinkKind.RECEIPT, "R-1999-000001")
+        contacts.attach(db, actor, interaction, LinkKind.RECEIPT, "R-1999-000001")
     with pytest.raises(InteractionRefused, match="already attached"):
-        interactions.attach(db, actor, interaction, LinkKind.INVOICE, mine.invoice_number)
+        contacts.attach(db, actor, interaction, LinkKind.INVOICE, mine.invoice_number)
     assert len(events(db, "interaction:link:added", interaction.id)) == 3
 
 
 def test_outcome_follow_up_and_end(db: Session, customer: Customer) -> None:
     actor = agent(db)
-    interaction = interactions.start(db, actor, customer, InteractionChannel.CALL)
+    interaction = contacts.start(db, actor, customer, InteractionChannel.CALL)
     with pytest.raises(InteractionRefused, match="outcome"):
-        interactions.end(db, actor, interaction)
+        contacts.end(db, actor, interaction)
     with pytest.raises(InteractionRefused):
-        interactions.schedule_follow_up(db, actor, interaction, TODAY - dt.timedelta(days=1), TODAY)
-    interactions.set_outcome(db, actor, interaction, Outcome.CALLBACK)
-    interactions.schedule_follow_up(db, actor, interaction, TODAY, TODAY)
-    interactions.end(db, actor, interaction)
+        contacts.schedule_follow_up(db, actor, interaction, TODAY - dt.timedelta(days=1), TODAY)
+    contacts.set_outcome(db, actor, interaction, Outcome.CALLBACK)
+    contacts.schedule_follow_up(db, actor, interaction, TODAY, TODAY)
+    contacts.end(db, actor, interaction)
     db.commit()
     assert interaction.ended_at is not None and interaction.outcome is Outcome.CALLBACK
     # Ended: no more changes, but the follow-up is still listed until done.
     with pytest.raises(InteractionRefused, match="ended"):
-        interactions.add_note(db, actor, interaction, "too late")
+        contacts.add_note(db, actor, interaction, "too late")
     assert actor.staff_user_id is not None
-    assert interactions.follow_ups_for(db, actor.staff_user_id) == [interaction]
-    interactions.complete_follow_up(db, actor, interaction)
+    assert contacts.follow_ups_for(db, actor.staff_user_id) == [interaction]
+    contacts.complete_follow_up(db, actor, interaction)
     db.commit()
-    assert interactions.follow_ups_for(db, actor.staff_user_id) == []
+    assert contacts.follow_ups_for(db, actor.staff_user_id) == []
     for action in (
         "interaction:outcome:set",
         "interaction:follow_up:scheduled",
@@ -176,16 +176,16 @@ def test_follow_ups_are_listed_soonest_first_for_their_owner_only(
     db: Session, customer: Customer
 ) -> None:
     me, someone_else = agent(db), agent(db)
-    later = interactions.start(db, me, customer, InteractionChannel.CALL)
-    sooner = interactions.start(db, me, customer, InteractionChannel.CALL)
-    theirs = interactions.start(db, someone_else, customer, InteractionChannel.CALL)
-    interactions.schedule_follow_up(db, me, later, TODAY + dt.timedelta(days=3), TODAY)
-    interactions.schedule_follow_up(db, me, sooner, TODAY, TODAY)
-    interactions.schedule_follow_up(db, someone_else, theirs, TODAY, TODAY)
+    later = contacts.start(db, me, customer, InteractionChannel.CALL)
+    sooner = contacts.start(db, me, customer, InteractionChannel.CALL)
+    theirs = contacts.start(db, someone_else, customer, InteractionChannel.CALL)
+    contacts.schedule_follow_up(db, me, later, TODAY + dt.timedelta(days=3), TODAY)
+    contacts.schedule_follow_up(db, me, sooner, TODAY, TODAY)
+    contacts.schedule_follow_up(db, someone_else, theirs, TODAY, TODAY)
     db.commit()
     assert me.staff_user_id is not None
-    assert interactions.follow_ups_for(db, me.staff_user_id) == [sooner, later]
-    assert interactions.page_for_customer(db, customer.id)[0][0].interaction is theirs
+    assert contacts.follow_ups_for(db, me.staff_user_id) == [sooner, later]
+    assert contacts.page_for_customer(db, customer.id)[0][0].interaction is theirs
 
 
 def test_a_payment_with_no_customer_on_file_opens_an_unidentified_interaction(
@@ -198,15 +198,13 @@ def test_a_payment_with_no_customer_on_file_opens_an_unidentified_interaction(
     payment = factories.paid_in_cash(db, bill, actor).payment
     payment.customer_id = None
     db.flush()
-    interaction = interactions.start_about(
-        db, actor, payment.transaction_id, InteractionChannel.CALL
-    )
+    interaction = contacts.start_about(db, actor, payment.transaction_id, InteractionChannel.CALL)
     assert interaction.customer_id is None
     assert [link.kind for link in interaction.links] == [LinkKind.PAYMENT, LinkKind.RECEIPT]
     # That payment cannot tell who the caller is; their customer number can.
     with pytest.raises(InteractionRefused, match="no customer on file"):
-        interactions.identify(db, actor, interaction, payment.transaction_id)
-    interactions.identify(db, actor, interaction, customer.customer_number)
+        contacts.identify(db, actor, interaction, payment.transaction_id)
+    contacts.identify(db, actor, interaction, customer.customer_number)
     assert interaction.customer_id == customer.id
     assert len(interaction.links) == 2
     db.commit()
