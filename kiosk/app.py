@@ -40,20 +40,22 @@ class KioskApp:
     async def stop(self) -> None:
         await self.service.stop()
 
+    def asgi(self) -> ASGIApp:
+        """The standalone kiosk, with its own security headers (the same CSP as the
+        fronts) and a lifespan that starts and stops the service."""
+
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        outer = Starlette(lifespan=lifespan)
+        outer.mount("/", self.app)
+        return SecurityHeadersMiddleware(outer, csp=DEFAULT_CSP, hsts=False)
+
 
 def create_kiosk_app(settings: KioskSettings, devices: Devices | None = None) -> ASGIApp:
-    """The standalone kiosk, with its own security headers (the same CSP as the fronts)."""
-    kiosk = KioskApp(settings, devices)
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await kiosk.start()
-        try:
-            yield
-        finally:
-            await kiosk.stop()
-
-    outer = Starlette(lifespan=lifespan)
-    outer.mount("/", kiosk.app)
-    outer.state.kiosk_app = kiosk
-    return SecurityHeadersMiddleware(outer, csp=DEFAULT_CSP, hsts=False)
+    return KioskApp(settings, devices).asgi()

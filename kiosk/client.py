@@ -180,6 +180,13 @@ class KioskApi:
         return data
 
     # --- the calls ----------------------------------------------------------------
+    async def reachable(self) -> None:
+        """Raise `ServerUnreachable` unless the server answers its health check (the
+        kiosk asks every few seconds; the kiosk API's calls are audited, this is not)."""
+        response = await self._send("GET", "/healthz")
+        if response.status_code != 200:
+            raise ServerUnreachable(f"health check answered {response.status_code}")
+
     async def config(self) -> dict[str, Any]:
         return await self._json("GET", "/config")
 

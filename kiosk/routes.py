@@ -19,6 +19,7 @@ routes: list[BaseRoute] = [
     Route("/card", views.card, name="card"),
     Route("/card/cancel", views.card_cancel, methods=["POST"], name="card_cancel"),
     Route("/card/retry", views.card_retry, methods=["POST"], name="card_retry"),
+    Route("/simulate/card", views.simulate_card, methods=["POST"], name="simulate_card"),
     Route("/receipt", views.receipt, name="receipt"),
     Route("/receipt/email", views.receipt_email, methods=["POST"], name="receipt_email"),
     Route("/finish", views.finish, methods=["POST"], name="finish"),

@@ -143,6 +143,7 @@ class KioskService:
             await self.api.enrol(self.settings.enrolment_code)
             logger.info("enrolled as %s", self.settings.terminal)
         self.state.enrolled = True
+        await self.api.reachable()
         if self.state.config is None or not self.state.server_ok:
             self.state.config = await self.api.config()
         self.state.server_ok = True

@@ -40,6 +40,9 @@ class KioskSettings:
     # How often the kiosk checks the server, the reader and its journal when idle.
     poll_seconds: float = 2.0
     card_wait_seconds: float = 60.0
+    # How long past the screen's own countdown the kiosk keeps a visit whose screen
+    # stopped asking (a closed tab, a browser restart) before wiping it itself.
+    session_grace_seconds: float = 15.0
     app_version: str = "paydesk-kiosk"
 
     @classmethod
@@ -67,4 +70,4 @@ class KioskSettings:
     def session_lifetime(self) -> float:
         """Server-side idle expiry: past the screen's own countdown, so the screen wipes
         first; a session whose screen went away is wiped all the same."""
-        return self.idle_seconds + self.countdown_seconds + 15.0
+        return self.idle_seconds + self.countdown_seconds + self.session_grace_seconds

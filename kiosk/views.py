@@ -3,6 +3,7 @@ the small script only counts down the idle warning and polls a payment's progres
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,8 @@ from kiosk.client import ApiError, ServerUnreachable
 from kiosk.payment import APPROVED_STATES, PaymentRun, RunState
 from kiosk.service import KioskService
 from kiosk.sessions import COOKIE, Visit
-from shared.i18n import DEFAULT_LOCALE, LOCALES, current_locale
+from kiosk_devices.card_reader.simulated import SimulatedCardReader
+from shared.i18n import DEFAULT_LOCALE, LOCALES, N_, current_locale
 
 logger = logging.getLogger("paydesk.kiosk")
 
@@ -271,11 +273,17 @@ async def bills(request: Request) -> Response:
         return _bills_page(request, visit)
     if not _selection(visit):
         return _bills_page(request, visit, error="none_selected", status_code=422)
-    if not service.in_service:
+    if not await _ready(service):
         # No card is accepted while the kiosk cannot reach the server or the reader.
         return _out_of_service(request, visit)
     _start_run(visit, service)
     return redirect(request, "/card")
+
+
+async def _ready(service: KioskService) -> bool:
+    """In service, checked again now: a card is read only if it can be paid with."""
+    await service.check()
+    return service.in_service
 
 
 def _start_run(visit: Visit, service: KioskService) -> None:
@@ -325,8 +333,50 @@ async def card(request: Request) -> Response:
         run=run,
         # While the card is read and the bank asked, the screen must not start over.
         idle=run.state not in (RunState.READING, RunState.AUTHORIZING),
+        demo_cards=DEMO_CARDS if _simulated(request) else {},
         poll_state=run.state.value if run.state in POLLED else "",
     )
+
+
+def _simulated(request: Request) -> SimulatedCardReader | None:
+    reader = service_of(request).devices.reader
+    return reader if isinstance(reader, SimulatedCardReader) else None
+
+
+# The simulated reader's cards a demo visitor may "insert": approved ones and the faults.
+DEMO_CARDS = {
+    "visa": N_("Visa (approved)"),
+    "mastercard": N_("Mastercard (approved)"),
+    "amex": N_("American Express (approved)"),
+    "blocked": N_("A blocked card"),
+    "removed_mid_read": N_("A card pulled out too early"),
+}
+
+
+async def simulate_card(request: Request) -> Response:
+    """The demo's card reader: no hardware, so the screen offers sandbox cards."""
+    visit = visit_of(request)
+    reader = _simulated(request)
+    if visit is None or reader is None:
+        return redirect(request, "/")
+    form = await _form(request, visit)
+    if form is None:
+        return _refused(request)
+    profile = str(form.get("card", ""))
+    run = visit.run
+    if profile in DEMO_CARDS and run is not None and run.state == RunState.WAITING_CARD:
+        reader.insert(profile)
+        # Out again once read, so the next visitor starts with an empty reader.
+        await _wait_read(run)
+        reader.remove()
+    return redirect(request, "/card")
+
+
+async def _wait_read(run: PaymentRun) -> None:
+    for _ in range(200):
+        if run.state not in (RunState.WAITING_CARD, RunState.READING):
+            return
+        await asyncio.sleep(0.05)
 
 
 async def card_cancel(request: Request) -> Response:
@@ -354,7 +404,7 @@ async def card_retry(request: Request) -> Response:
     run = visit.run
     if run is None or not run.finished or run.approved:
         return redirect(request, "/card")
-    if not service.in_service:
+    if not await _ready(service):
         return _out_of_service(request, visit)
     _start_run(visit, service)
     return redirect(request, "/card")
