@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -79,8 +80,8 @@ def render(
         locale=locale,
         csrf=visit.csrf if visit else "",
         location=(service.state.config or {}).get("location", ""),
-        idle_seconds=int(settings.idle_seconds) if idle and visit else 0,
-        countdown_seconds=int(settings.countdown_seconds),
+        idle_seconds=math.ceil(settings.idle_seconds) if idle and visit else 0,
+        countdown_seconds=math.ceil(settings.countdown_seconds),
         poll_state=poll_state,
         **context,
     )
@@ -505,7 +506,7 @@ async def thanks(request: Request) -> Response:
         location="",
         # The thank-you screen goes back to the welcome screen by itself.
         idle_seconds=0,
-        countdown_seconds=int(min(settings.countdown_seconds, 10)),
+        countdown_seconds=math.ceil(min(settings.countdown_seconds, 10)),
         poll_state="",
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
