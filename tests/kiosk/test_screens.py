@@ -33,7 +33,12 @@ def test_the_on_screen_keypad_types_into_the_chosen_field_and_enter_finds_the_bi
     assert 'value="7042"' in page
     page = kiosk.client.post(
         "/find",
-        data={"csrf_token": kiosk.csrf(page), **values, "target": "access_code", "key": "backspace"},
+        data={
+            "csrf_token": kiosk.csrf(page),
+            **values,
+            "target": "access_code",
+            "key": "backspace",
+        },
     ).text
     assert 'value="704"' in page
     # What a barcode scanner does: the characters, then Enter (the form's first button).
@@ -78,9 +83,7 @@ def test_a_bill_with_a_payment_being_confirmed_says_so_and_takes_no_second_payme
     assert kiosk.state() == "in_service"
 
 
-def test_call_for_help_shows_the_reference_staff_will_see(
-    kiosks: Kiosks, server: Server
-) -> None:
+def test_call_for_help_shows_the_reference_staff_will_see(kiosks: Kiosks, server: Server) -> None:
     kiosk = kiosks.start()
     page = kiosk.begin("en")
     answer = kiosk.client.post("/help", data={"csrf_token": kiosk.csrf(page), "back": "find"})
