@@ -63,10 +63,12 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> str:
     )
 
 
-def render(document: dict[str, Any], openapi_url: str, stylesheet: str) -> str:
+def render(document: dict[str, Any], root: str, stylesheet: str) -> str:
+    """The page for `document`, served under `root` (where the API is mounted)."""
     info = document.get("info", {})
+    openapi_url = f"{root}/openapi.json"
     ops = "".join(
-        _operation(path, method, op)
+        _operation(root + path, method, op)
         for path, methods in document.get("paths", {}).items()
         for method, op in methods.items()
     )
@@ -91,5 +93,5 @@ def render(document: dict[str, Any], openapi_url: str, stylesheet: str) -> str:
 def docs_page(request: Request) -> HTMLResponse:
     app: FastAPI = request.app
     root = request.scope.get("root_path", "")
-    html = render(app.openapi(), f"{root}/openapi.json", "/static/shared/api-docs.css")
+    html = render(app.openapi(), root, "/static/shared/api-docs.css")
     return HTMLResponse(html)

@@ -204,6 +204,12 @@ def find(body: schemas.LookupRequest, request: Request, db: Db, caller: Kiosk) -
         audited(db, caller, "lookup", account.account_number, {"bills": len(bills)})
         db.commit()
         numbers = [bill.invoice_number for bill in bills]
+        if body.basket_token:
+            # Another account of the same visit (a water bill, then a parking fine): one
+            # basket, one payment. A stale or foreign basket just starts a new one.
+            earlier = kiosk_bills.basket_bills(settings.secret_key, code, body.basket_token)
+            numbers = [n for n in earlier or [] if n not in numbers] + numbers
+        numbers = numbers[-kiosk_bills.MAX_BASKET :]
         return schemas.Found(
             basket_token=kiosk_bills.sign_basket(settings.secret_key, code, numbers),
             customer_display=kiosk_bills.initials(account.customer.name),

@@ -21,6 +21,7 @@ from shared.payments import holds
 BASKET_LIFETIME = dt.timedelta(minutes=30)
 _BASKET_SALT = "paydesk.kiosk.basket"
 UNPAYABLE = (AccountStatus.HOLD, AccountStatus.CLOSED)
+MAX_BASKET = 50  # as many items as one payment takes
 
 
 def initials(name: str) -> str:

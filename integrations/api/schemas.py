@@ -96,6 +96,11 @@ class LookupRequest(Model):
         description="The access code or the postal code printed on the bill."
     )
     locale: Locale = "en"
+    basket_token: Signed | None = Field(
+        default=None,
+        description="The basket of an earlier look-up in this session: the answer's basket "
+        "then names its bills too, so one payment can pay bills of several accounts.",
+    )
 
 
 class Held(Model):

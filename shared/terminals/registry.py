@@ -208,3 +208,8 @@ def set_in_service(session: Session, actor: Actor, terminal: Terminal, in_servic
         terminal.code,
         {"in_service": in_service},
     )
+
+
+def codes(session: Session) -> dict[int, str]:
+    """Every terminal's code by id, for lists of payments (a short table: read whole)."""
+    return {id_: code for id_, code in session.execute(select(Terminal.id, Terminal.code))}
