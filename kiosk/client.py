@@ -190,11 +190,19 @@ class KioskApi:
     async def config(self) -> dict[str, Any]:
         return await self._json("GET", "/config")
 
-    async def lookup(self, reference: str, access_code: str, locale: str) -> dict[str, Any]:
+    async def lookup(
+        self, reference: str, access_code: str, locale: str, basket_token: str | None = None
+    ) -> dict[str, Any]:
+        """Find bills; with the basket of an earlier look-up, the new basket names both."""
         return await self._json(
             "POST",
             "/lookup",
-            json={"reference": reference, "access_code": access_code, "locale": locale},
+            json={
+                "reference": reference,
+                "access_code": access_code,
+                "locale": locale,
+                "basket_token": basket_token,
+            },
         )
 
     async def pay(

@@ -12,7 +12,15 @@ from typing import Any
 
 import jinja2
 
-from shared.i18n import LOCALE_NAMES, LOCALES, current_locale, gettext_, ngettext_, translations
+from shared.i18n import (
+    LOCALE_NAMES,
+    LOCALES,
+    N_,
+    current_locale,
+    gettext_,
+    ngettext_,
+    translations,
+)
 from shared.money import Money
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -20,6 +28,18 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 def _money(minor: int, currency: str) -> str:
     return Money(minor, currency).format(current_locale.get())
+
+
+# What the screens shown before a language is chosen say, in every language at once.
+EVERY_LANGUAGE = {
+    "welcome": N_("Welcome"),
+    "welcome_lead": N_("Pay your city bills here with a card. Choose your language to begin."),
+    "out_of_service": N_("Out of service"),
+    "out_of_service_lead": N_(
+        "This kiosk cannot take payments right now. No card will be accepted. "
+        "Please pay at the counter or online, or come back later."
+    ),
+}
 
 
 def in_locale(locale: str, message: str) -> str:
@@ -41,6 +61,7 @@ def make_environment(**globals_: Any) -> jinja2.Environment:
         LOCALE_NAMES=LOCALE_NAMES,
         money=_money,
         in_locale=in_locale,
+        says=EVERY_LANGUAGE,
         **globals_,
     )
     return env

@@ -197,7 +197,7 @@ async def find(request: Request) -> Response:
     service = service_of(request)
     assert service.api is not None
     try:
-        found = await service.api.lookup(reference, access_code, visit.locale)
+        found = await service.api.lookup(reference, access_code, visit.locale, visit.basket_token)
     except ServerUnreachable:
         service.state.server_ok = False
         return _out_of_service(request, visit)
@@ -207,10 +207,13 @@ async def find(request: Request) -> Response:
             request, visit, values, target, error=code, message=error.message, status_code=200
         )
     visit.basket_token = str(found["basket_token"])
-    visit.customer_display = str(found.get("customer_display", ""))
-    visit.bills = list(found.get("bills", []))
+    visit.customer_display = visit.customer_display or str(found.get("customer_display", ""))
+    # Another account's bills join the ones found before: one payment pays them all.
+    known = {b["invoice_number"] for b in visit.bills}
+    added = [b for b in found.get("bills", []) if b["invoice_number"] not in known]
+    visit.bills += added
     visit.currency = str(found.get("currency", service.config.get("currency", "")))
-    visit.selected = [b["invoice_number"] for b in visit.bills if _payable(b)]
+    visit.selected += [b["invoice_number"] for b in added if _payable(b)]
     return redirect(request, "/bills")
 
 
