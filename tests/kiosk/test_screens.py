@@ -159,3 +159,11 @@ def test_screens_carry_the_strict_csp_and_no_inline_script_or_style(
         assert re.search(r"<script(?![^>]*\ssrc=)", page) is None
         assert " style=" not in page
         assert "<style" not in page
+
+
+def test_the_stylesheet_and_script_the_screens_name_are_served(kiosks: Kiosks) -> None:
+    kiosk = kiosks.start()
+    welcome = kiosk.client.get("/").text
+    for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', welcome):
+        assert kiosk.client.get(asset).status_code == 200, asset
+    assert "kiosk.css" in welcome and "kiosk.js" in welcome
