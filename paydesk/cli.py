@@ -71,12 +71,18 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
                 f"{summary.invoices} bills, {summary.payments} payments."
             )
     sqlite = runtime.engine.dialect.name == "sqlite"
-    app = asgi(create_app(runtime, run_worker=sqlite))
     base = own_base_url(host, port)
+    kiosk = None
+    if demo:
+        from paydesk.demo_kiosk import demo_kiosk
+
+        kiosk = demo_kiosk(runtime, base)
+    app = asgi(create_app(runtime, run_worker=sqlite, kiosk=kiosk))
     print(f"\nPaydesk is running on {_safe_url(settings.database_url)}")
     print(f"  Citizen portal   {base}/")
     print(f"  Staff console    {base}/staff/")
-    print(f"  Kiosk            {base}/kiosk/")
+    if demo:
+        print(f"  Kiosk (simulated) {base}/kiosk/   (reader and printer simulated)")
     print(f"  Sandbox gateway  {base}/sandbox-gateway/")
     for system in settings.sandbox_source_systems:
         print(f"  Sandbox source   {base}{SANDBOX_SOURCE_MOUNT}/{system}/payments")
