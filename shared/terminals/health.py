@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.card_numbers import scrub_value
 from shared.db import utcnow
 from shared.models import Payment, SupportRequest, SupportStatus, Terminal
 from shared.terminals import registry
@@ -24,9 +25,10 @@ OPEN_HELP = (SupportStatus.NEW, SupportStatus.OPEN, SupportStatus.WAITING)
 def record_heartbeat(
     session: Session, terminal: Terminal, report: dict[str, Any], now: dt.datetime | None = None
 ) -> None:
-    """Keep the kiosk's latest report as its health (not audited one by one: the call is)."""
+    """Keep the kiosk's latest report as its health (card numbers in its free text masked:
+    a driver's error message could quote what it read)."""
     terminal.last_heartbeat = now or utcnow()
-    terminal.health = report
+    terminal.health = scrub_value(report)
 
 
 def is_online(terminal: Terminal, heartbeat_seconds: int, now: dt.datetime | None = None) -> bool:

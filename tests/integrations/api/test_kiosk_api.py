@@ -591,6 +591,19 @@ def test_a_heartbeat_is_stored_and_answers_whether_staff_keep_it_in_service(
         db.commit()
     answer = client.post("/api/v1/kiosk/heartbeat", json=beat, headers=kiosk.headers)
     assert answer.json()["in_service"] is False
+    quoted = {
+        **beat,
+        "reader": {"state": "error", "detail": "read 4242 4242 4242 4242 then failed"},
+    }
+    assert (
+        client.post("/api/v1/kiosk/heartbeat", json=quoted, headers=kiosk.headers).status_code
+        == 200
+    )
+    with api.factory() as db:
+        terminal = registry.by_code(db, kiosk.code)
+        assert terminal is not None
+        assert "4242 4242 4242 4242" not in str(terminal.health)
+        assert terminal.health["reader"]["state"] == "error"
     bad = client.post(
         "/api/v1/kiosk/heartbeat",
         json={**beat, "printer": {"state": "on fire"}},
