@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 from types import TracebackType
 
@@ -30,6 +31,16 @@ from kiosk_devices.printer.status import (
     is_status_byte,
 )
 from shared.receipts.layout import ReceiptLayout
+
+if sys.platform != "win32":
+    import termios
+
+    # pyserial's POSIX port calls termios directly (tcflush, tcsetattr, tcdrain), and a
+    # USB-serial adapter pulled out makes them raise termios.error (EIO), which is not
+    # an OSError.
+    _PORT_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError, termios.error)
+else:  # pragma: no cover - the kiosks run Linux
+    _PORT_ERRORS = (serial.SerialException, OSError)
 
 
 class EscPosPrinter:
@@ -89,7 +100,7 @@ class EscPosPrinter:
                 if self.profile.confirm_print:
                     port.write(commands.paper_sensor_request())
                 port.flush()
-            except (serial.SerialException, OSError) as exc:
+            except _PORT_ERRORS as exc:
                 self._discard()
                 raise PrintIncomplete(detail=f"write to {self.url} failed: {exc}") from exc
             if written is not None and written < len(job):
@@ -137,7 +148,7 @@ class EscPosPrinter:
         # fails, which it does once the printer has dropped the connection.
         connection = getattr(port, "_socket", None)
         # A vanished device may fail to close; there is nothing left to release.
-        with contextlib.suppress(serial.SerialException, OSError):
+        with contextlib.suppress(*_PORT_ERRORS):
             port.close()
         if isinstance(connection, socket.socket):
             connection.close()
@@ -158,7 +169,7 @@ class EscPosPrinter:
                 if answer is None or not is_status_byte(answer):
                     return PrinterStatus.silent()
                 answers[request] = answer
-        except (serial.SerialException, OSError):
+        except _PORT_ERRORS:
             # A vanished device reads as silence; the next call reopens the port.
             self._discard()
             return PrinterStatus.silent()
@@ -167,6 +178,7 @@ class EscPosPrinter:
     def _confirmed(self, port: serial.Serial) -> bool:
         try:
             answer = self._read_byte(port, self._print_timeout)
-        except (serial.SerialException, OSError):
+        except _PORT_ERRORS:
+            self._discard()
             return False
         return answer is not None and is_paper_sensor_reply(answer)

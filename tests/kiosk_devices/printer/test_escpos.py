@@ -27,7 +27,7 @@ from .conftest import (
     spanish_receipt,
 )
 from .emulator import EscPosEmulator
-from .transports import PtyPrinter, TcpPrinter
+from .transports import PluggablePrinter, PtyPrinter, TcpPrinter
 
 MakeDevice = Callable[..., PtyPrinter]
 MakeDriver = Callable[..., EscPosPrinter]
@@ -293,3 +293,29 @@ def test_network_printer_that_disappears_reads_as_no_answer(
     assert driver.status().no_answer
     with pytest.raises(CannotOpenDevice):
         driver.status()
+
+
+@pytest.mark.parametrize("first_call", ["status", "print"])
+def test_printer_unplugged_reads_as_not_answering_and_works_again_once_plugged_back(
+    pluggable_printer: PluggablePrinter, escpos_driver: MakeDriver, first_call: str
+) -> None:
+    driver = escpos_driver(pluggable_printer.path, PrinterProfile())
+    driver.print_receipt(spanish_receipt())
+    assert pluggable_printer.emulator.cuts() == 1
+
+    pluggable_printer.unplug()  # The port the driver holds now fails with EIO.
+    if first_call == "status":
+        assert driver.status() == PrinterStatus.silent()
+    else:
+        with pytest.raises(PrinterNoAnswer):
+            driver.print_receipt(spanish_receipt())
+    # The dead port was dropped: the next call tries the path again, and it is gone.
+    with pytest.raises(CannotOpenDevice):
+        driver.status()
+    with pytest.raises(CannotOpenDevice):
+        driver.print_receipt(spanish_receipt())
+
+    pluggable_printer.plug_in()  # Same path, a new device behind it; no close() needed.
+    assert driver.status() == PrinterStatus.ready()
+    driver.print_receipt(french_receipt())
+    assert pluggable_printer.emulator.cuts() == 2
