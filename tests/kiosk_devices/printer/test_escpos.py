@@ -319,3 +319,43 @@ def test_printer_unplugged_reads_as_not_answering_and_works_again_once_plugged_b
     assert driver.status() == PrinterStatus.ready()
     driver.print_receipt(french_receipt())
     assert pluggable_printer.emulator.cuts() == 2
+
+
+# Far longer than this test is allowed to run: the error must come from polling the
+# printer's status while waiting, never from this timeout running out.
+NEVER_REACHED_PRINT_TIMEOUT = 3600.0
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("condition", "cause"),
+    [
+        (EscPosEmulator.run_out_of_paper, PaperOut),
+        (EscPosEmulator.open_cover, CoverOpen),
+    ],
+    ids=["paper-out", "cover-open"],
+)
+def test_paper_out_or_cover_open_midway_is_reported_while_waiting_not_after_the_print_timeout(
+    pty_printer: MakeDevice,
+    escpos_driver: MakeDriver,
+    condition: Callable[[EscPosEmulator, int], None],
+    cause: type[Exception],
+) -> None:
+    device = pty_printer()
+    condition(device.emulator, 150)
+    driver = escpos_driver(device.path, PrinterProfile(), print_timeout=NEVER_REACHED_PRINT_TIMEOUT)
+    with pytest.raises(PrintIncomplete) as raised:
+        driver.print_receipt(french_receipt())
+    assert isinstance(raised.value.cause, cause)
+    assert device.emulator.lines()
+    assert device.emulator.cuts() == 0
+
+
+def test_a_long_receipt_still_confirms_while_status_is_polled(
+    pty_printer: MakeDevice, escpos_driver: MakeDriver
+) -> None:
+    # Polling must not mistake a busy printer for a stopped one.
+    device = pty_printer()
+    layout = ReceiptLayout(french_receipt().blocks * 40)
+    escpos_driver(device.path, PrinterProfile()).print_receipt(layout)
+    assert device.emulator.cuts() == 1
