@@ -25,6 +25,7 @@ from kiosk.launcher import (
     managed_policy,
     write_policy,
 )
+from kiosk.launcher import parser as launcher_parser
 from paydesk import cli
 
 CHROMIUM = "/usr/bin/chromium"
@@ -269,3 +270,38 @@ def test_sigterm_stops_the_browser_and_the_launcher_cleanly(app: KioskApp, tmp_p
     assert started is not None
     with pytest.raises(ProcessLookupError):
         os.kill(int(started.group(1)), 0)
+
+
+DEPLOY = Path(__file__).parents[2] / "kiosk" / "deploy"
+
+
+def _exec_lines(unit: Path, key: str) -> list[list[str]]:
+    """The command lines of `key=` in a systemd unit, continuation lines joined."""
+    text = unit.read_text(encoding="utf-8").replace("\\\n", " ")
+    return [
+        line.split("=", 1)[1].lstrip("+").split()
+        for line in text.splitlines()
+        if line.startswith(f"{key}=")
+    ]
+
+
+def test_the_browser_unit_runs_the_launcher_with_options_it_accepts() -> None:
+    unit = DEPLOY / "paydesk-kiosk-browser.service"
+    (pre,) = _exec_lines(unit, "ExecStartPre")
+    (start,) = _exec_lines(unit, "ExecStart")
+    for command in (pre, start[start.index("--") + 1 :]):
+        assert command[0].endswith("/paydesk")
+        assert command[1:3] == ["kiosk", "launch"]
+        parsed = launcher_parser().parse_args(command[3:])
+        assert parsed.url == "http://127.0.0.1:8100/"
+    assert start[0] == "/usr/bin/cage"
+    assert "-s" not in start[: start.index("--")]  # no switching away from the kiosk's VT
+    assert "--policy-only" in pre
+
+
+def test_the_runtime_unit_runs_the_runtime_on_the_launchers_url() -> None:
+    (start,) = _exec_lines(DEPLOY / "paydesk-kiosk.service", "ExecStart")
+    assert start[1:2] == ["kiosk"]
+    assert start[start.index("--port") + 1] == "8100"
+    for option in ("--server", "--terminal", "--reader", "--printer", "--state-dir"):
+        assert option in start
