@@ -137,7 +137,8 @@ def write_policy(policy_dir: Path, url: str) -> Path:
         staging.write_text(text, encoding="utf-8")
         staging.chmod(0o644)
         staging.replace(path)
-    except PermissionError as exc:
+    except OSError as exc:
+        # Typically PermissionError: the kiosk user may not write /etc.
         try:
             current = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -145,7 +146,7 @@ def write_policy(policy_dir: Path, url: str) -> Path:
         if current == wanted:
             return path
         raise LaunchError(
-            f"cannot write the browser policy {path} ({exc.strerror}) and the one there is "
+            f"cannot write the browser policy {path} ({exc.strerror or exc}) and the one there is "
             f"missing or out of date: run `paydesk kiosk launch --url {url} --policy-only` "
             "as root once"
         ) from exc
@@ -226,7 +227,7 @@ class Watchdog:
                 if ran >= s.healthy_after:
                     delay = s.backoff_initial
                 logger.warning(
-                    "browser exited with status %s after %.0f s; restarting in %.1f s",
+                    "browser exited with status %s after %.0f s; restarting in %g s",
                     code,
                     ran,
                     delay,

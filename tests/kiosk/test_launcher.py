@@ -305,3 +305,51 @@ def test_the_runtime_unit_runs_the_runtime_on_the_launchers_url() -> None:
     assert start[start.index("--port") + 1] == "8100"
     for option in ("--server", "--terminal", "--reader", "--printer", "--state-dir"):
         assert option in start
+
+
+def test_a_policy_that_cannot_be_written_stops_the_launcher_with_the_fix(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    in_the_way = tmp_path / "managed"
+    in_the_way.write_text("not a directory", encoding="utf-8")
+    code = cli.main(["kiosk", "launch", "--policy-dir", str(in_the_way), "--browser", CHROMIUM])
+    assert code == 2
+    assert "cannot write the browser policy" in caplog.text
+    assert "--policy-only" in caplog.text
+
+
+def test_a_missing_browser_is_a_clear_error_once_the_app_answers(
+    app: KioskApp, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.start()
+    code = cli.main(["kiosk", "launch", "--url", app.url, "--browser", str(tmp_path / "nope"),
+                     "--policy-dir", str(tmp_path / "managed"),
+                     "--profile-dir", str(tmp_path / "profile")])  # fmt: skip
+    assert code == 2
+    assert f"cannot start the browser {tmp_path / 'nope'}" in caplog.text
+
+
+def test_a_browser_that_keeps_exiting_is_restarted_with_a_growing_back_off(
+    app: KioskApp, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.start()
+    caplog.set_level("INFO", logger="kiosk.launcher")
+    settings = LaunchSettings(
+        url=app.url,
+        browser="/bin/true",  # exits at once, like a browser crashing on start
+        policy_dir=None,
+        profile_dir=tmp_path / "profile",
+        backoff_initial=0.05,
+        backoff_max=0.2,
+    )
+    watchdog = Watchdog(settings)
+    thread = threading.Thread(target=watchdog.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: watchdog.starts >= 5)
+    finally:
+        watchdog.stop.set()
+        thread.join(timeout=WAIT)
+    delays = re.findall(r"restarting in ([0-9.]+) s", caplog.text)
+    assert delays[:4] == ["0.05", "0.1", "0.2", "0.2"]  # doubling, then capped
+    assert not thread.is_alive()
