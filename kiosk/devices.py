@@ -44,8 +44,8 @@ SIMULATED = "simulated"
 EMV_CODES = {"CAD": (124, 124), "USD": (840, 840), "EUR": (978, 250), "GBP": (826, 826)}
 # How long the insert screen waits for a card before the resident is asked again.
 CARD_WAIT_SECONDS = 60.0
-# How often a wait checks whether the screen cancelled it.
-CANCEL_SLICE_SECONDS = 0.25
+# The whole EMV read, once a card is in: a card that stops answering ends it.
+READ_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +183,10 @@ def read_card_blocking(
     except WaitCancelledError as exc:
         raise CardReadCancelled() from exc
     on_card()
-    card = reader.read_card(terminal, reader=name)
+    try:
+        card = reader.read_card(terminal, reader=name, timeout=READ_SECONDS, cancel=cancel)
+    except WaitCancelledError as exc:
+        raise CardReadCancelled() from exc
     if cancel.is_set():
         card.wipe()
         raise CardReadCancelled()
