@@ -167,3 +167,58 @@ def test_the_stylesheet_and_script_the_screens_name_are_served(kiosks: Kiosks) -
     for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', welcome):
         assert kiosk.client.get(asset).status_code == 200, asset
     assert "kiosk.css" in welcome and "kiosk.js" in welcome
+
+
+def test_cancel_on_the_card_screen_stops_waiting_and_nothing_is_sent(
+    kiosks: Kiosks, server: Server
+) -> None:
+    kiosk = kiosks.start()
+    (bill,) = server.bills([3300])
+    kiosk.begin("en")
+    kiosk.find(bill.account.account_number, "4821")
+    card = kiosk.pay([bill.invoice_number])
+    assert kiosk.state() == "waiting_card"
+    back = kiosk.client.post(
+        "/card/cancel", data={"csrf_token": kiosk.csrf(card.text)}, follow_redirects=True
+    )
+    assert back.url.path == "/bills"
+    assert bill.invoice_number in back.text
+    # A card inserted now is not read: nothing waits for it, nothing was journaled.
+    kiosk.reader.insert("visa")
+    assert kiosk.state() == "in_service"
+    assert kiosk.service.journal.open_attempts() == []
+    assert kiosk.service.journal.last_transaction() is None
+
+
+def test_a_card_the_reader_cannot_use_says_why_and_another_card_can_pay(
+    kiosks: Kiosks, server: Server
+) -> None:
+    kiosk = kiosks.start()
+    (bill,) = server.bills([3300])
+    kiosk.begin("en")
+    kiosk.find(bill.account.account_number, "4821")
+    kiosk.pay([bill.invoice_number])
+    kiosk.reader.insert("blocked")
+    kiosk.wait_for_state("card_error")
+    kiosk.reader.remove()
+    screen = kiosk.client.get("/card")
+    assert "This card is blocked" in screen.text
+    assert "You were not charged." in screen.text
+    retry = kiosk.client.post(
+        "/card/retry", data={"csrf_token": kiosk.csrf(screen.text)}, follow_redirects=True
+    )
+    assert "Insert or tap your card" in retry.text
+    kiosk.reader.insert("mastercard")
+    kiosk.wait_for_state("printed")
+    kiosk.reader.remove()
+    # The heartbeat tells staff which payment the kiosk took last, and that none is open.
+    kiosk.service.wake()
+    transaction = kiosk.service.journal.last_transaction()
+    assert transaction is not None
+    kiosk.wait_until(
+        lambda: server.terminal_health(kiosk.settings.terminal).get("last_payment") == transaction
+    )
+    health = server.terminal_health(kiosk.settings.terminal)
+    assert health["journal_pending"] == 0
+    assert health["reader"]["state"] == "ok"
+    assert health["printer"]["state"] == "ok"
