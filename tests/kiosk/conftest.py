@@ -27,6 +27,7 @@ from starlette.testclient import TestClient
 from kiosk.app import KioskApp
 from kiosk.devices import Devices
 from kiosk.settings import KioskSettings
+from kiosk_devices.card_reader import CardReader
 from kiosk_devices.card_reader.simulated import SimulatedCardReader
 from kiosk_devices.printer import FilePrinter, PrinterProfile, ReceiptPrinter, open_printer
 from paydesk.app import asgi, create_app
@@ -188,6 +189,7 @@ class Kiosks:
         relay: Relay | None = None,
         state_dir: Path | None = None,
         enrol: bool = True,
+        reader: CardReader | None = None,
         **timings: float,
     ) -> Kiosk:
         terminal = terminal or factories.unique("KIOSK")
@@ -200,16 +202,16 @@ class Kiosks:
             enrolment_code=self.server.enrolment_code(terminal) if enrol else None,
             **({"poll_seconds": 0.2, "card_wait_seconds": 30.0} | timings),  # type: ignore[arg-type]
         )
-        reader = SimulatedCardReader()
+        simulated = SimulatedCardReader()
         if printer is None:
             printer = FilePrinter(state_dir / "printer" / "receipts", PrinterProfile())
         elif isinstance(printer, str):
             printer = open_printer(printer, PrinterProfile())
-        app = KioskApp(settings, Devices(reader, printer))
+        app = KioskApp(settings, Devices(reader or simulated, printer))
         client = self.stack.enter_context(
             TestClient(app.asgi(), base_url=KIOSK_URL, follow_redirects=False)
         )
-        kiosk = Kiosk(client, app, settings, reader, printer, relay)
+        kiosk = Kiosk(client, app, settings, simulated, printer, relay)
         self.started.append(kiosk)
         return kiosk
 
