@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
+
+import pytest
 
 from shared.actors import Actor, ActorType
 from shared.gateway.sandbox.cards import Behaviour
@@ -11,6 +14,7 @@ from shared.models import PaymentStatus, Tender
 from shared.payments.taking import Item, PaymentRequest, take_payment
 from tests.kiosk.conftest import Kiosk, Kiosks, Server
 from tests.shared.sandbox import token
+from tests.support.pci import card_numbers_in, card_numbers_in_database, card_numbers_in_files
 
 CITIZEN = Actor(ActorType.CITIZEN, "portal-session")
 
@@ -222,3 +226,35 @@ def test_a_card_the_reader_cannot_use_says_why_and_another_card_can_pay(
     assert health["journal_pending"] == 0
     assert health["reader"]["state"] == "ok"
     assert health["printer"]["state"] == "ok"
+
+
+def test_a_card_number_typed_into_any_kiosk_field_is_kept_nowhere(
+    kiosks: Kiosks, server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    kiosk = kiosks.start()
+    (bill,) = server.bills([2600])
+    pan = "4242 4242 4242 4242"
+    page = kiosk.begin("en")
+    for field in ("reference", "access_code"):
+        values = {"reference": bill.account.account_number, "access_code": "4821", field: pan}
+        page = kiosk.client.post(
+            "/find", data={"csrf_token": kiosk.csrf(page), **values, "action": "find"}
+        ).text
+    kiosk.find(bill.account.account_number, "4821")
+    kiosk.pay([bill.invoice_number])
+    kiosk.reader.insert("visa")
+    kiosk.wait_for_state("printed")
+    kiosk.reader.remove()
+    receipt = kiosk.client.get("/receipt").text
+    kiosk.client.post(
+        "/receipt/email",
+        data={"csrf_token": kiosk.csrf(receipt), "email": pan, "action": "send"},
+    )
+    kiosk.client.post(
+        "/receipt/email",
+        data={"csrf_token": kiosk.csrf(receipt), "email": f"{pan}@example.org", "action": "send"},
+    )
+    assert card_numbers_in_files(sorted(kiosk.settings.state_dir.rglob("*"))) == {}
+    assert card_numbers_in("\n".join(caplog.messages).encode()) == []
+    assert card_numbers_in_database(server.runtime.engine) == {}
