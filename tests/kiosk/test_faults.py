@@ -153,3 +153,18 @@ def test_network_lost_while_paying_says_being_confirmed_then_resolves_with_one_c
     assert settled is not None
     assert settled.state == AttemptState.APPROVED
     assert settled.transaction_id == payments[0].transaction_id
+
+
+def test_a_card_pulled_out_while_it_is_read_says_so_and_charges_nothing(
+    kiosks: Kiosks, server: Server
+) -> None:
+    kiosk = kiosks.start()
+    invoices = _bills_found(kiosk, server, [1700])
+    kiosk.pay(invoices)
+    kiosk.reader.insert("removed_mid_read")
+    kiosk.wait_for_state("card_error")
+    screen = kiosk.client.get("/card")
+    assert "The card was removed too early" in screen.text
+    assert "You were not charged." in screen.text
+    assert kiosk.service.journal.last_transaction() is None
+    assert kiosk.service.journal.open_attempts() == []
