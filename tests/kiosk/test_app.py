@@ -16,7 +16,8 @@ def test_the_kiosk_runtime_loads_without_the_database_layer() -> None:
             "-c",
             "import sys, kiosk.app, kiosk.views, kiosk.payment, kiosk.client;"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in"
-            " ('sqlalchemy', 'psycopg', 'alembic') or m.startswith(('shared.models', 'shared.db'))))",
+            " ('sqlalchemy', 'psycopg', 'alembic')"
+            " or m.startswith(('shared.models', 'shared.db'))))",
         ],
         cwd=ROOT,
         capture_output=True,
