@@ -62,6 +62,12 @@ def _free_port() -> int:
 def _start(
     server: Server, terminal: str, *, server_url: str | None = None, **env: str
 ) -> Iterator[KioskProcess]:
+    yield from _start_with(server, terminal, server_url=server_url, **env)
+
+
+def _start_with(
+    server: Server, terminal: str, *options: str, server_url: str | None = None, **env: str
+) -> Iterator[KioskProcess]:
     code = None
     if server_url is None:
         with server.writer() as db:
@@ -77,6 +83,7 @@ def _start(
     ]  # fmt: skip
     if code:
         args += ["--enrolment-code", code]
+    args += options
     environment = os.environ | {"PAYDESK_KIOSK_POLL_SECONDS": "0.3", **env}
     with log.open("ab") as out:
         process = subprocess.Popen(args, cwd=ROOT, env=environment, stdout=out, stderr=out)
@@ -237,4 +244,47 @@ def test_the_out_of_service_screen_says_so_in_every_language_and_passes_axe(
     for text in ("Out of service", "Hors service", "Fuera de servicio"):
         expect(page.locator("h1")).to_contain_text(text)
     assert page.locator("button").count() == 0  # nothing to start, no card taken
+    assert_accessible(page)
+
+
+@pytest.fixture(scope="module")
+def paperless_kiosk(server: Server) -> Iterator[KioskProcess]:
+    # A printer path where no printer is: every print fails as an unplugged printer does.
+    yield from _start_with(server, "KIOSK-E2E-NOPRINT", "--printer", "/dev/null/no-printer")
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+def test_a_card_error_then_a_printer_that_cannot_print_offer_retry_email_and_qr(
+    new_page: NewPage, paperless_kiosk: KioskProcess, server: Server, locale: str
+) -> None:
+    (account, code, _bill), _ = _two_accounts(server, 3 + ["en", "fr", "es"].index(locale))
+    page = new_page(*SCREEN)
+    page.goto(paperless_kiosk.url + "/")
+    activate(page, page.locator(f"button[name=lang][value={locale}]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    activate(page, page.locator("button[name=card][value=blocked]"))
+    expect(page.locator("[role=alert]")).to_be_visible()
+    assert_accessible(page)  # the card error screen
+    activate(page, page.locator("form[action$='/card/retry'] button"))
+    expect(page.locator("button[name=card][value=visa]")).to_be_visible()
+    activate(page, page.locator("button[name=card][value=visa]"))
+    _wait_for_screen(page, "/receipt")
+    page.wait_for_selector('body[data-state=""]', timeout=WAIT_MS)
+    expect(page.locator(".qr img")).to_be_visible()
+    assert_accessible(page)  # print failed: the QR code and the email keypad
+    # The address on the on-screen keyboard, key by key, by keyboard alone: each key
+    # pressed keeps the focus, so the next is a few Tabs away, not the whole page.
+    typed = ""
+    for key in "ana@example.org":
+        activate(page, page.locator(f"button.key[value='{key}']"))
+        typed += key
+        expect(page.locator("#email")).to_have_value(typed)
+    activate(page, page.locator("button[value=send]"))
+    expect(page.locator(".success")).to_contain_text("ana@example.org")
     assert_accessible(page)

@@ -186,7 +186,7 @@ async def find(request: Request) -> Response:
     key = form.get("key")
     if key is not None:
         values[target] = _keyed(values[target], str(key), CODE_KEYS, MAX_FIELD)
-        return _find_page(request, visit, values, target)
+        return _find_page(request, visit, values, target, pressed=str(key))
     if str(form.get("action", "")) == "next":
         return _find_page(request, visit, values, "access_code")
     reference = values["reference"].strip().upper()
@@ -236,11 +236,13 @@ def _find_page(
     error: str = "",
     message: str = "",
     status_code: int = 200,
+    pressed: str = "",
 ) -> Response:
     return render(
         request,
         "find.html",
         visit,
+        pressed=pressed,
         status_code=status_code,
         values=values,
         target=target,
@@ -437,6 +439,7 @@ def _receipt_page(
     error: str = "",
     message: str = "",
     status_code: int = 200,
+    pressed: str = "",
 ) -> Response:
     verification_url = (run.receipt or {}).get("verification_url")
     return render(
@@ -449,6 +452,7 @@ def _receipt_page(
         qr=_qr_data_uri(str(verification_url)) if verification_url else None,
         email=email,
         keys=EMAIL_KEYS,
+        pressed=pressed,
         error=error,
         message=message,
         poll_state=run.state.value if run.state == RunState.PRINTING else "",
@@ -466,7 +470,8 @@ async def receipt_email(request: Request) -> Response:
     email = _typed(form.get("email"), EMAIL_KEYS, MAX_EMAIL).replace(" ", "")
     key = form.get("key")
     if key is not None:
-        return _receipt_page(request, visit, run, email=_keyed(email, str(key), EMAIL_KEYS, 254))
+        typed = _keyed(email, str(key), EMAIL_KEYS, MAX_EMAIL)
+        return _receipt_page(request, visit, run, email=typed, pressed=str(key))
     number = (run.payment or {}).get("receipt_number")
     if not number or "@" not in email:
         return _receipt_page(request, visit, run, email=email, error="email", status_code=422)
