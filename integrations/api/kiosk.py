@@ -59,10 +59,19 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The error answers a call documents (every call may answer 422 and, with a token, 401
     and 403)."""
     shown: dict[int | str, dict[str, Any]] = {
-        422: {"model": schemas.InvalidInput, "description": "Invalid input"}
+        422: {"model": schemas.InvalidInput, "description": "Invalid input"},
+        400: {
+            "model": schemas.RefusedBeforeTheApi,
+            "description": "The address was refused before the API saw it",
+        },
     }
     for code in codes:
         shown[code] = {"model": schemas.Error}
+    if 400 in codes:
+        shown[400] = {
+            "model": schemas.Error | schemas.RefusedBeforeTheApi,
+            "description": "Bad request",
+        }
     return shown
 
 

@@ -49,6 +49,18 @@ class InvalidInput(Error):
     fields: dict[str, str]
 
 
+class RefusedBeforeTheApi(Model):
+    """What the whole site answers a request it refuses before the API sees it: an
+    address holding a control character, another host's name (400)."""
+
+    class Detail(Model):
+        code: str
+        message: str
+        request_id: str
+
+    error: Detail
+
+
 class OAuthError(Model):
     """RFC 6749 section 5.2."""
 

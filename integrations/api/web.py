@@ -58,6 +58,7 @@ def invalid(fields: dict[str, str]) -> ApiError:
 
 INVALID = N_("Some of what was sent is not valid; see fields.")
 NOT_FOUND = N_("There is nothing here.")
+UNREADABLE = N_("The body is not readable JSON.")
 
 
 def _error_response(error: ApiError) -> Response:
@@ -88,6 +89,9 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI could not parse the body (not JSON, not UTF-8): invalid input like any other.
+        return _error_response(invalid({"body": gettext_(UNREADABLE)}))
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "error")
     message = gettext_(NOT_FOUND) if exc.status_code == 404 else str(exc.detail)

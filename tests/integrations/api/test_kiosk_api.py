@@ -166,6 +166,23 @@ def test_a_wrong_secret_gets_an_oauth_error(client: TestClient, kiosk: Kiosk) ->
     assert wrong_grant.json()["error"] == "unsupported_grant_type"
 
 
+def test_only_the_kiosk_scope_is_granted(client: TestClient, kiosk: Kiosk) -> None:
+    asked = client.post(
+        "/api/v1/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "admin"},
+        auth=(kiosk.creds.client_id, kiosk.creds.client_secret),
+    )
+    assert asked.status_code == 400
+    assert asked.json()["error"] == "invalid_scope"
+    unreadable = client.post(
+        "/api/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic %%%not-base64"},
+    )
+    assert unreadable.status_code == 401
+    assert unreadable.json()["error"] == "invalid_client"
+
+
 def test_revoking_a_terminal_stops_its_token_at_once(
     api: Api, client: TestClient, kiosk: Kiosk
 ) -> None:
