@@ -401,13 +401,15 @@ def test_chromium_under_the_policy_opens_the_kiosk_and_nothing_else(
         "() => { new Image().src = '/tried'; });</script>",
     )
     browser, policy_dir = _browser_seeing_policies_in(tmp_path)
+    devtools_port = free_port()
     settings = LaunchSettings(
         url=app.url,
         browser=browser,
         # Without the policy (the control): written where Chromium does not look.
         policy_dir=policy_dir if policy else tmp_path / "elsewhere",
         profile_dir=tmp_path / "profile",
-        browser_flags=TEST_FLAGS,
+        # As if someone added the flag to reach the browser's developer tools.
+        browser_flags=(*TEST_FLAGS, f"--remote-debugging-port={devtools_port}"),
     )
     watchdog = Watchdog(settings)
     thread = threading.Thread(target=watchdog.run, daemon=True)
@@ -416,6 +418,7 @@ def test_chromium_under_the_policy_opens_the_kiosk_and_nothing_else(
     thread.start()
     try:
         assert wait_until(lambda: "/tried" in app.paths()), app.requests
+        devtools_open = _listening(devtools_port)
     finally:
         watchdog.stop.set()
         thread.join(timeout=WAIT)
@@ -424,5 +427,12 @@ def test_chromium_under_the_policy_opens_the_kiosk_and_nothing_else(
     assert app.browser_loads() == 1
     if policy:
         assert other.requests == []  # blocked by URLBlocklist: never even asked
+        assert not devtools_open
     else:
         assert other.paths()[:1] == ["/"]  # an unlocked browser would have shown it
+        assert devtools_open
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
