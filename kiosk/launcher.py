@@ -61,6 +61,7 @@ def managed_policy(url: str) -> dict[str, object]:
         "URLBlocklist": ["*"],
         "URLAllowlist": [kiosk_origin(url)],
         "DeveloperToolsAvailability": 2,  # not available
+        "RemoteDebuggingAllowed": False,  # not even with --remote-debugging-port
         "PrintingEnabled": False,  # receipts go to the receipt printer, never a dialog
         "DownloadRestrictions": 3,  # block all downloads
         "PasswordManagerEnabled": False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,20 +56,22 @@ def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
 class KioskApp:
     """A stand-in for the kiosk runtime on 127.0.0.1: serves a page, records who asked."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, page: str = "<h1>Welcome</h1>") -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}/"
+        self.page = page
         self.requests: list[tuple[str, str]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         requests = self.requests
+        page = f"<!doctype html><title>Kiosk</title>{self.page}".encode()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 requests.append((self.path, self.headers.get("User-Agent", "")))
-                body = b"<!doctype html><title>Kiosk</title><h1>Welcome</h1>"
+                body = page
                 self.send_response(200 if self.path == "/" else 404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -97,6 +100,9 @@ class KioskApp:
             for path, agent in list(self.requests)
             if path == "/" and "Chrome/" in agent and agent != PROBE_USER_AGENT
         )
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in list(self.requests)]
 
 
 def free_port() -> int:
@@ -353,3 +359,80 @@ def test_a_browser_that_keeps_exiting_is_restarted_with_a_growing_back_off(
     delays = re.findall(r"restarting in ([0-9.]+) s", caplog.text)
     assert delays[:4] == ["0.05", "0.1", "0.2", "0.2"]  # doubling, then capped
     assert not thread.is_alive()
+
+
+def _can_mount_privately() -> bool:
+    if os.geteuid() != 0 or not os.access("/usr/bin/unshare", os.X_OK):
+        return False
+    done = subprocess.run(["unshare", "--mount", "true"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def _browser_seeing_policies_in(tmp_path: Path) -> tuple[str, Path]:
+    """A browser command that runs Chromium with `<dir>/policies/managed` as its
+    /etc/chromium (bind-mounted in a private mount namespace, so nothing else on the
+    machine sees it); returns the command and the policy directory for the launcher."""
+    etc = tmp_path / "etc-chromium"
+    shutil.copytree("/etc/chromium", etc, symlinks=True)
+    script = tmp_path / "chromium-with-policies"
+    script.write_text(
+        "#!/bin/sh\n"
+        "exec unshare --mount sh -c "
+        f'\'mount --bind {etc} /etc/chromium && exec {CHROMIUM} "$@"\' chromium "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return str(script), etc / "policies" / "managed"
+
+
+@needs_chromium
+@pytest.mark.slow
+@pytest.mark.skipif(not _can_mount_privately(), reason="needs root and unshare --mount")
+@pytest.mark.parametrize("policy", [True, False], ids=["with-policy", "without-policy"])
+def test_chromium_under_the_policy_opens_the_kiosk_and_nothing_else(
+    tmp_path: Path, policy: bool
+) -> None:
+    other = KioskApp(free_port(), "<h1>Another site</h1>")
+    # The kiosk page tries to show another site in a frame, then tells the app it tried.
+    app = KioskApp(
+        free_port(),
+        f'<iframe id="f" src="{other.url}"></iframe><script>'
+        "document.getElementById('f').addEventListener('load', "
+        "() => { new Image().src = '/tried'; });</script>",
+    )
+    browser, policy_dir = _browser_seeing_policies_in(tmp_path)
+    devtools_port = free_port()
+    settings = LaunchSettings(
+        url=app.url,
+        browser=browser,
+        # Without the policy (the control): written where Chromium does not look.
+        policy_dir=policy_dir if policy else tmp_path / "elsewhere",
+        profile_dir=tmp_path / "profile",
+        # As if someone added the flag to reach the browser's developer tools.
+        browser_flags=(*TEST_FLAGS, f"--remote-debugging-port={devtools_port}"),
+    )
+    watchdog = Watchdog(settings)
+    thread = threading.Thread(target=watchdog.run, daemon=True)
+    other.start()
+    app.start()
+    thread.start()
+    try:
+        assert wait_until(lambda: "/tried" in app.paths()), app.requests
+        devtools_open = _listening(devtools_port)
+    finally:
+        watchdog.stop.set()
+        thread.join(timeout=WAIT)
+        app.stop()
+        other.stop()
+    assert app.browser_loads() == 1
+    if policy:
+        assert other.requests == []  # blocked by URLBlocklist: never even asked
+        assert not devtools_open
+    else:
+        assert other.paths()[:1] == ["/"]  # an unlocked browser would have shown it
+        assert devtools_open
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
