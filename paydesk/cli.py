@@ -1,5 +1,5 @@
 """The `paydesk` command: demo, serve, worker, migrate, seed, settle, audit verify and
-checkpoint, staff create."""
+checkpoint, staff create; `paydesk kiosk launch` is the kiosk's browser launcher."""
 
 from __future__ import annotations
 
@@ -360,7 +360,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.captureWarnings(True)
-    args = parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:2] == ["kiosk", "launch"]:
+        # The lockdown launcher has its own options (`paydesk kiosk launch --help`),
+        # apart from the runtime's `paydesk kiosk --server ... --terminal ...`.
+        from kiosk.launcher import main as launch
+
+        return launch(arguments[2:])
+    args = parser().parse_args(arguments)
     return int(args.func(args))
 
 

@@ -14,6 +14,7 @@ from .card_data import CardData
 from .errors import (
     CardBlockedError,
     CardDataWipedError,
+    CardNotAnsweringError,
     CardReaderError,
     CardRemovedError,
     CardUnreadableError,
@@ -32,6 +33,7 @@ __all__ = [
     "CardBrand",
     "CardData",
     "CardDataWipedError",
+    "CardNotAnsweringError",
     "CardReader",
     "CardReaderError",
     "CardRemovedError",

@@ -55,10 +55,17 @@ class NoCardError(CardReaderError):
 
 
 class WaitCancelledError(CardReaderError):
-    """The caller set the cancel event while we were waiting for a card."""
+    """The caller set the cancel event while we were waiting for or reading a card."""
 
     code = "cancelled"
     default_message = "Card reading was cancelled."
+
+
+class CardNotAnsweringError(CardReaderError):
+    """The read did not finish within its deadline: the card stopped answering mid-command."""
+
+    code = "card_not_answering"
+    default_message = "The card stopped answering. Please remove it and try again."
 
 
 class CardRemovedError(CardReaderError):

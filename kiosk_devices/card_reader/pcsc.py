@@ -14,12 +14,14 @@ from smartcard import scard
 from .card_data import CardData
 from .emv import read_payment_card
 from .errors import (
+    CardNotAnsweringError,
     CardReaderError,
     CardRemovedError,
     CardUnreadableError,
     NoCardError,
     NoReaderError,
     PcscUnavailableError,
+    WaitCancelledError,
 )
 from .pcsc_status import (
     CARD_GONE,
@@ -46,17 +48,28 @@ _REMOVAL_CONFIRM_MS = 2000
 class _PcscCard:
     """A connected card, implementing :class:`ApduTransport` over ``SCardTransmit``."""
 
-    def __init__(self, context: PcscContext, reader: str, handle: Any, protocol: int) -> None:
+    def __init__(
+        self,
+        context: PcscContext,
+        reader: str,
+        handle: Any,
+        protocol: int,
+        abandoned: threading.Event | None = None,
+    ) -> None:
         self._context = context
         self._reader = reader
         self._handle = handle
         self._protocol = protocol
+        self._abandoned = abandoned
 
     @property
     def t0(self) -> bool:
         return self._protocol == int(scard.SCARD_PROTOCOL_T0)
 
     def transmit_raw(self, apdu: bytes) -> bytes:
+        if self._abandoned is not None and self._abandoned.is_set():
+            # The caller gave up (deadline or cancel): send the card nothing more.
+            raise WaitCancelledError(detail="read abandoned by the caller")
         hresult, response = scard.SCardTransmit(self._handle, self._protocol, list(apdu))
         hresult = int(hresult)
         if hresult == SUCCESS and len(response) >= 2:
@@ -111,8 +124,12 @@ class PcscCardReader:
         busy_timeout: float = 1.0,
         poll_slice: float = 0.25,
         retry_interval: float = 0.5,
+        read_timeout: float = 15.0,
     ) -> None:
+        """``read_timeout`` bounds a whole :meth:`read_card` (healthy cards take under
+        a second); ``poll_slice`` is also how soon a set cancel event is noticed."""
         self._reader_name = reader_name
+        self._read_timeout = read_timeout
         self._busy_timeout = busy_timeout
         self._poll_slice = poll_slice
         self._retry_interval = retry_interval
@@ -166,11 +183,73 @@ class PcscCardReader:
             waiter.close()
         return result is not None
 
-    def read_card(self, terminal: TerminalData, *, reader: str | None = None) -> CardData:
-        """Connect to the card, run the EMV read, disconnect (resetting the card)."""
+    def read_card(
+        self,
+        terminal: TerminalData,
+        *,
+        reader: str | None = None,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> CardData:
+        """Connect to the card, run the EMV read, disconnect (resetting the card).
+
+        A card that stops answering blocks ``SCardTransmit`` until it is pulled out,
+        and pcsc-lite cannot interrupt a transmit from another thread.  So the read
+        runs in a worker thread and this call waits for it at most ``timeout``
+        seconds (default ``read_timeout``), raising ``CardNotAnsweringError``, or
+        until ``cancel`` is set, raising ``WaitCancelledError``.  An abandoned worker
+        sends no further command, wipes whatever it read late, and disconnects once
+        its transmit returns (at the latest when the card is pulled out).
+        """
+        limit = self._read_timeout if timeout is None else timeout
+        abandoned = threading.Event()
+        finished = threading.Event()
+        lock = threading.Lock()
+        outcome: dict[str, object] = {}
+
+        def work() -> None:
+            try:
+                card_data = self._read(terminal, reader, abandoned)
+            except BaseException as exc:
+                outcome["error"] = exc
+            else:
+                with lock:
+                    if abandoned.is_set():
+                        card_data.wipe()  # nobody is left to tokenize (or wipe) it
+                    else:
+                        outcome["card"] = card_data
+            finally:
+                finished.set()
+
+        worker = threading.Thread(target=work, name="card-read", daemon=True)
+        worker.start()
+        deadline = time.monotonic() + limit
+        while not finished.wait(max(0.0, min(self._poll_slice, deadline - time.monotonic()))):
+            cancelled = cancel is not None and cancel.is_set()
+            if cancelled or time.monotonic() >= deadline:
+                with lock:
+                    abandoned.set()
+                    late = outcome.pop("card", None)
+                if isinstance(late, CardData):
+                    late.wipe()
+                if cancelled:
+                    logger.info("card read cancelled")
+                    raise WaitCancelledError(detail="cancelled during the read")
+                logger.warning("card read abandoned: no answer within %gs", limit)
+                raise CardNotAnsweringError(detail=f"read not finished within {limit:g}s")
+        error = outcome.get("error")
+        if isinstance(error, BaseException):
+            raise error
+        card_data = outcome["card"]
+        assert isinstance(card_data, CardData)
+        return card_data
+
+    def _read(
+        self, terminal: TerminalData, reader: str | None, abandoned: threading.Event
+    ) -> CardData:
         with PcscContext() as context:
             name = reader if reader is not None else self._reader_with_card(context)
-            card = self._connect(context, name)
+            card = self._connect(context, name, abandoned)
             try:
                 card_data = read_payment_card(card, terminal)
             finally:
@@ -188,7 +267,9 @@ class PcscCardReader:
                 return name
         raise NoCardError(detail="no card in any reader")
 
-    def _connect(self, context: PcscContext, reader: str) -> _PcscCard:
+    def _connect(
+        self, context: PcscContext, reader: str, abandoned: threading.Event | None = None
+    ) -> _PcscCard:
         # Exclusive: no other process may interleave APDUs with our read.  We retry a
         # sharing violation briefly (a desktop agent may be probing the card) instead of
         # using SCardBeginTransaction, whose pcsc-lite client retries it forever.
@@ -201,7 +282,7 @@ class PcscCardReader:
             hresult = int(hresult)
             if hresult == SUCCESS:
                 logger.debug("connected to %s with T=%d", reader, 0 if protocol == 1 else 1)
-                return _PcscCard(context, reader, handle, int(protocol))
+                return _PcscCard(context, reader, handle, int(protocol), abandoned)
             if hresult != scard.SCARD_E_SHARING_VIOLATION or time.monotonic() >= deadline:
                 raise error_for(hresult, "connect")
             time.sleep(0.05)

@@ -72,11 +72,22 @@ class CardReader(Protocol):
         """
         ...
 
-    def read_card(self, terminal: TerminalData, *, reader: str | None = None) -> CardData:
+    def read_card(
+        self,
+        terminal: TerminalData,
+        *,
+        reader: str | None = None,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> CardData:
         """Read the payment card in ``reader`` (default: the first reader with a card).
 
         Runs the EMV read with ``terminal`` filling the card's PDOL.  The caller owns the
         returned :class:`CardData` and must :meth:`~CardData.wipe` it after tokenizing.
+        The whole read ends within ``timeout`` seconds (``None``: the driver's default)
+        with ``CardNotAnsweringError`` when the card stops answering, and soon after
+        ``cancel`` is set (from any thread: the kiosk screen's Cancel button) with
+        ``WaitCancelledError``; a card still stuck is released once it is pulled out.
         """
         ...
 

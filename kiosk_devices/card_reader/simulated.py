@@ -277,8 +277,21 @@ class SimulatedCardReader:
         """Block until :meth:`remove` is called."""
         return self._wait(False, timeout, cancel)
 
-    def read_card(self, terminal: TerminalData, *, reader: str | None = None) -> CardData:
-        """Run the real EMV read flow against the inserted sandbox card."""
+    def read_card(
+        self,
+        terminal: TerminalData,
+        *,
+        reader: str | None = None,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> CardData:
+        """Run the real EMV read flow against the inserted sandbox card.
+
+        The in-memory card answers at once, so ``timeout`` is never reached; a
+        ``cancel`` already set cancels the read.
+        """
+        if cancel is not None and cancel.is_set():
+            raise WaitCancelledError(detail="cancelled before the read")
         with self._cond:
             connected, profile = self._connected, self._profile
         if not connected or (reader is not None and reader != self.reader_name):

@@ -79,9 +79,10 @@ def plan(layout: ReceiptLayout, profile: PrinterProfile) -> list[Item]:
                     for line in columns_line(text(left), text(right), width)
                 )
             case Rule(char=char):
-                # A rule of '?' would look like an error; fall back to a plain dash.
-                printed = text(char[:1] or "-")
-                items.append(Line(("-" if printed == "?" else printed) * width))
+                # One character repeated: a spelled-out rule ("…" → "...") keeps its
+                # first character, and a rule of '?' would look like an error.
+                printed = text(char[:1] or "-")[:1]
+                items.append(Line(("-" if printed in ("?", "") else printed) * width))
             case QrCode(data=data, caption=caption):
                 if caption:
                     items.extend(Line(line) for line in wrap(text(caption), width))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
+import time
 from types import TracebackType
 
 import serial
@@ -26,10 +28,21 @@ from kiosk_devices.printer.status import (
     PrinterStatus,
     StatusRequest,
     decode_status,
+    is_offline,
     is_paper_sensor_reply,
     is_status_byte,
 )
 from shared.receipts.layout import ReceiptLayout
+
+if sys.platform != "win32":
+    import termios
+
+    # pyserial's POSIX port calls termios directly (tcflush, tcsetattr, tcdrain), and a
+    # USB-serial adapter pulled out makes them raise termios.error (EIO), which is not
+    # an OSError.
+    _PORT_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError, termios.error)
+else:  # pragma: no cover - the kiosks run Linux
+    _PORT_ERRORS = (serial.SerialException, OSError)
 
 
 class EscPosPrinter:
@@ -50,16 +63,20 @@ class EscPosPrinter:
         status_timeout: float = 1.0,
         print_timeout: float = 30.0,
         write_timeout: float = 10.0,
+        poll_interval: float = 0.5,
     ) -> None:
         """`baudrate` must match the printer's setting (`socket://` ignores it).
         `status_timeout` bounds each status answer; `print_timeout` bounds the
-        wait for the printer to confirm it printed the whole receipt."""
+        wait for the printer to confirm it printed the whole receipt, during which
+        the printer is asked every `poll_interval` whether it stopped (paper out,
+        cover open), which ends the wait at once."""
         self.url = url
         self.profile = profile
         self._baudrate = baudrate
         self._status_timeout = status_timeout
         self._print_timeout = print_timeout
         self._write_timeout = write_timeout
+        self._poll_interval = poll_interval
         self._port: serial.Serial | None = None
         self._lock = threading.Lock()
 
@@ -89,7 +106,7 @@ class EscPosPrinter:
                 if self.profile.confirm_print:
                     port.write(commands.paper_sensor_request())
                 port.flush()
-            except (serial.SerialException, OSError) as exc:
+            except _PORT_ERRORS as exc:
                 self._discard()
                 raise PrintIncomplete(detail=f"write to {self.url} failed: {exc}") from exc
             if written is not None and written < len(job):
@@ -137,7 +154,7 @@ class EscPosPrinter:
         # fails, which it does once the printer has dropped the connection.
         connection = getattr(port, "_socket", None)
         # A vanished device may fail to close; there is nothing left to release.
-        with contextlib.suppress(serial.SerialException, OSError):
+        with contextlib.suppress(*_PORT_ERRORS):
             port.close()
         if isinstance(connection, socket.socket):
             connection.close()
@@ -158,15 +175,40 @@ class EscPosPrinter:
                 if answer is None or not is_status_byte(answer):
                     return PrinterStatus.silent()
                 answers[request] = answer
-        except (serial.SerialException, OSError):
+        except _PORT_ERRORS:
             # A vanished device reads as silence; the next call reopens the port.
             self._discard()
             return PrinterStatus.silent()
         return decode_status(answers)
 
     def _confirmed(self, port: serial.Serial) -> bool:
+        """Wait for the answer to GS r 1, asking the printer how it is meanwhile.
+
+        A printer that runs out of paper or has its cover opened mid-job never
+        answers GS r; polling DLE EOT 1 (answered at once, even while halted)
+        notices it stopped within `poll_interval`, so the kiosk can tell the
+        person now instead of after the whole print timeout. False means
+        unconfirmed: the caller's full status query says why.
+        """
+        deadline = time.monotonic() + self._print_timeout
+        polled = False
         try:
-            answer = self._read_byte(port, self._print_timeout)
-        except (serial.SerialException, OSError):
-            return False
-        return answer is not None and is_paper_sensor_reply(answer)
+            while (remaining := deadline - time.monotonic()) > 0:
+                wait = min(self._status_timeout if polled else self._poll_interval, remaining)
+                answer = self._read_byte(port, wait)
+                if answer is not None and is_paper_sensor_reply(answer):
+                    return True
+                if answer is not None and is_status_byte(answer):
+                    if is_offline(answer):
+                        return False
+                    polled = False  # Still printing; ask again after the next interval.
+                elif answer is None and not polled:
+                    port.write(commands.status_request(StatusRequest.PRINTER))
+                    polled = True
+                else:
+                    # No answer to the poll: a silent printer may still finish, so the
+                    # wait goes on to the print timeout; ask again.
+                    polled = False
+        except _PORT_ERRORS:
+            self._discard()
+        return False

@@ -41,6 +41,17 @@ class PrinterProfile:
     confirm_print: bool = True
 
     def __post_init__(self) -> None:
+        # A settings string ("cp1252") is accepted as its CodePage; anything else is
+        # refused here rather than failing at the first print.
+        if not isinstance(self.code_page, CodePage):
+            try:
+                page = CodePage(str(self.code_page).strip().lower())
+            except ValueError:
+                supported = ", ".join(page.value for page in CodePage)
+                raise ValueError(
+                    f"code_page must be one of {supported}, not {self.code_page!r}"
+                ) from None
+            object.__setattr__(self, "code_page", page)
         if self.width not in SUPPORTED_WIDTHS:
             raise ValueError(f"width must be one of {SUPPORTED_WIDTHS}, not {self.width}")
         if not 1 <= self.qr_module_size <= 16:

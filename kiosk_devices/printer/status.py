@@ -103,6 +103,11 @@ def decode_status(answers: Mapping[StatusRequest, int]) -> PrinterStatus:
     )
 
 
+def is_offline(printer_status: int) -> bool:
+    """True when an answer to DLE EOT 1 says the printer is offline (stopped printing)."""
+    return is_status_byte(printer_status) and bool(printer_status & _OFFLINE)
+
+
 def is_paper_sensor_reply(value: int) -> bool:
     """True when `value` can be the answer to GS r 1 (bits 4 and 7 always clear)."""
     return value & 0b1001_0000 == 0

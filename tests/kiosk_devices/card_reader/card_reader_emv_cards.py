@@ -6,6 +6,7 @@ the package's parser and encoder cannot hide itself.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 ATR_T1 = bytes.fromhex("3B8E800180318066B0840C016E01830090001D")
@@ -103,6 +104,8 @@ class EmvCardProfile:
     chain_61: bool = False  # T=1 card that still hands data out via GET RESPONSE
     wrong_le: bool = False  # 6Cxx to READ RECORD with Le=00
     vanish_on_read_record: bool = False
+    # Stops answering at READ RECORD (still inserted, still powered) until released.
+    hang_on_read_record: bool = False
     app_select_sw: bytes | None = None
     ppse_select_sw: bytes | None = None
 
@@ -129,6 +132,9 @@ class EmvCardEmulator:
     _pse_selected: bool = False
     _pending: bytes = b""
     _pending_sw: bytes = SW_OK
+    # For hang_on_read_record: set once the card is stuck, and set by the test to let go.
+    stuck: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def __call__(self, apdu: bytes) -> bytes | None:
         ins = apdu[1]
@@ -238,6 +244,11 @@ class EmvCardEmulator:
             return b"", b"\x69\x85"
         if p.vanish_on_read_record:
             return None
+        if p.hang_on_read_record:
+            self.stuck.set()
+            # Bounded so a forgotten release never outlives the test session by much.
+            self.release.wait(timeout=120)
+            return None
         body = self._selected.records().get((sfi, record))
         return (body, SW_OK) if body is not None else (b"", SW_RECORD_NOT_FOUND)
 
@@ -322,6 +333,13 @@ PROFILES: dict[str, EmvCardProfile] = {
             ATR_T1,
             [EmvApp(DISCOVER, "6011111111111117", "2803", "CARDHOLDER/DISC", "discover")],
             vanish_on_read_record=True,
+        ),
+        # Answers selection and GPO, then goes quiet mid-command until pulled out.
+        EmvCardProfile(
+            "visa_stops_answering",
+            ATR_T1,
+            [_visa("4000000000000002", priority=1)],
+            hang_on_read_record=True,
         ),
         EmvCardProfile("visa_blocked", ATR_T1, [_visa()], app_select_sw=b"\x62\x83"),
         EmvCardProfile("card_blocked_6a81", ATR_T1, [_visa()], ppse_select_sw=b"\x6a\x81"),

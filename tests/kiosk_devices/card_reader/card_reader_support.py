@@ -207,6 +207,7 @@ class CardSlot:
 
     pcscd: Pcscd
     cards: list[VirtualCard] = field(default_factory=list)
+    emulators: list[EmvCardEmulator] = field(default_factory=list)
 
     def insert(self, profile_name: str) -> tuple[VirtualCard, EmvCardEmulator]:
         """Insert a card behaving as ``PROFILES[profile_name]``."""
@@ -214,15 +215,19 @@ class CardSlot:
         card = VirtualCard(emulator.profile.atr, emulator, connect=self.pcscd.connect_card)
         card.insert()
         self.cards.append(card)
+        self.emulators.append(emulator)
         return card, emulator
 
     def remove_all(self) -> None:
         """Pull every card out and wait (bounded) until pcscd sees the slot empty."""
         from kiosk_devices.card_reader.pcsc import PcscCardReader
 
+        for emulator in self.emulators:
+            emulator.release.set()  # a card stuck mid-command lets go, as if pulled
         for card in self.cards:
             card.remove()
         self.cards.clear()
+        self.emulators.clear()
         with contextlib.suppress(Exception):
             PcscCardReader(VPCD_READER).wait_for_removal(timeout=10)
 

@@ -174,6 +174,20 @@ def test_cancel(harness: Harness) -> None:
     assert isinstance(outcome.get("error"), WaitCancelledError)
 
 
+def test_read_with_a_deadline_and_cancel(harness: Harness) -> None:
+    # The kiosk passes both on every read; a healthy card reads well within the deadline,
+    # and a cancel set (the person pressed Cancel) stops the read with a clear error.
+    harness.insert("visa")
+    harness.reader.wait_for_card(timeout=WAIT)
+    cancel = threading.Event()
+    with harness.reader.read_card(terminal(), timeout=WAIT, cancel=cancel) as data:
+        assert data.reveal_pan() == harness.expected("visa").pan
+    cancel.set()
+    with pytest.raises(WaitCancelledError) as info:
+        harness.reader.read_card(terminal(), timeout=WAIT, cancel=cancel)
+    assert info.value.message == "Card reading was cancelled."
+
+
 def test_wait_for_removal(harness: Harness) -> None:
     harness.insert("visa")
     reader_name = harness.reader.wait_for_card(timeout=WAIT)

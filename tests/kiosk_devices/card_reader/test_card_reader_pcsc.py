@@ -14,11 +14,13 @@ from smartcard import scard
 
 from kiosk_devices.card_reader import (
     CardBlockedError,
+    CardNotAnsweringError,
     CardReaderError,
     NoReaderError,
     PcscUnavailableError,
     ReaderBusyError,
     TerminalData,
+    WaitCancelledError,
 )
 from kiosk_devices.card_reader.pcsc import PcscCardReader
 
@@ -267,3 +269,63 @@ def test_pcscd_down_is_reported_and_recovered(
     finally:
         pcscd.start()
     assert pcsc_reader.health().ok
+
+
+# A read that is never allowed to finish by itself in these tests: only the deadline
+# under test or the cancel can end it.
+STUCK_READ_DEADLINE = 2.0
+
+
+@pytest.mark.timeout(120)
+def test_a_card_that_stops_answering_mid_command_ends_the_read_at_its_deadline(
+    pcsc_reader: PcscCardReader, card_slot: CardSlot
+) -> None:
+    card, emulator = card_slot.insert("visa_stops_answering")
+    pcsc_reader.wait_for_card(timeout=WAIT)
+    with pytest.raises(CardNotAnsweringError) as info:
+        pcsc_reader.read_card(terminal(), timeout=STUCK_READ_DEADLINE)
+    assert emulator.stuck.is_set()  # it really was stuck mid-command, still inserted
+    assert card.inserted
+    assert info.value.code == "card_not_answering"
+    assert "remove it" in info.value.message
+
+    # Pulled out, the stuck read lets go of the reader and the next card reads.
+    card_slot.remove_all()
+    card_slot.insert("mastercard_no_pdol")
+    pcsc_reader.wait_for_card(timeout=WAIT)
+    with pcsc_reader.read_card(terminal()) as good:
+        assert good.last4 == "4444"
+
+
+@pytest.mark.timeout(120)
+def test_the_kiosk_screen_cancels_a_read_from_another_thread(
+    pcsc_reader: PcscCardReader, card_slot: CardSlot
+) -> None:
+    _, emulator = card_slot.insert("visa_stops_answering")
+    pcsc_reader.wait_for_card(timeout=WAIT)
+    cancel = threading.Event()
+    thread, outcome = run_in_thread(
+        lambda: pcsc_reader.read_card(terminal(), timeout=3600, cancel=cancel)
+    )
+    assert emulator.stuck.wait(timeout=WAIT)
+    assert thread.is_alive()
+    cancel.set()  # what the screen's Cancel button does, from the UI thread
+    thread.join(timeout=WAIT)
+    assert not thread.is_alive()
+    error = outcome.get("error")
+    assert isinstance(error, WaitCancelledError), outcome
+    assert error.code == "cancelled"
+    assert error.message == "Card reading was cancelled."
+
+
+def test_cancel_set_before_a_read_cancels_it_and_a_healthy_read_ignores_the_deadline(
+    pcsc_reader: PcscCardReader, card_slot: CardSlot
+) -> None:
+    card_slot.insert("visa_t1_ppse_pdol")
+    pcsc_reader.wait_for_card(timeout=WAIT)
+    cancel = threading.Event()
+    with pcsc_reader.read_card(terminal(), timeout=WAIT, cancel=cancel) as card:
+        assert card.last4 == "0010"
+    cancel.set()
+    with pytest.raises(WaitCancelledError):
+        pcsc_reader.read_card(terminal(), cancel=cancel)

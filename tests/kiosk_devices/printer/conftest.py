@@ -18,7 +18,7 @@ from shared.receipts.layout import (
 )
 
 from .emulator import EscPosEmulator
-from .transports import PtyPrinter, TcpPrinter
+from .transports import PluggablePrinter, PtyPrinter, TcpPrinter
 
 # Healthy answers arrive in microseconds; these only bound the waits when a
 # test makes the printer silent or stop mid-job.
@@ -75,6 +75,15 @@ def pty_printer() -> Iterator[Callable[..., PtyPrinter]]:
     yield start
     for printer in started:
         printer.stop()
+
+
+@pytest.fixture
+def pluggable_printer(tmp_path: Path) -> Iterator[PluggablePrinter]:
+    """An emulated USB-serial printer at a stable path, plugged in; unplugged at teardown."""
+    printer = PluggablePrinter(EscPosEmulator(42), str(tmp_path / "ttyUSB-receipt"))
+    printer.plug_in()
+    yield printer
+    printer.unplug()
 
 
 @pytest.fixture

@@ -150,9 +150,15 @@ def test_rule_with_a_character_the_page_lacks_prints_dashes() -> None:
 
 
 def test_missing_characters_keep_columns_aligned() -> None:
-    layout = ReceiptLayout((Columns("Œuvre ő 中文", "10,00 €", bold=True),))
+    # Spelled-out characters are longer ("Œ" → "OE"): columns are padded after mapping.
+    layout = ReceiptLayout((Columns("Œuvre ő 中文 — …", "10,00 €", bold=True),))
     line = printed(layout, PrinterProfile(code_page=CodePage.CP858)).lines()[0]
-    assert line.text == "?uvre ? ??".ljust(34) + " 10,00 €"
+    assert line.text == "OEuvre o ?? - ...".ljust(34) + " 10,00 €"
+
+
+def test_rule_of_a_spelled_out_character_stays_one_line() -> None:
+    lines = plan(ReceiptLayout((Rule("…"),)), PrinterProfile(width=42))
+    assert [line.text for line in lines] == ["." * 42]  # type: ignore[union-attr]
 
 
 def test_text_rendering_shows_the_symbol_and_centres_large_text() -> None:

@@ -27,7 +27,7 @@ from .conftest import (
     spanish_receipt,
 )
 from .emulator import EscPosEmulator
-from .transports import PtyPrinter, TcpPrinter
+from .transports import PluggablePrinter, PtyPrinter, TcpPrinter
 
 MakeDevice = Callable[..., PtyPrinter]
 MakeDriver = Callable[..., EscPosPrinter]
@@ -293,3 +293,69 @@ def test_network_printer_that_disappears_reads_as_no_answer(
     assert driver.status().no_answer
     with pytest.raises(CannotOpenDevice):
         driver.status()
+
+
+@pytest.mark.parametrize("first_call", ["status", "print"])
+def test_printer_unplugged_reads_as_not_answering_and_works_again_once_plugged_back(
+    pluggable_printer: PluggablePrinter, escpos_driver: MakeDriver, first_call: str
+) -> None:
+    driver = escpos_driver(pluggable_printer.path, PrinterProfile())
+    driver.print_receipt(spanish_receipt())
+    assert pluggable_printer.emulator.cuts() == 1
+
+    pluggable_printer.unplug()  # The port the driver holds now fails with EIO.
+    if first_call == "status":
+        assert driver.status() == PrinterStatus.silent()
+    else:
+        with pytest.raises(PrinterNoAnswer):
+            driver.print_receipt(spanish_receipt())
+    # The dead port was dropped: the next call tries the path again, and it is gone.
+    with pytest.raises(CannotOpenDevice):
+        driver.status()
+    with pytest.raises(CannotOpenDevice):
+        driver.print_receipt(spanish_receipt())
+
+    pluggable_printer.plug_in()  # Same path, a new device behind it; no close() needed.
+    assert driver.status() == PrinterStatus.ready()
+    driver.print_receipt(french_receipt())
+    assert pluggable_printer.emulator.cuts() == 2
+
+
+# Far longer than this test is allowed to run: the error must come from polling the
+# printer's status while waiting, never from this timeout running out.
+NEVER_REACHED_PRINT_TIMEOUT = 3600.0
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("condition", "cause"),
+    [
+        (EscPosEmulator.run_out_of_paper, PaperOut),
+        (EscPosEmulator.open_cover, CoverOpen),
+    ],
+    ids=["paper-out", "cover-open"],
+)
+def test_paper_out_or_cover_open_midway_is_reported_while_waiting_not_after_the_print_timeout(
+    pty_printer: MakeDevice,
+    escpos_driver: MakeDriver,
+    condition: Callable[[EscPosEmulator, int], None],
+    cause: type[Exception],
+) -> None:
+    device = pty_printer()
+    condition(device.emulator, 150)
+    driver = escpos_driver(device.path, PrinterProfile(), print_timeout=NEVER_REACHED_PRINT_TIMEOUT)
+    with pytest.raises(PrintIncomplete) as raised:
+        driver.print_receipt(french_receipt())
+    assert isinstance(raised.value.cause, cause)
+    assert device.emulator.lines()
+    assert device.emulator.cuts() == 0
+
+
+def test_a_long_receipt_still_confirms_while_status_is_polled(
+    pty_printer: MakeDevice, escpos_driver: MakeDriver
+) -> None:
+    # Polling must not mistake a busy printer for a stopped one.
+    device = pty_printer()
+    layout = ReceiptLayout(french_receipt().blocks * 40)
+    escpos_driver(device.path, PrinterProfile()).print_receipt(layout)
+    assert device.emulator.cuts() == 1

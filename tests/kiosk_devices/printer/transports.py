@@ -114,3 +114,33 @@ class TcpPrinter(_Transport):
 
     def _close(self) -> None:
         self._server.close()
+
+
+class PluggablePrinter:
+    """A serial printer that can be unplugged and plugged back at the same path.
+
+    `path` is a symlink (as udev's /dev/serial/by-id/... names are) to the current
+    pseudo-terminal. Unplugging closes the pty's master side, so a driver still
+    holding the port gets EIO, as from a USB-serial adapter pulled out; plugging
+    back makes a new pty for the same emulator and points the link at it.
+    """
+
+    def __init__(self, emulator: EscPosEmulator, path: str) -> None:
+        self.emulator = emulator
+        self.path = path
+        self._device: PtyPrinter | None = None
+
+    def plug_in(self) -> None:
+        if self._device is not None:
+            return
+        device = PtyPrinter(self.emulator)
+        device.start()
+        staging = f"{self.path}.new"
+        os.symlink(device.path, staging)
+        os.replace(staging, self.path)
+        self._device = device
+
+    def unplug(self) -> None:
+        device, self._device = self._device, None
+        if device is not None:
+            device.stop()
