@@ -16,11 +16,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-import integrations.routes
 import kiosk.routes
 import portal.routes
 import staff.routes
 import support_widget.routes
+from integrations.api.app import create_api
 from integrations.sandbox_source import sandbox_source_app
 from paydesk.runtime import SANDBOX_MOUNT, Runtime, build_runtime
 from paydesk.worker import Worker
@@ -77,7 +77,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
         Mount("/staff", routes=staff.routes.routes, name="staff"),
         Mount("/kiosk", routes=kiosk.routes.routes, name="kiosk"),
         Mount(SUPPORT_MOUNT, routes=support_widget.routes.routes, name="support"),
-        Mount("/api", routes=integrations.routes.routes, name="api"),
+        Mount("/api", app=create_api(runtime), name="api"),
     ]
     if runtime.sandbox is not None:
         routes.append(Mount(SANDBOX_MOUNT, app=hosted_app(runtime.sandbox), name="sandbox"))
@@ -95,7 +95,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
             ServerSessionMiddleware,
             factory=runtime.factory,
             settings=settings,
-            skip_prefixes=("/static/", "/favicon.ico"),
+            # The API answers bearer tokens, never cookies: no session to read or write.
+            skip_prefixes=("/static/", "/favicon.ico", "/api/"),
         ),
         # These check their own proof (bearer tokens, the card page's form token, signatures;
         # the help widget: the Origin allowlist and its own form token, as it sends no cookie).

@@ -252,6 +252,12 @@ class Settings:
     )
     # Other sites that may embed the help widget (origins, as browsers send them).
     widget_origins: tuple[str, ...] = field(default_factory=_widget_origins)
+    # Where kiosks send a card to be tokenized; empty: the sandbox processor's endpoint.
+    card_present_url: str = field(default_factory=lambda: _env("CARD_PRESENT_URL", ""))
+    # Kiosks send a heartbeat this often; one that missed three is shown offline.
+    kiosk_heartbeat_seconds: int = field(
+        default_factory=lambda: _env_int("KIOSK_HEARTBEAT_SECONDS", 30)
+    )
 
     def write_back_target(self, system: str) -> WriteBackTarget | None:
         configured = next((t for t in self.write_back_targets if t.system == system), None)

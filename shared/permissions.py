@@ -10,6 +10,7 @@ PERMISSIONS: dict[str, str] = {
     "receipts:resend": "Resend a receipt",
     "notes:write": "Write interaction notes",
     "tickets:work": "Work the support queue",
+    "terminals:view": "See the lobby kiosks' health",
     "refunds:request": "Request a refund",
     "refunds:approve": "Approve a refund",
     "voids:request": "Request a void",
@@ -37,6 +38,7 @@ _AGENT = _VIEW | {
     "receipts:resend",
     "notes:write",
     "tickets:work",
+    "terminals:view",
     "refunds:request",
     "voids:request",
 }
@@ -70,7 +72,7 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "auditor": (
         "Auditor: read-only, everything",
-        frozenset(_VIEW | {"audit:view", "reports:view"}),
+        frozenset(_VIEW | {"audit:view", "reports:view", "terminals:view"}),
     ),
     "admin": ("Administrator", frozenset(PERMISSIONS)),
 }
@@ -85,6 +87,7 @@ PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
         "receipts:resend",
         "notes:write",
         "tickets:work",
+        "terminals:view",
     ),
     "exceptions": (
         "refunds:request",

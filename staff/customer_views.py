@@ -37,6 +37,7 @@ from shared.models import (
 )
 from shared.payments import duplicates as duplicates_rule
 from shared.payments.states import IN_DOUBT
+from shared.terminals import registry as terminal_registry
 from shared.web.endpoint import fragment_or_page, page
 from staff.access import StaffContext, requires
 from staff.payment_views import display
@@ -337,6 +338,8 @@ def customer_view(request: Request, db: Session) -> Response:
         "invoices_paged": invoices_from is not None,
         "may_see_payments": may_see_payments,
         "payments": payments,
+        # Kiosk and counter payments name their terminal.
+        "terminal_codes": terminal_registry.codes(db) if may_see_payments else {},
         "more_payments": str(QueryParams({"payments_after": next_cursor.encode()}))
         if next_cursor
         else None,

@@ -18,6 +18,7 @@ from staff import (
     queue_routes,
     sso_views,
     support_routes,
+    terminal_views,
 )
 
 GET_POST = ["GET", "POST"]
@@ -98,6 +99,33 @@ routes: list[BaseRoute] = [
         admin_role_views.role_detail,
         methods=GET_POST,
         name="admin_role",
+    ),
+    # Lobby kiosks: health for staff, the registry for administrators
+    Route("/terminals", terminal_views.kiosks, name="terminals"),
+    Route("/terminals/{terminal_id:int}", terminal_views.kiosk, name="terminal"),
+    Route(
+        "/admin/terminals/new",
+        terminal_views.kiosk_new,
+        methods=GET_POST,
+        name="terminal_new",
+    ),
+    Route(
+        "/admin/terminals/{terminal_id:int}/code",
+        terminal_views.kiosk_code,
+        methods=["POST"],
+        name="terminal_code",
+    ),
+    Route(
+        "/admin/terminals/{terminal_id:int}/service",
+        terminal_views.kiosk_service,
+        methods=["POST"],
+        name="terminal_service",
+    ),
+    Route(
+        "/admin/terminals/{terminal_id:int}/revoke",
+        terminal_views.kiosk_revoke,
+        methods=["POST"],
+        name="terminal_revoke",
     ),
     # The demo's mail (only where mail goes to files)
     Route("/demo-mail", demo_mail_views.inbox, name="demo_mail"),

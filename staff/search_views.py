@@ -180,6 +180,7 @@ def search_page(request: Request, db: Session) -> Response:
     )
     customers = search.customer_hits(db, match.ids, visible)
     close = search.customer_hits(db, match.close, visible)
+    terminals = db.scalars(select(Terminal).order_by(Terminal.code)).all()
     results = (
         search.payment_page(db, replace(form.search, customers=match.ids), form.cursor)
         if not form.errors and staff.can("payments:view")
@@ -204,7 +205,9 @@ def search_page(request: Request, db: Session) -> Response:
         "departments": [
             d for d in departments if visible.payments is None or d.id in visible.payments
         ],
-        "terminals": db.scalars(select(Terminal).order_by(Terminal.code)).all(),
+        # Every registered terminal, kiosks and counters, in the filter and the results.
+        "terminals": terminals,
+        "terminal_codes": {t.id: t.code for t in terminals},
         "channels": list(Channel),
         "statuses": list(PaymentStatus),
     }

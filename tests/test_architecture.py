@@ -63,6 +63,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "approvals",
     },
     "interactions": {"kernel", "models", "customers", "messaging"},
+    "terminals": {"kernel", "models"},
     "help": {
         "kernel",
         "models",
@@ -85,6 +86,7 @@ DOCSTRING_ONLY_PACKAGES = {
     "approvals",
     "interactions",
     "help",
+    "terminals",
 }
 
 

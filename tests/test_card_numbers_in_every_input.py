@@ -55,6 +55,7 @@ from shared.models import (
 )
 from shared.models.interactions import InteractionChannel
 from shared.payments.taking import Item, PaymentRequest, take_payment
+from shared.terminals import registry
 from shared.web.logging import configure_logging
 from tests import factories
 from tests.shared.sandbox import token
@@ -398,6 +399,20 @@ def _administration(site: Site) -> None:
     inject(site, admin, "/staff/admin/roles/new", role)
     inject(site, admin, f"/staff/admin/roles/{role_id}", {})
     inject(site, admin, "/staff/admin/catalog", {})  # names in the other languages
+    # Kiosks: registering one, and its page (new code, out of service, revoke with a reason).
+    inject(
+        site,
+        admin,
+        "/staff/admin/terminals/new",
+        {"code": f"KIOSK-PCI-{next(_names)}", "location": "City Hall lobby"},
+    )
+    with transaction(site.runtime.factory) as db:
+        kiosk = registry.register(
+            db, SYSTEM, code=f"KIOSK-PCI-{next(_names)}", location="Library"
+        ).terminal
+        db.flush()
+        kiosk_id = kiosk.id
+    inject(site, admin, f"/staff/terminals/{kiosk_id}", {"reason": "Moved upstairs"})
     inject(site, admin, "/staff/", {})  # sign out, sign out everywhere: nothing typed
 
 

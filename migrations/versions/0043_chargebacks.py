@@ -3,7 +3,7 @@
 requester may be empty (the processor's report asked)
 
 Revision ID: 0043
-Revises: 0041
+Revises: 0042
 Create Date: 2026-12-08 03:40:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0043"
-down_revision: str | None = "0041"
+down_revision: str | None = "0042"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

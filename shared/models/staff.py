@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -111,6 +112,19 @@ class Terminal(Base):
     kind: Mapped[str] = mapped_column(String(20))
     location: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # The OAuth2 client secret, hashed (shared.terminals.credentials); None until enrolled.
     credential_hash: Mapped[str | None] = mapped_column(String(200))
     last_heartbeat: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     health: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A kiosk limited to one department's bills; None: every department.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    # OAuth2 client id once enrolled; a new enrolment or a revocation replaces it, which
+    # ends every access token issued to the old one at once.
+    client_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The one-time enrolment code, hashed, and when it stops working.
+    enrolment_code_hash: Mapped[str | None] = mapped_column(String(64))
+    enrolment_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Staff can take a working kiosk out of service (its heartbeat answer says so).
+    in_service: Mapped[bool] = mapped_column(default=True, server_default=true())

@@ -35,6 +35,7 @@ from shared.models import (
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
 from shared.permissions import DEFAULT_ROLES
+from shared.terminals import registry
 from shared.web.endpoint import page
 from tests import factories
 from tests.staff.conftest import Console, csrf, signed_in
@@ -171,6 +172,13 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("GET", "/staff/demo-mail/{name}/attachments/{index:int}"): SIGNED_IN,
     ("GET", "/staff/admin/catalog"): "admin:settings",
     ("POST", "/staff/admin/catalog/departments/{department_id:int}"): "admin:settings",
+    ("GET", "/staff/terminals"): "terminals:view",
+    ("GET", "/staff/terminals/{terminal_id:int}"): "terminals:view",
+    ("GET", "/staff/admin/terminals/new"): "admin:terminals",
+    ("POST", "/staff/admin/terminals/new"): "admin:terminals",
+    ("POST", "/staff/admin/terminals/{terminal_id:int}/code"): "admin:terminals",
+    ("POST", "/staff/admin/terminals/{terminal_id:int}/service"): "admin:terminals",
+    ("POST", "/staff/admin/terminals/{terminal_id:int}/revoke"): "admin:terminals",
     ("GET", "/staff/admin/help"): "admin:settings",
     ("GET", "/staff/admin/help/{topic_id:int}"): "admin:settings",
     ("POST", "/staff/admin/help/{topic_id:int}"): "admin:settings",
@@ -272,6 +280,11 @@ def records(console: Console) -> dict[str, str]:
         db.commit()
         reference = asked.reference
         topic_id = db.scalars(select(HelpTopic.id)).first()
+        kiosk = registry.register(
+            db, actor, code=factories.unique("KIOSK"), location="Route matrix lobby"
+        ).terminal
+        db.commit()
+        terminal_id = kiosk.id
         role = db.scalars(select(Role).where(Role.name == scratch)).one()
         assignment = db.scalars(
             select(RoleAssignment).where(RoleAssignment.user_id == colleague.id)
@@ -297,6 +310,7 @@ def records(console: Console) -> dict[str, str]:
         "request_id": str(approval.id),
         "reference": reference,
         "topic_id": str(topic_id),
+        "terminal_id": str(terminal_id),
     }
 
 
