@@ -347,7 +347,11 @@ def _payments(
             "Half the service was not provided.",
             later[1].amount // 2,
         )
-        _corrected(session, gateway, "reversal", later[2], "chargeback", "Chargeback CB-2026-0042.")
+        # The cardholder's bank takes one back: the next batch's report records the reversal.
+        assert later[2].gateway_reference is not None
+        sandbox.chargeback(reference=later[2].gateway_reference)
+        settlement.settle(session, gateway, SYSTEM, until=utcnow())
+        session.commit()
         # Taken after the batch, so they stay posted until the next one.
         for _ in range(2):
             pay(

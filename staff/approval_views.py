@@ -105,7 +105,9 @@ def _rows(db: Session, staff: StaffContext) -> dict[str, list[ApprovalRequest]]:
 
 
 def _names(db: Session, rows: list[ApprovalRequest]) -> dict[str, dict[int, str]]:
-    people = {r.requested_by_id for r in rows} | {r.decided_by_id for r in rows if r.decided_by_id}
+    people = {r.requested_by_id for r in rows if r.requested_by_id} | {
+        r.decided_by_id for r in rows if r.decided_by_id
+    }
     payments = {r.payment_id for r in rows if r.payment_id}
     customers = {r.customer_id for r in rows if r.customer_id}
     return {

@@ -72,7 +72,7 @@ def status_names() -> dict[str, str]:
 class Panel:
     """The corrective actions a member of staff may ask for on one payment."""
 
-    requests: list[tuple[ApprovalRequest, StaffUser, StaffUser | None]]
+    requests: list[tuple[ApprovalRequest, StaffUser | None, StaffUser | None]]
     cases: list[ExceptionCase]
     refundable: int
     credit: int
@@ -108,7 +108,8 @@ def panel(db: Session, payment: Payment, staff: StaffContext) -> Panel:
     unsettled = payment.settlement_batch is None
     return Panel(
         requests=[
-            (r, requesters[r.requested_by_id], requesters.get(r.decided_by_id or 0)) for r in asked
+            (r, requesters.get(r.requested_by_id or 0), requesters.get(r.decided_by_id or 0))
+            for r in asked
         ],
         cases=queue.open_for_payment(db, payment),
         refundable=refundable,

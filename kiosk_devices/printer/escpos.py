@@ -209,6 +209,11 @@ class EscPosPrinter:
                     # No answer to the poll: a silent printer may still finish, so the
                     # wait goes on to the print timeout; ask again.
                     polled = False
+            if polled:
+                # A poll is still in flight: take its answer now, so the caller's status
+                # query never reads it as the answer to one of its own requests.
+                answer = self._read_byte(port, self._status_timeout)
+                return answer is not None and is_paper_sensor_reply(answer)
         except _PORT_ERRORS:
             self._discard()
         return False

@@ -138,12 +138,13 @@ def ask(
     session: Session,
     asked: Asked,
     key: str,
-    requester: StaffUser,
+    requester: StaffUser | None,
     actor: Actor,
     expires_after: dt.timedelta,
 ) -> ApprovalRequest:
     """Record a request (idempotent by the form's `key`: the same key and request give
-    the request made the first time; a different request with it raises KeyReused)."""
+    the request made the first time; a different request with it raises KeyReused).
+    `requester` None: a report asked, not a person (a processor's chargeback)."""
     if not asked.reason_code or not asked.comment.strip():
         raise ApprovalError("reason", N_("Give a reason and say in a few words why."))
     found = session.scalars(
@@ -166,7 +167,7 @@ def ask(
         details={**(asked.details or {}), "fingerprint": asked.fingerprint()},
         reason_code=asked.reason_code,
         comment=asked.comment.strip(),
-        requested_by_id=requester.id,
+        requested_by_id=requester.id if requester else None,
         requested_at=now,
         expires_at=now + expires_after,
     )

@@ -90,7 +90,7 @@ class Transaction:
 class SettlementLine:
     our_key: str
     reference: str
-    kind: str  # "sale" or "refund"
+    kind: str  # "sale", "refund" or "chargeback" (the cardholder's bank took a sale back)
     amount: int
     currency: str
     card_brand: str
@@ -107,7 +107,7 @@ class SettlementBatch:
 
     @property
     def net(self) -> int:
-        return sum(-ln.amount if ln.kind == "refund" else ln.amount for ln in self.lines)
+        return sum(ln.amount if ln.kind == "sale" else -ln.amount for ln in self.lines)
 
 
 class PaymentGateway(Protocol):

@@ -51,7 +51,8 @@ class ApprovalRequest(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     reason_code: Mapped[str] = mapped_column(String(40))
     comment: Mapped[str] = mapped_column(String(1000))
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    # None: nobody on staff asked; the card processor's settlement report did (a chargeback).
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     requested_at: Mapped[Timestamp]
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -285,6 +285,51 @@ def ask_reversal(
     )
 
 
+def _chargeback_key(batch_id: str, payment: Payment) -> str:
+    return f"chargeback:{batch_id}:{payment.transaction_id}"
+
+
+def chargeback_recorded(session: Session, batch_id: str, payment: Payment) -> bool:
+    """The batch's chargeback of this payment was recorded already (a report read twice)."""
+    key = _chargeback_key(batch_id, payment)
+    found = select(ApprovalRequest.id).where(ApprovalRequest.idempotency_key == key)
+    return session.scalar(found) is not None
+
+
+def record_chargeback(
+    session: Session, payment: Payment, *, batch_id: str, actor: Actor
+) -> ApprovalRequest:
+    """The card processor's settlement report says the cardholder's bank took the payment
+    back: record the reversal now, in the caller's transaction. Nobody on staff asked and
+    nobody needs to approve a fact the processor reports, so the request is the report's
+    (no requester) and approved by that policy; the reversal exception it opens is where
+    a person follows up. Once per batch and payment (the request's key)."""
+    key = _chargeback_key(batch_id, payment)
+    comment = f"Charged back by the card processor (settlement batch {batch_id})"
+    request = requests.ask(
+        session,
+        Asked(
+            ApprovalAction.REVERSAL,
+            "chargeback",
+            comment,
+            amount=payment.amount - payment.refunded_amount,
+            payment_id=payment.id,
+            customer_id=payment.customer_id,
+        ),
+        key,
+        None,
+        actor,
+        dt.timedelta(0),
+    )
+    if request.status is ApprovalStatus.PENDING:
+        requests.approve_by_policy(
+            session, request, actor, f"reported by the card processor in batch {batch_id}"
+        )
+        correction = _reversal(session, None, request, actor)
+        requests.executed(session, request, actor, {"correction_id": correction.id})
+    return request
+
+
 def ask_adjustment(
     session: Session,
     account: Account,
@@ -563,7 +608,7 @@ def _refund(
 
 
 def _reversal(
-    session: Session, gateway: PaymentGateway, request: ApprovalRequest, actor: Actor
+    session: Session, gateway: PaymentGateway | None, request: ApprovalRequest, actor: Actor
 ) -> Correction:
     payment = _locked_payment(session, request)
     if payment.status not in REVERSIBLE:

@@ -7,6 +7,11 @@ not match goes to the exceptions queue, once per batch and payment, never silent
 - a line for a payment that is not `posted` here (still being confirmed, voided …);
 - a line whose amount differs from the payment's;
 - a card payment posted here before the batch closed that the report does not list.
+
+A "chargeback" line (the cardholder's bank took a sale back) records the reversal of its
+payment at once (`corrections.record_chargeback`): the bills owe again and a reversal
+exception asks a person to follow up. One that cannot be recorded (the payment is not
+one we know, is not reversible, or the amount is not what is left of it) is a mismatch.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from shared.db import utcnow
 from shared.exceptions import cases
 from shared.gateway.protocol import PaymentGateway, SettlementBatch, SettlementLine
 from shared.models import ExceptionKind, Payment, PaymentStatus, Tender
+from shared.payments import corrections
 from shared.payments.states import move
 
 
@@ -95,6 +101,35 @@ def _check_line(
     return True
 
 
+def _check_chargeback(
+    session: Session,
+    actor: Actor,
+    batch: SettlementBatch,
+    line: SettlementLine,
+    payment: Payment | None,
+) -> None:
+    if payment is None:
+        _mismatch(session, actor, batch, line.our_key, "unknown_payment", None, line.amount)
+        return
+    if corrections.chargeback_recorded(session, batch.batch_id, payment):
+        return
+    left = payment.amount - payment.refunded_amount
+    if payment.status not in corrections.REVERSIBLE or line.amount != left:
+        _mismatch(
+            session,
+            actor,
+            batch,
+            line.our_key,
+            "chargeback_not_recorded",
+            payment,
+            line.amount,
+            status=str(payment.status),
+            ours=left,
+        )
+        return
+    corrections.record_chargeback(session, payment, batch_id=batch.batch_id, actor=actor)
+
+
 def _missing_from_report(
     session: Session, actor: Actor, batch: SettlementBatch, until: dt.datetime, listed: set[str]
 ) -> None:
@@ -126,14 +161,19 @@ def import_batch(
     payments moved. With `until` (the batch's cut-off), card payments posted before it
     but missing from the report are queued too."""
     sales = [line for line in batch.lines if line.kind == "sale"]
+    chargebacks = [line for line in batch.lines if line.kind == "chargeback"]
     keys = [line.our_key for line in sales]
+    wanted = keys + [line.our_key for line in chargebacks]
     payments = {
         p.idempotency_key: p
-        for p in session.scalars(select(Payment).where(Payment.idempotency_key.in_(keys)))
+        for p in session.scalars(select(Payment).where(Payment.idempotency_key.in_(wanted)))
     }
     moved = sum(
         _check_line(session, actor, batch, line, payments.get(line.our_key)) for line in sales
     )
+    # After the sales: a sale settled and charged back in one batch settles, then reverses.
+    for line in chargebacks:
+        _check_chargeback(session, actor, batch, line, payments.get(line.our_key))
     if until is not None:
         _missing_from_report(session, actor, batch, until, set(keys))
     audit.record(
@@ -142,7 +182,12 @@ def import_batch(
         audit.AuditAction.SETTLEMENT_IMPORTED,
         "settlement_batch",
         batch.batch_id,
-        {"lines": len(batch.lines), "net": batch.net, "settled_payments": moved},
+        {
+            "lines": len(batch.lines),
+            "net": batch.net,
+            "settled_payments": moved,
+            "chargebacks": len(chargebacks),
+        },
     )
     return moved
 

@@ -79,7 +79,8 @@ def test_demo_data_covers_departments_customers_and_payment_states(
         assert [(r.action, r.reason_code) for r in waiting] == [
             (ApprovalAction.REFUND, "duplicate")
         ]
-        # The demo's refunds, void and reversal went through approval like any other.
+        # The demo's refunds and void went through approval like any other; its reversal is
+        # a chargeback that the processor's settlement report recorded.
         done = set(
             session.scalars(
                 select(ApprovalRequest.action).where(
@@ -88,4 +89,8 @@ def test_demo_data_covers_departments_customers_and_payment_states(
             )
         )
         assert done == {ApprovalAction.REFUND, ApprovalAction.VOID, ApprovalAction.REVERSAL}
+        reversal = session.scalars(
+            select(ApprovalRequest).where(ApprovalRequest.action == ApprovalAction.REVERSAL)
+        ).one()
+        assert (reversal.requested_by_id, reversal.reason_code) == (None, "chargeback")
         assert audit.verify(session).ok

@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from shared.actors import Actor, ActorType
+from shared.actors import SYSTEM, Actor, ActorType
+from shared.db import utcnow
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import (
     ApprovalRequest,
@@ -21,6 +22,7 @@ from shared.models import (
     PaymentStatus,
     Tender,
 )
+from shared.payments import settlement
 from shared.payments.taking import Item, PaymentRequest, take_payment
 from tests import factories
 from tests.shared.sandbox import token
@@ -262,3 +264,28 @@ def test_a_cashier_voids_their_own_counter_payment_straight_away(console: Consol
     with console.factory() as db:
         found = db.scalars(select(Payment).where(Payment.transaction_id == tx)).one()
         assert found.status is PaymentStatus.VOIDED
+
+
+def test_a_chargeback_from_the_processor_shows_on_the_payment_as_the_reports(
+    console: Console,
+) -> None:
+    tx, number = paid_by_card(console, 7_700)
+    gateway = console.runtime.gateway
+    assert isinstance(gateway, SandboxGateway)
+    with console.factory() as db:
+        settlement.settle(db, gateway, SYSTEM, until=utcnow())
+        payment = db.scalars(select(Payment).where(Payment.transaction_id == tx)).one()
+        assert payment.gateway_reference is not None
+        gateway.chargeback(reference=payment.gateway_reference)
+        settlement.settle(db, gateway, SYSTEM, until=utcnow())
+        db.commit()
+    request = the_request(console, tx)
+    supervisor, _ = signed_in(console, ["supervisor"])
+    page = supervisor.get(f"/staff/payments/{tx}")
+    assert page.status_code == 200
+    assert "The card processor's report" in page.text and "Reversed" in page.text
+    detail = supervisor.get(f"/staff/approvals/{request.id}").text
+    assert "The card processor's report" in detail and "Charged back" in detail
+    with console.factory() as db:
+        bill = db.scalars(select(Invoice).where(Invoice.invoice_number == number)).one()
+        assert (bill.owing, bill.status) == (7_700, InvoiceStatus.OPEN)

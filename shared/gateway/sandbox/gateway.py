@@ -311,6 +311,31 @@ class SandboxGateway:
 
         return self._operate(OperationKind.REFUND, reference, amount, our_key, apply)
 
+    def chargeback(self, *, reference: str) -> Transaction:
+        """Sandbox only: the cardholder's bank disputes a captured sale and takes back what
+        refunds left of it. A real processor does this on its own and reports it; here a
+        test or the demo makes it happen. It is reported in the next batch as a
+        "chargeback" line under the sale's key; a sale is charged back once."""
+        with self.store.transaction() as db:
+            payment = db.scalar(
+                select(Payment).where(Payment.reference == reference).with_for_update()
+            )
+            if payment is None:
+                raise GatewayError("unknown_reference", "no payment with that reference")
+            if payment.captured_amount is None or payment.state not in _CHARGEABLE:
+                raise GatewayError("invalid_state", f"cannot charge back a {payment.state} payment")
+            key = f"chargeback:{payment.our_key}"
+            if db.scalar(select(Operation.id).where(Operation.our_key == key)) is not None:
+                raise GatewayError("already_charged_back", "this sale was charged back already")
+            remaining = payment.captured_amount - payment.refunded_amount
+            db.add(
+                Operation(
+                    our_key=key, kind=OperationKind.CHARGEBACK, payment=payment, amount=remaining
+                )
+            )
+            db.flush()
+            return _transaction(payment)
+
     def _operate(
         self,
         kind: OperationKind,
@@ -376,6 +401,16 @@ class SandboxGateway:
     def write_report(batch: SettlementBatch, directory: Path) -> Path:
         """Write the batch's report as `settlement-<batch>.csv` in `directory`."""
         return write_report(batch, directory)
+
+
+# What a cardholder's bank can take back: a captured sale, settled or not, partly refunded.
+_CHARGEABLE = frozenset(
+    {
+        TransactionState.CAPTURED,
+        TransactionState.SETTLED,
+        TransactionState.PARTIALLY_REFUNDED,
+    }
+)
 
 
 def page_locale(locale: str) -> str:

@@ -1,4 +1,5 @@
-"""End-of-day settlement: close a batch of captured sales and refunds, and its report.
+"""End-of-day settlement: close a batch of captured sales, refunds and chargebacks, and
+its report.
 
 A batch takes everything captured (or refunded) up to `until` that no earlier
 batch took. Rows are claimed with `UPDATE ... WHERE settlement_batch IS NULL`,
@@ -64,7 +65,7 @@ def close_batch(db: Session, *, until: dt.datetime, closed_at: dt.datetime) -> S
         update(Operation)
         .where(
             Operation.settlement_batch.is_(None),
-            Operation.kind == OperationKind.REFUND,
+            Operation.kind.in_((OperationKind.REFUND, OperationKind.CHARGEBACK)),
             Operation.created_at <= until,
         )
         .values(settlement_batch=batch_id)
@@ -105,19 +106,23 @@ def _lines(db: Session, batch_id: str) -> list[SettlementLine]:
                 captured_at=payment.captured_at,
             )
         )
-    for refund in db.scalars(select(Operation).where(Operation.settlement_batch == batch_id)):
-        assert refund.amount is not None
+    for operation in db.scalars(select(Operation).where(Operation.settlement_batch == batch_id)):
+        assert operation.amount is not None
+        sale = operation.payment
+        chargeback = operation.kind is OperationKind.CHARGEBACK
         lines.append(
             SettlementLine(
-                our_key=refund.our_key,
-                # The sale's reference, so reconciliation ties the refund to its payment.
-                reference=refund.payment.reference,
-                kind="refund",
-                amount=refund.amount,
-                currency=refund.payment.currency,
-                card_brand=refund.payment.token.brand,
-                card_last4=refund.payment.token.last4,
-                captured_at=refund.created_at,
+                # A refund under its own key; a chargeback, which we never asked for, under
+                # the sale's key, so it is matched to the payment it takes back.
+                our_key=sale.our_key if chargeback else operation.our_key,
+                # The sale's reference, so reconciliation ties the line to its payment.
+                reference=sale.reference,
+                kind=operation.kind.value,
+                amount=operation.amount,
+                currency=sale.currency,
+                card_brand=sale.token.brand,
+                card_last4=sale.token.last4,
+                captured_at=operation.created_at,
             )
         )
     return lines

@@ -53,6 +53,8 @@ class OperationKind(StrEnum):
     CAPTURE = "capture"
     VOID = "void"
     REFUND = "refund"
+    # The cardholder's bank took the sale back; its key is "chargeback:" + the sale's key.
+    CHARGEBACK = "chargeback"
 
 
 class CardToken(SandboxBase):
@@ -127,8 +129,8 @@ class Payment(SandboxBase):
 
 
 class Operation(SandboxBase):
-    """A capture, void or refund, keyed by its own `our_key` so a retry never repeats it.
-    Refunds settle in the next batch, as lines of kind "refund"."""
+    """A capture, void, refund or chargeback, keyed by its own `our_key` so a retry never
+    repeats it. Refunds and chargebacks settle in the next batch, as lines of their kind."""
 
     __tablename__ = "sandbox_operations"
     __table_args__ = (Index("ix_sandbox_operations_unsettled", "settlement_batch", "created_at"),)

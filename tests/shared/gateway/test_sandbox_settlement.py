@@ -197,3 +197,33 @@ def test_write_report(gateway: SandboxGateway, card_token: Tokenize, tmp_path: P
     assert path.read_bytes().decode() == batch.report_csv
     assert [p.name for p in path.parent.iterdir()] == [path.name]
     assert gateway.write_report(batch, tmp_path / "again").read_bytes() == path.read_bytes()
+
+
+def test_a_chargeback_goes_in_the_next_batch_under_the_sales_key(
+    gateway: SandboxGateway, card_token: Tokenize
+) -> None:
+    reference = pay(gateway, card_token, "sale-1", 10_000)
+    gateway.settle(until=utcnow())
+    gateway.refund(reference=reference, amount=2_500, our_key="refund-1")
+    gateway.chargeback(reference=reference)
+
+    batch = gateway.settle(until=utcnow())
+
+    assert sorted((line.kind, line.our_key, line.amount) for line in batch.lines) == [
+        ("chargeback", "sale-1", 7_500),  # what the refund left
+        ("refund", "refund-1", 2_500),
+    ]
+    assert batch.net == -10_000
+    assert {row["kind"] for row in rows(batch.report_csv)} == {"chargeback", "refund"}
+    with pytest.raises(GatewayError, match="charged back already"):
+        gateway.chargeback(reference=reference)
+
+
+def test_only_a_captured_sale_can_be_charged_back(
+    gateway: SandboxGateway, card_token: Tokenize
+) -> None:
+    held = pay(gateway, card_token, "auth-only", 4_000, capture=False)
+    with pytest.raises(GatewayError, match="cannot charge back"):
+        gateway.chargeback(reference=held)
+    with pytest.raises(GatewayError, match="no payment"):
+        gateway.chargeback(reference="NOPE")
