@@ -80,7 +80,10 @@ class KioskService:
             self.settings.server_url, self.settings.terminal, self.settings.credentials_path
         )
         self._wake = asyncio.Event()
-        await self.check()
+        try:
+            await self.check()
+        except Exception:  # out of service until a later check succeeds, never a crash
+            logger.exception("kiosk check failed")
         self._task = asyncio.create_task(self._loop(), name="kiosk-service")
 
     async def stop(self) -> None:

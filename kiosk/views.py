@@ -7,7 +7,6 @@ import asyncio
 import hmac
 import logging
 import math
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,8 +36,6 @@ SCREENS = {"find": "/find", "bills": "/bills", "card": "/card", "receipt": "/rec
 POLLED = frozenset(
     {RunState.WAITING_CARD, RunState.READING, RunState.AUTHORIZING, RunState.IN_DOUBT}
 )
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def service_of(request: Request) -> KioskService:
@@ -101,7 +98,12 @@ def _wipe(request: Request, response: Response) -> Response:
     if visit is not None:
         service.sessions.end(visit)
     response.delete_cookie(COOKIE, path=path(request, "/"), httponly=True, samesite="strict")
-    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    # A kiosk owns its origin, so every cookie of it goes; the demo's kiosk shares the
+    # server's origin (a staff sign-in in another tab), so there only its own cookie goes.
+    alone = not request.scope.get("root_path")
+    response.headers["Clear-Site-Data"] = (
+        '"cache", "cookies", "storage"' if alone else '"cache", "storage"'
+    )
     return response
 
 
