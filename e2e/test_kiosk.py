@@ -8,6 +8,9 @@ with the real server, driven by keyboard alone, with axe-core on every screen.
 - "Are you still there?": the countdown shows, "more time" keeps the visit, and when it
   runs out the visit is wiped: back to the welcome screen with no cookie left.
 - The out-of-service screen (a kiosk whose server cannot be reached).
+- A blocked card, then a printer that cannot print: retry, the QR code, the receipt
+  emailed from the on-screen keyboard.
+- Staff find the kiosk's payment in the console, naming its terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -31,6 +35,7 @@ from e2e.axe import assert_accessible
 from e2e.conftest import WAIT_MS, NewPage
 from e2e.keyboard import activate, assert_focus_visible, type_into
 from e2e.server import Server
+from e2e.staff_steps import Hands, sign_in
 from shared.actors import Actor, ActorType
 from shared.models import Account, AccountStatus, Department, Invoice, InvoiceStatus
 from shared.terminals import registry
@@ -288,3 +293,21 @@ def test_a_card_error_then_a_printer_that_cannot_print_offer_retry_email_and_qr(
     activate(page, page.locator("button[value=send]"))
     expect(page.locator(".success")).to_contain_text("ana@example.org")
     assert_accessible(page)
+
+
+def test_staff_find_the_kiosk_payment_with_its_terminal(
+    new_page: NewPage, kiosk: KioskProcess
+) -> None:
+    with sqlite3.connect(kiosk.state_dir / "journal.sqlite3") as journal:
+        rows = journal.execute(
+            "SELECT transaction_id FROM attempts WHERE state = 'approved'"
+        ).fetchall()
+    if not rows:
+        pytest.skip("runs after a kiosk journey has paid (same module)")
+    transaction = str(rows[0][0])
+    page = new_page(*SCREEN)
+    hands = Hands(page)
+    sign_in(hands, "agent")
+    page.goto(f"/staff/search?q={transaction}")
+    expect(page.locator("main")).to_contain_text(transaction)
+    expect(page.locator("main")).to_contain_text("KIOSK-E2E")
