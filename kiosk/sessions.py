@@ -55,7 +55,9 @@ class SessionStore:
         self._visits[visit.id] = visit
         return visit
 
-    def get(self, visit_id: str | None) -> Visit | None:
+    def get(self, visit_id: str | None, *, touch: bool = True) -> Visit | None:
+        """The visit, if it has not expired; `touch=False` for a screen's own polling,
+        which is not the resident doing anything."""
         if not visit_id:
             return None
         visit = self._visits.get(visit_id)
@@ -64,7 +66,8 @@ class SessionStore:
         if self._expired(visit):
             self.end(visit)
             return None
-        visit.touch()
+        if touch:
+            visit.touch()
         return visit
 
     def _expired(self, visit: Visit) -> bool:

@@ -48,8 +48,8 @@ def path(request: Request, to: str) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/") + to
 
 
-def visit_of(request: Request) -> Visit | None:
-    visit = service_of(request).sessions.get(request.cookies.get(COOKIE))
+def visit_of(request: Request, *, touch: bool = True) -> Visit | None:
+    visit = service_of(request).sessions.get(request.cookies.get(COOKIE), touch=touch)
     if visit is not None:
         current_locale.set(visit.locale)
     return visit
@@ -127,7 +127,7 @@ def _refused(request: Request) -> Response:
 
 
 def _out_of_service(request: Request, visit: Visit | None) -> Response:
-    return render(
+    response = render(
         request,
         "out_of_service.html",
         None,
@@ -135,6 +135,11 @@ def _out_of_service(request: Request, visit: Visit | None) -> Response:
         poll_state="out_of_service",
         idle=False,
     )
+    if visit is not None and (visit.run is None or visit.run.finished):
+        # Nothing can be done here now, and the screen may stay up long after the
+        # resident left: their bills must not be there when the kiosk comes back.
+        return _wipe(request, response)
+    return response
 
 
 # --- welcome and language ----------------------------------------------------------
@@ -534,7 +539,7 @@ async def alive(request: Request) -> Response:
 
 async def state(request: Request) -> Response:
     """What the polling script compares with the screen it shows."""
-    visit = visit_of(request)
+    visit = visit_of(request, touch=False)
     service = service_of(request)
     if visit is not None and visit.run is not None:
         value = visit.run.state.value

@@ -53,6 +53,10 @@ def test_server_unreachable_puts_the_kiosk_out_of_service_and_takes_no_card(
     kiosk.reader.remove()
     kiosk.relay.up()
     kiosk.wait_until(lambda: _in_service(kiosk))
+    # The out-of-service screen ended the visit: when the kiosk comes back, whoever
+    # stands there does not find the last resident's bills.
+    assert len(kiosk.service.sessions) == 0
+    assert kiosk.client.get("/bills").status_code == 303
 
 
 def test_a_missing_card_reader_puts_the_kiosk_out_of_service_and_staff_see_it(
