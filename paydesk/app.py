@@ -16,12 +16,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-import kiosk.routes
 import portal.routes
 import staff.routes
 import support_widget.routes
 from integrations.api.app import create_api
 from integrations.sandbox_source import sandbox_source_app
+from kiosk.app import KioskApp
 from paydesk.runtime import SANDBOX_MOUNT, Runtime, build_runtime
 from paydesk.worker import Worker
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings
@@ -31,11 +31,19 @@ from shared.web.control_characters import NulGuardMiddleware
 from shared.web.csrf import CSRFMiddleware
 from shared.web.errors import exception_handlers
 from shared.web.hosts import BaseUrlHostMiddleware
+from shared.web.placeholder import placeholder
 from shared.web.request_id import RequestIdMiddleware
 from shared.web.security import DEFAULT_CSP, SecurityHeadersMiddleware
 from shared.web.sessions import ServerSessionMiddleware
 
 SUPPORT_MOUNT = "/support"
+KIOSK_MOUNT = "/kiosk"
+# On a server, /kiosk/ says where kiosks run; the demo mounts a simulated one there.
+NO_KIOSK_HERE = placeholder(
+    "Kiosk",
+    "Lobby kiosks run on their own machine (paydesk kiosk --server URL --terminal ID) "
+    "and talk to this server's kiosk API. `paydesk demo` runs a simulated one here.",
+)
 
 
 def healthz(request: Request) -> Response:
@@ -61,7 +69,10 @@ def favicon(request: Request) -> Response:
     return FileResponse(FAVICON, headers={"Cache-Control": "public, max-age=86400"})
 
 
-def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
+def create_app(
+    runtime: Runtime, *, run_worker: bool = False, kiosk: KioskApp | None = None
+) -> Starlette:
+    """The whole server. `kiosk`: a kiosk runtime to mount at /kiosk/ (the demo's)."""
     settings = runtime.settings
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, name="healthz"),
@@ -75,7 +86,11 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
             name="static",
         ),
         Mount("/staff", routes=staff.routes.routes, name="staff"),
-        Mount("/kiosk", routes=kiosk.routes.routes, name="kiosk"),
+        (
+            Mount(KIOSK_MOUNT, app=kiosk.app, name="kiosk")
+            if kiosk is not None
+            else Mount(KIOSK_MOUNT, routes=[Route("/", NO_KIOSK_HERE)], name="kiosk")
+        ),
         Mount(SUPPORT_MOUNT, routes=support_widget.routes.routes, name="support"),
         Mount("/api", app=create_api(runtime), name="api"),
     ]
@@ -96,7 +111,7 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
             factory=runtime.factory,
             settings=settings,
             # The API answers bearer tokens, never cookies: no session to read or write.
-            skip_prefixes=("/static/", "/favicon.ico", "/api/"),
+            skip_prefixes=("/static/", "/favicon.ico", "/api/", KIOSK_MOUNT + "/"),
         ),
         # These check their own proof (bearer tokens, the card page's form token, signatures;
         # the help widget: the Origin allowlist and its own form token, as it sends no cookie).
@@ -105,6 +120,8 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
             exempt_prefixes=(
                 "/api/",
                 SUPPORT_MOUNT + "/",
+                # The kiosk checks its own per-visit token and the Origin.
+                KIOSK_MOUNT + "/",
                 SANDBOX_MOUNT + "/",
                 SANDBOX_SOURCE_MOUNT + "/",
             ),
@@ -115,9 +132,13 @@ def create_app(runtime: Runtime, *, run_worker: bool = False) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         worker = Worker(runtime) if run_worker else None
         thread = worker.start_in_thread() if worker else None
+        if kiosk is not None:
+            await kiosk.start()
         try:
             yield
         finally:
+            if kiosk is not None:
+                await kiosk.stop()
             if worker and thread:
                 worker.stopping.set()
                 thread.join(timeout=10)

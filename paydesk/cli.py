@@ -1,5 +1,6 @@
 """The `paydesk` command: demo, serve, worker, migrate, seed, settle, audit verify and
-checkpoint, staff create; `paydesk kiosk launch` is the kiosk's browser launcher."""
+checkpoint, kiosk (the lobby kiosk's runtime), staff create; `paydesk kiosk launch` is the
+kiosk's browser launcher."""
 
 from __future__ import annotations
 
@@ -71,12 +72,18 @@ def _serve(host: str, port: int, *, demo: bool) -> int:
                 f"{summary.invoices} bills, {summary.payments} payments."
             )
     sqlite = runtime.engine.dialect.name == "sqlite"
-    app = asgi(create_app(runtime, run_worker=sqlite))
     base = own_base_url(host, port)
+    kiosk = None
+    if demo:
+        from paydesk.demo_kiosk import demo_kiosk
+
+        kiosk = demo_kiosk(runtime, base)
+    app = asgi(create_app(runtime, run_worker=sqlite, kiosk=kiosk))
     print(f"\nPaydesk is running on {_safe_url(settings.database_url)}")
     print(f"  Citizen portal   {base}/")
     print(f"  Staff console    {base}/staff/")
-    print(f"  Kiosk            {base}/kiosk/")
+    if demo:
+        print(f"  Kiosk (simulated) {base}/kiosk/   (reader and printer simulated)")
     print(f"  Sandbox gateway  {base}/sandbox-gateway/")
     for system in settings.sandbox_source_systems:
         print(f"  Sandbox source   {base}{SANDBOX_SOURCE_MOUNT}/{system}/payments")
@@ -275,6 +282,31 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    """Run the kiosk runtime: the screens on 127.0.0.1 for the kiosk's browser."""
+    from pathlib import Path
+
+    import uvicorn
+
+    from kiosk.app import create_kiosk_app
+    from kiosk.settings import KioskSettings
+    from shared.web.logging import configure_logging
+
+    configure_logging(os.environ.get("PAYDESK_LOG_LEVEL", "INFO"))
+    settings = KioskSettings.from_environment(
+        server_url=args.server,
+        terminal=args.terminal,
+        state_dir=Path(args.state_dir or f"var/kiosk-{args.terminal}"),
+        enrolment_code=args.enrolment_code or os.environ.get("PAYDESK_KIOSK_ENROLMENT_CODE"),
+        reader=args.reader,
+        printer=args.printer,
+    )
+    print(f"Kiosk {args.terminal} on http://127.0.0.1:{args.port}/ (server {args.server})")
+    # Loopback only: the kiosk's browser runs on the same machine, nobody else may reach it.
+    uvicorn.run(create_kiosk_app(settings), host="127.0.0.1", port=args.port, log_config=None)
+    return 0
+
+
 def cmd_staff_create(args: argparse.Namespace) -> int:
     from shared.actors import Actor, ActorType
     from shared.auth.staff_users import StaffError, create_staff
@@ -345,6 +377,15 @@ def parser() -> argparse.ArgumentParser:
     )
     checkpoint.add_argument("--output", metavar="FILE", help="where to write it (default stdout)")
     checkpoint.set_defaults(func=cmd_audit_checkpoint)
+    kiosk = sub.add_parser("kiosk", help="run a lobby kiosk's runtime (screens on 127.0.0.1)")
+    kiosk.add_argument("--server", required=True, help="the Paydesk server's URL")
+    kiosk.add_argument("--terminal", required=True, help="this kiosk's terminal id")
+    kiosk.add_argument("--enrolment-code", help="one-time code from the staff console")
+    kiosk.add_argument("--reader", default="simulated", help="PC/SC reader name, or simulated")
+    kiosk.add_argument("--printer", default="simulated", help="printer device/URL, or simulated")
+    kiosk.add_argument("--port", type=int, default=8100)
+    kiosk.add_argument("--state-dir", help="credentials and journal (default var/kiosk-ID)")
+    kiosk.set_defaults(func=cmd_kiosk)
     staff = sub.add_parser("staff", help="staff users")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     create = staff_sub.add_parser(

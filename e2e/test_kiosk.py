@@ -1,0 +1,313 @@
+"""The lobby kiosk in Chromium: `paydesk kiosk` (simulated reader and file printer) enrolled
+with the real server, driven by keyboard alone, with axe-core on every screen.
+
+- In English, French and Spanish: choose the language, find a bill on the keypad's
+  fields, add a bill of another account (another department), pay both with one card
+  (the simulated reader's demo buttons), take the receipt, call for help, finish; the
+  printed receipt has both bills and its number, and the French one its accents.
+- "Are you still there?": the countdown shows, "more time" keeps the visit, and when it
+  runs out the visit is wiped: back to the welcome screen with no cookie left.
+- The out-of-service screen (a kiosk whose server cannot be reached).
+- A blocked card, then a printer that cannot print: retry, the QR code, the receipt
+  emailed from the on-screen keyboard.
+- Staff find the kiosk's payment in the console, naming its terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from e2e.axe import assert_accessible
+from e2e.conftest import WAIT_MS, NewPage
+from e2e.keyboard import activate, assert_focus_visible, type_into
+from e2e.server import Server
+from e2e.staff_steps import Hands, sign_in
+from shared.actors import Actor, ActorType
+from shared.models import Account, AccountStatus, Department, Invoice, InvoiceStatus
+from shared.terminals import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN = Actor(ActorType.STAFF, "e2e-admin")
+SCREEN = (1280, 1024)
+PRINTED = {"en": "Receipt", "fr": "Reçu", "es": "Recibo"}
+
+
+@dataclass
+class KioskProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    state_dir: Path
+    log: Path
+
+    def printed(self) -> str:
+        path = self.state_dir / "printer" / "receipts.txt"
+        return path.read_text() if path.exists() else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(
+    server: Server, terminal: str, *, server_url: str | None = None, **env: str
+) -> Iterator[KioskProcess]:
+    yield from _start_with(server, terminal, server_url=server_url, **env)
+
+
+def _start_with(
+    server: Server, terminal: str, *options: str, server_url: str | None = None, **env: str
+) -> Iterator[KioskProcess]:
+    code = None
+    if server_url is None:
+        with server.writer() as db:
+            code = registry.register(db, ADMIN, code=terminal, location="City Hall lobby").code
+            db.commit()
+    port = _free_port()
+    # Under the server's folder, so the end-of-run scan for card numbers reads it too.
+    state_dir = server.folder / f"kiosk-{terminal}"
+    log = server.folder / f"kiosk-{terminal}.log"
+    args = [
+        sys.executable, "-m", "paydesk.cli", "kiosk", "--server", server_url or server.base_url,
+        "--terminal", terminal, "--port", str(port), "--state-dir", str(state_dir),
+    ]  # fmt: skip
+    if code:
+        args += ["--enrolment-code", code]
+    args += options
+    environment = os.environ | {"PAYDESK_KIOSK_POLL_SECONDS": "0.3", **env}
+    with log.open("ab") as out:
+        process = subprocess.Popen(args, cwd=ROOT, env=environment, stdout=out, stderr=out)
+    kiosk = KioskProcess(f"http://127.0.0.1:{port}", process, state_dir, log)
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            httpx.get(kiosk.url + "/state.json", timeout=1)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    try:
+        yield kiosk
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def kiosk(server: Server) -> Iterator[KioskProcess]:
+    yield from _start(server, "KIOSK-E2E")
+
+
+@pytest.fixture(scope="module")
+def idle_kiosk(server: Server) -> Iterator[KioskProcess]:
+    yield from _start(
+        server,
+        "KIOSK-E2E-IDLE",
+        PAYDESK_KIOSK_IDLE_SECONDS="2",
+        PAYDESK_KIOSK_COUNTDOWN_SECONDS="4",
+    )
+
+
+@pytest.fixture(scope="module")
+def broken_kiosk(server: Server) -> Iterator[KioskProcess]:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    yield from _start(server, "KIOSK-E2E-DOWN", server_url=nowhere)
+
+
+def _two_accounts(server: Server, skip: int) -> list[tuple[str, str, str]]:
+    """(account number, access code, a bill's number) of two accounts of two departments,
+    each with one open bill; `skip` pairs are left for other tests."""
+    with server.db() as db:
+        rows = db.execute(
+            select(
+                Department.id, Account.account_number, Account.access_code, Invoice.invoice_number
+            )
+            .join(Account, Account.department_id == Department.id)
+            .join(Invoice, Invoice.account_id == Account.id)
+            .where(
+                Account.status == AccountStatus.ACTIVE,
+                Invoice.status == InvoiceStatus.OPEN,
+                Invoice.amount_paid == 0,
+            )
+            .order_by(Account.account_number)
+        ).all()
+    by_department: dict[int, list[tuple[str, str, str]]] = {}
+    for department, account, code, invoice in rows:
+        seen = {a for a, _, _ in by_department.get(department, [])}
+        if account not in seen:
+            by_department.setdefault(department, []).append((account, code, invoice))
+    first, second = sorted(by_department.values(), key=len, reverse=True)[:2]
+    return [first[skip], second[skip]]
+
+
+def _wait_for_screen(page: Page, path: str) -> None:
+    page.wait_for_url(f"**{path}", timeout=WAIT_MS)
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+def test_a_resident_pays_two_bills_by_keyboard_and_every_screen_passes_axe(
+    new_page: NewPage, kiosk: KioskProcess, server: Server, locale: str
+) -> None:
+    (water, water_code, water_bill), (other, other_code, other_bill) = _two_accounts(
+        server, ["en", "fr", "es"].index(locale)
+    )
+    page = new_page(*SCREEN)
+    page.goto(kiosk.url + "/")
+    assert_accessible(page)
+    activate(page, page.locator(f"button[name=lang][value={locale}]"))
+    _wait_for_screen(page, "/find")
+    expect(page.locator("html")).to_have_attribute("lang", locale)
+    assert_accessible(page)
+    for account, code in ((water, water_code), (other, other_code)):
+        type_into(page, page.locator("#reference"), account)
+        type_into(page, page.locator("#access_code"), code)
+        page.keyboard.press("Enter")  # as a barcode scanner ends its input
+        _wait_for_screen(page, "/bills")
+        assert_accessible(page)
+        if account == water:
+            activate(page, page.locator("a[href$='/find']"))
+            _wait_for_screen(page, "/find")
+    expect(page.locator("body")).to_contain_text(water_bill)
+    expect(page.locator("body")).to_contain_text(other_bill)
+    pay = page.locator("button[value=pay]")
+    activate(page, pay)
+    _wait_for_screen(page, "/card")
+    assert_accessible(page)
+    card = page.locator("button[name=card][value=visa]")
+    activate(page, card)
+    _wait_for_screen(page, "/receipt")
+    page.wait_for_selector('body[data-state=""]', timeout=WAIT_MS)
+    assert_accessible(page)
+    help_button = page.locator("form[action$='/help'] button")
+    activate(page, help_button)
+    expect(page.locator(".reference")).to_have_text(re.compile(r"S-\d{4}-\d{6}"))
+    assert_accessible(page)
+    activate(page, page.locator("a.button"))
+    _wait_for_screen(page, "/receipt")
+    finish = page.locator("form[action$='/finish'] button")
+    activate(page, finish)
+    _wait_for_screen(page, "/thanks?lang=" + locale)
+    assert_accessible(page)
+    # The thank-you screen goes back to the welcome screen by itself, with no cookie left.
+    page.wait_for_url(kiosk.url + "/", timeout=WAIT_MS * 3)
+    assert not [c for c in page.context.cookies() if c["name"] == "paydesk_kiosk"]
+    printed = kiosk.printed()
+    assert water_bill in printed and other_bill in printed
+    assert PRINTED[locale] in printed
+
+
+def test_are_you_still_there_counts_down_and_wipes_the_visit(
+    new_page: NewPage, idle_kiosk: KioskProcess, server: Server
+) -> None:
+    page = new_page(*SCREEN)
+    page.goto(idle_kiosk.url + "/")
+    activate(page, page.locator("button[name=lang][value=fr]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), "ABC-123")
+    dialog = page.locator("#idle")
+    expect(dialog).to_be_visible(timeout=WAIT_MS)
+    expect(dialog).to_contain_text("Êtes-vous toujours là ?")
+    stay = page.locator("#idle-stay")
+    assert_focus_visible(stay)
+    assert_accessible(page)
+    page.keyboard.press("Enter")  # "Yes, I need more time"
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#reference")).to_have_value("ABC-123")
+    # Left alone, the countdown runs out: the visit is wiped, the welcome screen is back.
+    expect(dialog).to_be_visible(timeout=WAIT_MS)
+    page.wait_for_url(idle_kiosk.url + "/", timeout=WAIT_MS * 2)
+    assert "ABC-123" not in page.content()
+    assert not [c for c in page.context.cookies() if c["name"] == "paydesk_kiosk"]
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+
+
+def test_the_out_of_service_screen_says_so_in_every_language_and_passes_axe(
+    new_page: NewPage, broken_kiosk: KioskProcess
+) -> None:
+    page = new_page(*SCREEN)
+    answer = page.goto(broken_kiosk.url + "/")
+    assert answer is not None and answer.status == 503
+    for text in ("Out of service", "Hors service", "Fuera de servicio"):
+        expect(page.locator("h1")).to_contain_text(text)
+    assert page.locator("button").count() == 0  # nothing to start, no card taken
+    assert_accessible(page)
+
+
+@pytest.fixture(scope="module")
+def paperless_kiosk(server: Server) -> Iterator[KioskProcess]:
+    # A printer path where no printer is: every print fails as an unplugged printer does.
+    yield from _start_with(server, "KIOSK-E2E-NOPRINT", "--printer", "/dev/null/no-printer")
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+def test_a_card_error_then_a_printer_that_cannot_print_offer_retry_email_and_qr(
+    new_page: NewPage, paperless_kiosk: KioskProcess, server: Server, locale: str
+) -> None:
+    (account, code, _bill), _ = _two_accounts(server, 3 + ["en", "fr", "es"].index(locale))
+    page = new_page(*SCREEN)
+    page.goto(paperless_kiosk.url + "/")
+    activate(page, page.locator(f"button[name=lang][value={locale}]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    activate(page, page.locator("button[name=card][value=blocked]"))
+    expect(page.locator("[role=alert]")).to_be_visible()
+    assert_accessible(page)  # the card error screen
+    activate(page, page.locator("form[action$='/card/retry'] button"))
+    expect(page.locator("button[name=card][value=visa]")).to_be_visible()
+    activate(page, page.locator("button[name=card][value=visa]"))
+    _wait_for_screen(page, "/receipt")
+    page.wait_for_selector('body[data-state=""]', timeout=WAIT_MS)
+    expect(page.locator(".qr img")).to_be_visible()
+    assert_accessible(page)  # print failed: the QR code and the email keypad
+    # The address on the on-screen keyboard, key by key, by keyboard alone: each key
+    # pressed keeps the focus, so the next is a few Tabs away, not the whole page.
+    typed = ""
+    for key in "ana@example.org":
+        activate(page, page.locator(f"button.key[value='{key}']"))
+        typed += key
+        expect(page.locator("#email")).to_have_value(typed)
+    activate(page, page.locator("button[value=send]"))
+    expect(page.locator(".success")).to_contain_text("ana@example.org")
+    assert_accessible(page)
+
+
+def test_staff_find_the_kiosk_payment_with_its_terminal(
+    new_page: NewPage, kiosk: KioskProcess
+) -> None:
+    with sqlite3.connect(kiosk.state_dir / "journal.sqlite3") as journal:
+        rows = journal.execute(
+            "SELECT transaction_id FROM attempts WHERE state = 'approved'"
+        ).fetchall()
+    if not rows:
+        pytest.skip("runs after a kiosk journey has paid (same module)")
+    transaction = str(rows[0][0])
+    page = new_page(*SCREEN)
+    hands = Hands(page)
+    sign_in(hands, "agent")
+    page.goto(f"/staff/search?q={transaction}")
+    expect(page.locator("main")).to_contain_text(transaction)
+    expect(page.locator("main")).to_contain_text("KIOSK-E2E")
