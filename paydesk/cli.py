@@ -202,6 +202,7 @@ def cmd_settle(args: argparse.Namespace) -> int:
     from paydesk.runtime import build_runtime
     from shared.actors import SYSTEM
     from shared.db import transaction, utcnow
+    from shared.finance import deposits
     from shared.payments import settlement
 
     runtime = build_runtime(_settings())
@@ -212,6 +213,7 @@ def cmd_settle(args: argparse.Namespace) -> int:
             SYSTEM,
             until=utcnow(),
             report_dir=runtime.settings.var_dir / "settlements",
+            card_terms=deposits.CardTerms.of(runtime.settings),
         )
     print(f"Batch {batch.batch_id}: {len(batch.lines)} lines, net {batch.net} minor units.")
     return 0

@@ -16,6 +16,7 @@ from shared import rate_limit
 from shared.actors import SYSTEM
 from shared.approvals import requests
 from shared.db import transaction, utcnow
+from shared.finance import deposits
 from shared.interactions.replies import SUPPORT_EMAIL, support_email_handler
 from shared.messaging import outbox, write_back
 from shared.messaging.write_back import WRITE_BACK
@@ -82,6 +83,7 @@ class Worker:
                     SYSTEM,
                     until=self.next_close,
                     report_dir=rt.settings.var_dir / "settlements",
+                    card_terms=deposits.CardTerms.of(rt.settings),
                 )
             done["settled"] = len(batch.lines)
             self.next_close = self._close_after(self.next_close)

@@ -22,6 +22,7 @@ from shared import audit
 from shared.actors import Actor
 from shared.db import utcnow
 from shared.exceptions import cases
+from shared.finance import deposits
 from shared.gateway.protocol import PaymentGateway, SettlementBatch, SettlementLine
 from shared.models import ExceptionKind, Payment, PaymentStatus, Tender
 from shared.payments.states import move
@@ -120,11 +121,16 @@ def _missing_from_report(
 
 
 def import_batch(
-    session: Session, batch: SettlementBatch, actor: Actor, until: dt.datetime | None = None
+    session: Session,
+    batch: SettlementBatch,
+    actor: Actor,
+    until: dt.datetime | None = None,
+    card_terms: deposits.CardTerms | None = None,
 ) -> int:
     """Mark the batch's sales settled and queue what does not match; returns how many
     payments moved. With `until` (the batch's cut-off), card payments posted before it
-    but missing from the report are queued too."""
+    but missing from the report are queued too. With `card_terms`, the batch becomes an
+    expected deposit net of the processor's fees (`shared.finance.deposits`)."""
     sales = [line for line in batch.lines if line.kind == "sale"]
     keys = [line.our_key for line in sales]
     payments = {
@@ -144,6 +150,8 @@ def import_batch(
         batch.batch_id,
         {"lines": len(batch.lines), "net": batch.net, "settled_payments": moved},
     )
+    if card_terms is not None:
+        deposits.record_card_batch(session, batch, actor, card_terms)
     return moved
 
 
@@ -154,13 +162,14 @@ def settle(
     *,
     until: dt.datetime,
     report_dir: Path | None = None,
+    card_terms: deposits.CardTerms | None = None,
 ) -> SettlementBatch:
     """Ask the processor to close the day, keep its report file, and apply it."""
     batch = gateway.settle(until=until)
     if report_dir is not None and batch.lines:
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / f"settlement-{batch.batch_id}.csv").write_text(batch.report_csv)
-    import_batch(session, batch, actor, until)
+    import_batch(session, batch, actor, until, card_terms)
     return batch
 
 
