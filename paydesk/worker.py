@@ -16,7 +16,7 @@ from shared import rate_limit
 from shared.actors import SYSTEM
 from shared.approvals import requests
 from shared.db import transaction, utcnow
-from shared.finance import deposits
+from shared.finance import deposits, journal
 from shared.interactions.replies import SUPPORT_EMAIL, support_email_handler
 from shared.messaging import outbox, write_back
 from shared.messaging.write_back import WRITE_BACK
@@ -56,6 +56,7 @@ class Worker:
             "sent": outbox.deliver_due(rt.factory, self.handlers, keep_trying=KEEP_TRYING),
             "settled": 0,
             "sessions_purged": 0,
+            "journaled": 0,
         }
         if self.passes % 30 == 0:  # about once a minute: what a person must look at
             with transaction(rt.factory) as session:
@@ -74,6 +75,11 @@ class Worker:
             with transaction(rt.factory) as session:
                 done["sessions_purged"] = purge_expired(session, rt.settings)
                 rate_limit.purge(session, dt.timedelta(days=1))
+            # Yesterday's payments are in the journal before anyone comes to export it.
+            with transaction(rt.factory) as session:
+                done["journaled"] = len(
+                    journal.post_pending(session, journal.Accounts.of(rt.settings), SYSTEM)
+                )
         self.passes += 1
         if utcnow() >= self.next_close:
             with transaction(rt.factory) as session:

@@ -256,7 +256,7 @@ def slip_pdf(
     when: dt.datetime,
 ) -> bytes:
     """The deposit slip that goes in the bag: bag number, totals by tender, the drawers."""
-    pdf = FPDF(format="A5")
+    pdf = FPDF(format="A4")
     pdf.add_font(FONT, "", FONTS_DIR / "DejaVuSans.ttf")
     pdf.add_font(FONT, "B", FONTS_DIR / "DejaVuSans-Bold.ttf")
     pdf.set_title(f"{words['title']} {deposit.bag_number or deposit.id}")

@@ -59,12 +59,12 @@ DETAIL_LAYOUT = (
     ("record", 1),
     ("date", 8),
     ("entry", 10),
-    ("department", 12),
+    ("department", 16),
     ("gl_account", 24),
     ("side", 1),
     ("amount", 15),
     ("currency", 3),
-    ("memo", 26),
+    ("memo", 22),
 )
 RECORD_WIDTH = sum(width for _name, width in DETAIL_LAYOUT)  # 100
 CSV_HEADER = (

@@ -11,7 +11,21 @@ from shared.actors import SYSTEM, Actor, ActorType
 from shared.finance import journal
 from shared.gateway.protocol import SettlementBatch, SettlementLine
 from shared.identifiers import transaction_id
-from shared.models import Allocation, Channel, Invoice, Payment, PaymentStatus, StaffUser, Tender
+from shared.models import (
+    Allocation,
+    ApprovalAction,
+    ApprovalRequest,
+    ApprovalStatus,
+    Channel,
+    Correction,
+    CorrectionKind,
+    CorrectionLine,
+    Invoice,
+    Payment,
+    PaymentStatus,
+    StaffUser,
+    Tender,
+)
 from shared.payments.states import move
 from shared.payments.taking import Item, PaymentRequest, take_payment
 from tests import factories
@@ -103,3 +117,49 @@ def card_posted(db: Session, amount: int) -> Payment:
     move(db, payment, PaymentStatus.POSTED, SYSTEM)
     db.commit()
     return payment
+
+
+def correction_row(
+    db: Session, payment: Payment, amount: int, kind: CorrectionKind, at: dt.datetime
+) -> Correction:
+    """A carried-out correction of `amount` off the payment's first bill, as the
+    corrections service records one (its approval included), at `at`."""
+    allocation = payment.allocations[0]
+    requester, _actor = staff(db, "requester")
+    approval = ApprovalRequest(
+        action=ApprovalAction(kind.value),
+        status=ApprovalStatus.EXECUTED,
+        idempotency_key=str(uuid.uuid4()),
+        payment_id=payment.id,
+        amount=amount,
+        details={},
+        reason_code="duplicate",
+        comment="test",
+        requested_by_id=requester.id,
+        requested_at=at,
+        expires_at=at + dt.timedelta(days=3),
+        result={},
+    )
+    db.add(approval)
+    db.flush()
+    correction = Correction(
+        kind=kind,
+        approval_id=approval.id,
+        payment_id=payment.id,
+        account_id=allocation.account_id,
+        amount=amount,
+        created_at=at,
+    )
+    db.add(correction)
+    db.flush()
+    db.add(
+        CorrectionLine(
+            correction_id=correction.id,
+            invoice_id=allocation.invoice_id,
+            account_id=allocation.account_id,
+            gl_account=allocation.gl_account,
+            amount=-amount,
+        )
+    )
+    db.flush()
+    return correction
