@@ -1,0 +1,540 @@
+"""Finance screens: a cashier's drawer (open with a float, count by denomination), deposits
+(closed drawers into a bag, the slip as PDF), the general-ledger journal of a day with its
+export, and the trail: a GL entry to the payments behind it and their deposits.
+
+Who: the drawer page needs `drawers:operate` (one's own drawer only); deposits
+`deposits:prepare`; reading drawers, deposits and the journal `reports:view`; exporting
+and downloading exports `exports:gl`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shared import audit
+from shared.db import utcnow
+from shared.finance import deposits, drawers, journal
+from shared.finance.deposits import DepositError
+from shared.finance.drawers import DrawerError
+from shared.finance.journal import JournalError
+from shared.i18n import current_locale
+from shared.i18n import gettext_ as _
+from shared.models import (
+    ApprovalRequest,
+    Department,
+    Deposit,
+    DepositKind,
+    DrawerSession,
+    DrawerStatus,
+    GlEntry,
+    GlExport,
+    GlSource,
+    SettlementBatchRecord,
+    StaffUser,
+)
+from shared.money import Money, MoneyError, parse_money
+from shared.web.endpoint import page, writes_on_get
+from staff.access import StaffContext, requires
+from staff.payment_views import display
+from staff.templating import render
+from staff.web import form_key, form_text, form_values, id_from, redirect_to, settings_of
+
+NOTICE = "staff_finance_notice"
+SHOWN = 50
+COMMENT_LENGTH = 1000
+
+
+def _staff(request: Request) -> StaffContext:
+    staff: StaffContext = request.state.staff
+    return staff
+
+
+def _accounts(request: Request) -> journal.Accounts:
+    return journal.Accounts.of(settings_of(request))
+
+
+def status_names() -> dict[str, str]:
+    return {
+        DrawerStatus.OPEN: _("Open"),
+        DrawerStatus.AWAITING_APPROVAL: _("Waiting for a supervisor"),
+        DrawerStatus.CLOSED: _("Closed"),
+    }
+
+
+def source_names() -> dict[str, str]:
+    return {
+        GlSource.PAYMENT: _("Payment"),
+        GlSource.CORRECTION: _("Correction"),
+        GlSource.OVER_SHORT: _("Drawer over/short"),
+        GlSource.CARD_FEES: _("Card fees"),
+    }
+
+
+def denomination_label(denomination: drawers.Denomination, currency: str) -> str:
+    shown = display_amount(denomination.value, currency)
+    return (_("%(amount)s note") if denomination.kind == "note" else _("%(amount)s coin")) % {
+        "amount": shown
+    }
+
+
+def display_amount(minor: int, currency: str) -> str:
+    return Money(minor, currency).format(current_locale.get())
+
+
+def _common(request: Request) -> dict[str, Any]:
+    return {
+        **display(request),
+        "currency": settings_of(request).currency,
+        "status_names": status_names(),
+        "source_names": source_names(),
+        "notice": request.session.pop(NOTICE, None),
+    }
+
+
+# -- my drawer -------------------------------------------------------------------------
+
+
+def _drawer_page(
+    request: Request,
+    db: Session,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    staff = _staff(request)
+    currency = settings_of(request).currency
+    drawer = drawers.current(db, staff.user.id)
+    recent = db.scalars(
+        select(DrawerSession)
+        .where(DrawerSession.staff_user_id == staff.user.id)
+        .order_by(DrawerSession.id.desc())
+        .limit(10)
+    ).all()
+    context: dict[str, Any] = {
+        **_common(request),
+        "drawer": drawer,
+        "expected": drawers.expected(db, drawer) if drawer else None,
+        "payments": drawers.payments_of(db, drawer) if drawer else [],
+        "approval": db.get(ApprovalRequest, drawer.approval_id)
+        if drawer and drawer.approval_id
+        else None,
+        "denominations": [
+            (d, denomination_label(d, currency)) for d in drawers.denominations(currency)
+        ],
+        "recent": recent,
+        "tolerance": settings_of(request).drawer_tolerance,
+        "errors": errors or {},
+        "values": values or {},
+        "key": form_key(request),
+    }
+    return render(request, "staff/finance/drawer.html", context, 422 if errors else 200)
+
+
+@page
+@requires("drawers:operate")
+def my_drawer(request: Request, db: Session) -> Response:
+    return _drawer_page(request, db)
+
+
+@page
+@requires("drawers:operate")
+def open_drawer(request: Request, db: Session) -> Response:
+    staff = _staff(request)
+    settings = settings_of(request)
+    text = form_text(request, "float")
+    values = {"float": text}
+    try:
+        amount = parse_money(text, settings.currency, current_locale.get()).minor
+    except MoneyError:
+        return _drawer_page(
+            request, db, {"drawer-float": _("Enter the float, like 150.00.")}, values
+        )
+    try:
+        drawers.open_drawer(
+            db,
+            staff.user,
+            staff.actor,
+            float_amount=amount,
+            currency=settings.currency,
+            key=form_key(request),
+        )
+    except DrawerError as error:
+        db.rollback()
+        return _drawer_page(request, db, {"drawer-float": error.message}, values)
+    request.session[NOTICE] = _("The drawer is open: cash and cheques you take go into it.")
+    return redirect_to(request, "staff:finance_drawer")
+
+
+def _count_of(request: Request, currency: str) -> tuple[dict[str, int], dict[str, str]]:
+    counts: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for denomination in drawers.denominations(currency):
+        text = form_text(request, denomination.key)
+        if not text:
+            continue
+        number = id_from(text)
+        if number is None or number > 1_000_000:
+            errors[f"count-{denomination.key}"] = _("Enter how many, as a whole number.")
+        else:
+            counts[denomination.key] = number
+    return counts, errors
+
+
+@page
+@requires("drawers:operate")
+def count_drawer(request: Request, db: Session) -> Response:
+    staff = _staff(request)
+    settings = settings_of(request)
+    values = {name: form_text(request, name) for name in request.state.form}
+    values.pop("csrf_token", None)
+    counts, errors = _count_of(request, settings.currency)
+    cheques_text = form_text(request, "cheques") or "0"
+    try:
+        cheques = parse_money(cheques_text, settings.currency, current_locale.get()).minor
+    except MoneyError:
+        cheques = 0
+        errors["count-cheques"] = _("Enter the cheques' total, like 120.00 (0 for none).")
+    if errors:
+        return _drawer_page(request, db, errors, values)
+    try:
+        drawer = drawers.count(
+            db,
+            request.path_params["drawer_id"],
+            staff.user,
+            staff.actor,
+            counts=counts,
+            cheques=cheques,
+            tolerance=settings.drawer_tolerance,
+            comment=form_text(request, "comment")[:COMMENT_LENGTH],
+            key=form_key(request),
+        )
+    except DrawerError as error:
+        db.rollback()
+        if error.code == "not_yours":
+            raise HTTPException(404) from None
+        field = "count-comment" if error.code == "comment" else "count-cheques"
+        return _drawer_page(request, db, {field: error.message}, values)
+    if drawer.status is DrawerStatus.CLOSED:
+        request.session[NOTICE] = _("Counted and closed.")
+    else:
+        request.session[NOTICE] = _(
+            "Counted. The over/short is past the tolerance: a supervisor must approve it."
+        )
+    return redirect_to(request, "staff:finance_drawer")
+
+
+# -- a drawer, a deposit ---------------------------------------------------------------
+
+
+@page
+@requires("reports:view")
+def drawer_detail(request: Request, db: Session) -> Response:
+    drawer = db.get(DrawerSession, request.path_params["drawer_id"])
+    if drawer is None:
+        raise HTTPException(404)
+    cashier = db.get(StaffUser, drawer.staff_user_id)
+    counts = [
+        (denomination_label(d, drawer.currency), drawer.counts.get(d.key, 0), d.value)
+        for d in drawers.denominations(drawer.currency)
+        if drawer.counts.get(d.key)
+    ]
+    context: dict[str, Any] = {
+        **_common(request),
+        "drawer": drawer,
+        "cashier": cashier,
+        "counts": counts,
+        "expected": drawers.expected(db, drawer),
+        "payments": drawers.payments_of(db, drawer),
+        "deposit": db.get(Deposit, drawer.deposit_id) if drawer.deposit_id else None,
+        "approval": db.get(ApprovalRequest, drawer.approval_id) if drawer.approval_id else None,
+        "entries": db.scalars(
+            select(GlEntry).where(
+                GlEntry.source == GlSource.OVER_SHORT, GlEntry.source_id == drawer.id
+            )
+        ).all(),
+    }
+    return render(request, "staff/finance/drawer_detail.html", context)
+
+
+def _deposits_page(
+    request: Request,
+    db: Session,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    recent = db.scalars(select(Deposit).order_by(Deposit.id.desc()).limit(SHOWN)).all()
+    waiting = deposits.undeposited(db)
+    names = dict(
+        db.execute(
+            select(StaffUser.id, StaffUser.display_name).where(
+                StaffUser.id.in_({d.staff_user_id for d in waiting})
+            )
+        ).all()
+    )
+    context: dict[str, Any] = {
+        **_common(request),
+        "waiting": [
+            (d, deposits.drawer_deposit(d), names.get(d.staff_user_id, "")) for d in waiting
+        ],
+        "recent": recent,
+        "errors": errors or {},
+        "values": values or {},
+        "key": form_key(request),
+    }
+    return render(request, "staff/finance/deposits.html", context, 422 if errors else 200)
+
+
+@page
+@requires("deposits:prepare")
+def deposit_list(request: Request, db: Session) -> Response:
+    return _deposits_page(request, db)
+
+
+@page
+@requires("deposits:prepare")
+def deposit_prepare(request: Request, db: Session) -> Response:
+    staff = _staff(request)
+    settings = settings_of(request)
+    chosen = [i for i in (id_from(v) for v in form_values(request, "drawer")) if i is not None]
+    bag = form_text(request, "bag")
+    values = {"bag": bag, "drawers": chosen}
+    try:
+        deposit = deposits.prepare(
+            db,
+            staff.user,
+            staff.actor,
+            drawer_ids=chosen,
+            bag_number=bag,
+            currency=settings.currency,
+            timezone=settings.timezone,
+            key=form_key(request),
+        )
+    except DepositError as error:
+        db.rollback()
+        field = "deposit-drawers" if error.code in ("empty", "not_closed") else "deposit-bag"
+        return _deposits_page(request, db, {field: error.message}, values)
+    request.session[NOTICE] = _("Deposit prepared: print the slip and put it in the bag.")
+    return redirect_to(request, "staff:finance_deposit", deposit_id=deposit.id)
+
+
+def _deposit_or_404(request: Request, db: Session) -> Deposit:
+    deposit = db.get(Deposit, request.path_params["deposit_id"])
+    if deposit is None:
+        raise HTTPException(404)
+    return deposit
+
+
+@page
+@requires("reports:view")
+def deposit_detail(request: Request, db: Session) -> Response:
+    deposit = _deposit_or_404(request, db)
+    batch = db.scalars(
+        select(SettlementBatchRecord).where(SettlementBatchRecord.deposit_id == deposit.id)
+    ).first()
+    context: dict[str, Any] = {
+        **_common(request),
+        "deposit": deposit,
+        "is_card": deposit.kind is DepositKind.CARD,
+        "batch": batch,
+        "drawers": [(d, deposits.drawer_deposit(d)) for d in deposit.drawers],
+        "payments": deposits.payments_in(db, deposit),
+    }
+    return render(request, "staff/finance/deposit_detail.html", context)
+
+
+def slip_words() -> dict[str, str]:
+    return {
+        "title": _("Deposit slip"),
+        "bag": _("Bag"),
+        "date": _("Business day"),
+        "cash": _("Cash"),
+        "cheques": _("Cheques"),
+        "total": _("Total"),
+        "drawers": _("Drawers"),
+        "prepared": _("Prepared"),
+        "signature": _("Signature"),
+    }
+
+
+@page
+@requires("reports:view")
+def deposit_slip(request: Request, db: Session) -> Response:
+    deposit = _deposit_or_404(request, db)
+    if deposit.kind is not DepositKind.COUNTER:
+        raise HTTPException(404)
+    settings = settings_of(request)
+    pdf = deposits.slip_pdf(
+        deposit,
+        list(deposit.drawers),
+        settings.org_name,
+        current_locale.get(),
+        slip_words(),
+        deposit.created_at.astimezone(dt.UTC),
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="deposit-{deposit.bag_number}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# -- the journal -----------------------------------------------------------------------
+
+
+def _day_of(text: str, default: dt.date) -> dt.date | None:
+    if not text:
+        return default
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _journal_page(
+    request: Request,
+    db: Session,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    accounts = _accounts(request)
+    today = journal.local_day(utcnow(), accounts.timezone)
+    errors = dict(errors or {})
+    day = _day_of(request.query_params.get("day", ""), today)
+    if day is None:
+        errors["journal-day"] = _("Enter a day like 2026-03-14.")
+        day = today
+    entries = journal.preview(db, accounts, day, day)
+    try:
+        debits, credits = journal.check_balanced(entries)
+        balanced = True
+    except JournalError:
+        debits = sum(ln.debit for e in entries for ln in e.lines)
+        credits = sum(ln.credit for e in entries for ln in e.lines)
+        balanced = False
+    departments = dict(db.execute(select(Department.id, Department.code)).all())
+    staff = _staff(request)
+    yesterday = today - dt.timedelta(days=1)
+    context: dict[str, Any] = {
+        **_common(request),
+        "day": day,
+        "entries": entries,
+        "debits": debits,
+        "credits": credits,
+        "balanced": balanced,
+        "closed": journal.is_closed(db, day),
+        "departments": departments,
+        "exports": db.scalars(select(GlExport).order_by(GlExport.first_day.desc()).limit(20)).all()
+        if staff.can("exports:gl")
+        else [],
+        "may_export": staff.can("exports:gl"),
+        "errors": errors,
+        "values": values or {"first": yesterday.isoformat(), "last": yesterday.isoformat()},
+        "accounts": accounts,
+    }
+    return render(request, "staff/finance/journal.html", context, 422 if errors else 200)
+
+
+@page
+@requires("reports:view")
+def journal_day(request: Request, db: Session) -> Response:
+    return _journal_page(request, db)
+
+
+@page
+@requires("exports:gl")
+def journal_export(request: Request, db: Session) -> Response:
+    staff = _staff(request)
+    values = {"first": form_text(request, "first"), "last": form_text(request, "last")}
+    first = _day_of(values["first"], dt.date.min)
+    last = _day_of(values["last"], dt.date.min)
+    if first is None or last is None or dt.date.min in (first, last):
+        return _journal_page(
+            request, db, {"export-first": _("Enter the days like 2026-03-14.")}, values
+        )
+    try:
+        done = journal.export(db, _accounts(request), staff.user, staff.actor, first, last)
+    except JournalError as error:
+        db.rollback()
+        return _journal_page(request, db, {"export-first": error.message}, values)
+    request.session[NOTICE] = _("Exported. These days are closed now.")
+    return redirect_to(request, "staff:finance_export", export_id=done.id)
+
+
+@page
+@requires("exports:gl")
+def export_detail(request: Request, db: Session) -> Response:
+    done = db.get(GlExport, request.path_params["export_id"])
+    if done is None:
+        raise HTTPException(404)
+    context: dict[str, Any] = {
+        **_common(request),
+        "export": done,
+        "exporter": db.get(StaffUser, done.exported_by_id) if done.exported_by_id else None,
+    }
+    return render(request, "staff/finance/export.html", context)
+
+
+def _download(request: Request, db: Session, fixed: bool) -> Response:
+    done = db.get(GlExport, request.path_params["export_id"])
+    if done is None:
+        raise HTTPException(404)
+    staff = _staff(request)
+    audit.record(
+        db,
+        staff.actor,
+        audit.AuditAction.GL_EXPORT_DOWNLOADED,
+        "gl_export",
+        done.id,
+        {"file": "fixed" if fixed else "csv", "sha256": done.sha256},
+    )
+    name = f"gl-{done.first_day.isoformat()}-{done.last_day.isoformat()}"
+    return Response(
+        done.fixed_bytes if fixed else done.csv_bytes,
+        media_type="text/plain; charset=us-ascii" if fixed else "text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.{"txt" if fixed else "csv"}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@page
+@requires("exports:gl")
+@writes_on_get  # the download is audited
+def export_csv(request: Request, db: Session) -> Response:
+    return _download(request, db, fixed=False)
+
+
+@page
+@requires("exports:gl")
+@writes_on_get  # the download is audited
+def export_fixed(request: Request, db: Session) -> Response:
+    return _download(request, db, fixed=True)
+
+
+@page
+@requires("reports:view")
+def entry_detail(request: Request, db: Session) -> Response:
+    entry = db.get(GlEntry, request.path_params["entry_id"])
+    if entry is None:
+        raise HTTPException(404)
+    payments = journal.payments_behind(db, entry.source, entry.source_id)
+    context: dict[str, Any] = {
+        **_common(request),
+        "entry": entry,
+        "departments": dict(db.execute(select(Department.id, Department.code)).all()),
+        "payments": [(p, deposits.deposit_of(db, p)) for p in payments],
+        "drawer": db.get(DrawerSession, entry.source_id)
+        if entry.source is GlSource.OVER_SHORT
+        else None,
+    }
+    return render(request, "staff/finance/entry.html", context)
