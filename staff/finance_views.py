@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shared import audit
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number, scrub
 from shared.db import utcnow
 from shared.finance import deposits, drawers, journal
 from shared.finance.deposits import DepositError
@@ -49,6 +50,9 @@ from staff.web import form_key, form_text, form_values, id_from, redirect_to, se
 NOTICE = "staff_finance_notice"
 SHOWN = 50
 COMMENT_LENGTH = 1000
+# Beyond these a typed amount is a slip (or a card number), not a drawer's money.
+MOST_FLOAT = 1_000_000  # $10,000.00
+MOST_CHEQUES = 100_000_000  # $1,000,000.00
 
 
 def _staff(request: Request) -> StaffContext:
@@ -148,9 +152,11 @@ def open_drawer(request: Request, db: Session) -> Response:
     staff = _staff(request)
     settings = settings_of(request)
     text = form_text(request, "float")
-    values = {"float": text}
+    values = {"float": scrub(text)}
     try:
         amount = parse_money(text, settings.currency, current_locale.get()).minor
+        if amount > MOST_FLOAT:
+            raise MoneyError("too much")
     except MoneyError:
         return _drawer_page(
             request, db, {"drawer-float": _("Enter the float, like 150.00.")}, values
@@ -191,12 +197,15 @@ def _count_of(request: Request, currency: str) -> tuple[dict[str, int], dict[str
 def count_drawer(request: Request, db: Session) -> Response:
     staff = _staff(request)
     settings = settings_of(request)
-    values = {name: form_text(request, name) for name in request.state.form}
+    # What was typed, shown again on an error page (card numbers masked).
+    values = {name: scrub(form_text(request, name)) for name in request.state.form}
     values.pop("csrf_token", None)
     counts, errors = _count_of(request, settings.currency)
     cheques_text = form_text(request, "cheques") or "0"
     try:
         cheques = parse_money(cheques_text, settings.currency, current_locale.get()).minor
+        if cheques > MOST_CHEQUES:
+            raise MoneyError("too much")
     except MoneyError:
         cheques = 0
         errors["count-cheques"] = _("Enter the cheques' total, like 120.00 (0 for none).")
@@ -211,7 +220,7 @@ def count_drawer(request: Request, db: Session) -> Response:
             counts=counts,
             cheques=cheques,
             tolerance=settings.drawer_tolerance,
-            comment=form_text(request, "comment")[:COMMENT_LENGTH],
+            comment=scrub(form_text(request, "comment"))[:COMMENT_LENGTH],
             key=form_key(request),
         )
     except DrawerError as error:
@@ -303,7 +312,9 @@ def deposit_prepare(request: Request, db: Session) -> Response:
     settings = settings_of(request)
     chosen = [i for i in (id_from(v) for v in form_values(request, "drawer")) if i is not None]
     bag = form_text(request, "bag")
-    values = {"bag": bag, "drawers": chosen}
+    values: dict[str, Any] = {"bag": scrub(bag), "drawers": chosen}
+    if holds_card_number(bag):
+        return _deposits_page(request, db, {"deposit-bag": _(CARD_NUMBER_REFUSED)}, values)
     try:
         deposit = deposits.prepare(
             db,
@@ -453,7 +464,10 @@ def journal_day(request: Request, db: Session) -> Response:
 @requires("exports:gl")
 def journal_export(request: Request, db: Session) -> Response:
     staff = _staff(request)
-    values = {"first": form_text(request, "first"), "last": form_text(request, "last")}
+    values = {
+        "first": scrub(form_text(request, "first")),
+        "last": scrub(form_text(request, "last")),
+    }
     first = _day_of(values["first"], dt.date.min)
     last = _day_of(values["last"], dt.date.min)
     if first is None or last is None or dt.date.min in (first, last):
