@@ -67,6 +67,11 @@ class Worker:
                     session, rt.settings.write_back_exception_attempts, SYSTEM
                 )
                 done["approvals_expired"] = requests.expire_due(session, SYSTEM)
+            # The journal follows within a minute: the trail from a payment to its GL lines.
+            with transaction(rt.factory) as session:
+                done["journaled"] = len(
+                    journal.post_pending(session, journal.Accounts.of(rt.settings), SYSTEM)
+                )
             # An approved refund or void the processor did not answer is asked again.
             done["corrections_retried"] = corrections.retry_due(
                 rt.factory, rt.gateway, SYSTEM, dt.timedelta(seconds=30)
@@ -75,11 +80,6 @@ class Worker:
             with transaction(rt.factory) as session:
                 done["sessions_purged"] = purge_expired(session, rt.settings)
                 rate_limit.purge(session, dt.timedelta(days=1))
-            # Yesterday's payments are in the journal before anyone comes to export it.
-            with transaction(rt.factory) as session:
-                done["journaled"] = len(
-                    journal.post_pending(session, journal.Accounts.of(rt.settings), SYSTEM)
-                )
         self.passes += 1
         if utcnow() >= self.next_close:
             with transaction(rt.factory) as session:

@@ -330,6 +330,8 @@ def deposit_prepare(request: Request, db: Session) -> Response:
         db.rollback()
         field = "deposit-drawers" if error.code in ("empty", "not_closed") else "deposit-bag"
         return _deposits_page(request, db, {field: error.message}, values)
+    # The bag's payments are in the journal from now on, for the trail from line to bag.
+    journal.post_pending(db, _accounts(request), staff.actor)
     request.session[NOTICE] = _("Deposit prepared: print the slip and put it in the bag.")
     return redirect_to(request, "staff:finance_deposit", deposit_id=deposit.id)
 
