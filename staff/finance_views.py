@@ -113,21 +113,32 @@ def _drawer_page(
 ) -> Response:
     staff = _staff(request)
     currency = settings_of(request).currency
-    drawer = drawers.current(db, staff.user.id)
+    mine = drawers.unclosed(db, staff.user.id)
     recent = db.scalars(
         select(DrawerSession)
         .where(DrawerSession.staff_user_id == staff.user.id)
         .order_by(DrawerSession.id.desc())
         .limit(10)
     ).all()
+    shown = []
+    for drawer in mine:
+        approval = db.get(ApprovalRequest, drawer.approval_id) if drawer.approval_id else None
+        countable = drawer.status is DrawerStatus.OPEN or (
+            approval is not None and approval.status in drawers.RECOUNT
+        )
+        shown.append(
+            (
+                drawer,
+                drawers.expected(db, drawer),
+                drawers.payments_of(db, drawer),
+                approval,
+                countable,
+            )
+        )
     context: dict[str, Any] = {
         **_common(request),
-        "drawer": drawer,
-        "expected": drawers.expected(db, drawer) if drawer else None,
-        "payments": drawers.payments_of(db, drawer) if drawer else [],
-        "approval": db.get(ApprovalRequest, drawer.approval_id)
-        if drawer and drawer.approval_id
-        else None,
+        "has_open": bool(mine) and mine[0].status is DrawerStatus.OPEN,
+        "shown": shown,
         "denominations": [
             (d, denomination_label(d, currency)) for d in drawers.denominations(currency)
         ],
@@ -177,7 +188,9 @@ def open_drawer(request: Request, db: Session) -> Response:
     return redirect_to(request, "staff:finance_drawer")
 
 
-def _count_of(request: Request, currency: str) -> tuple[dict[str, int], dict[str, str]]:
+def _count_of(
+    request: Request, currency: str, drawer_id: int
+) -> tuple[dict[str, int], dict[str, str]]:
     counts: dict[str, int] = {}
     errors: dict[str, str] = {}
     for denomination in drawers.denominations(currency):
@@ -186,7 +199,9 @@ def _count_of(request: Request, currency: str) -> tuple[dict[str, int], dict[str
             continue
         number = id_from(text)
         if number is None or number > 1_000_000:
-            errors[f"count-{denomination.key}"] = _("Enter how many, as a whole number.")
+            errors[f"count-{drawer_id}-{denomination.key}"] = _(
+                "Enter how many, as a whole number."
+            )
         else:
             counts[denomination.key] = number
     return counts, errors
@@ -200,7 +215,8 @@ def count_drawer(request: Request, db: Session) -> Response:
     # What was typed, shown again on an error page (card numbers masked).
     values = {name: scrub(form_text(request, name)) for name in request.state.form}
     values.pop("csrf_token", None)
-    counts, errors = _count_of(request, settings.currency)
+    drawer_id: int = request.path_params["drawer_id"]
+    counts, errors = _count_of(request, settings.currency, drawer_id)
     cheques_text = form_text(request, "cheques") or "0"
     try:
         cheques = parse_money(cheques_text, settings.currency, current_locale.get()).minor
@@ -208,13 +224,15 @@ def count_drawer(request: Request, db: Session) -> Response:
             raise MoneyError("too much")
     except MoneyError:
         cheques = 0
-        errors["count-cheques"] = _("Enter the cheques' total, like 120.00 (0 for none).")
+        errors[f"count-{drawer_id}-cheques"] = _(
+            "Enter the cheques' total, like 120.00 (0 for none)."
+        )
     if errors:
         return _drawer_page(request, db, errors, values)
     try:
         drawer = drawers.count(
             db,
-            request.path_params["drawer_id"],
+            drawer_id,
             staff.user,
             staff.actor,
             counts=counts,
@@ -227,7 +245,7 @@ def count_drawer(request: Request, db: Session) -> Response:
         db.rollback()
         if error.code == "not_yours":
             raise HTTPException(404) from None
-        field = "count-comment" if error.code == "comment" else "count-cheques"
+        field = f"count-{drawer_id}-{'comment' if error.code == 'comment' else 'cheques'}"
         return _drawer_page(request, db, {field: error.message}, values)
     if drawer.status is DrawerStatus.CLOSED:
         request.session[NOTICE] = _("Counted and closed.")

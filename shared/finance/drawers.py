@@ -64,7 +64,7 @@ _CASH_KEPT = (
     PaymentStatus.REFUNDED,
 )
 # A counted drawer whose approval went nowhere may be counted again.
-_RECOUNT = (ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED, ApprovalStatus.CANCELLED)
+RECOUNT = (ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED, ApprovalStatus.CANCELLED)
 APPROVAL_HOURS = 72
 
 
@@ -91,17 +91,19 @@ def denominations(currency: str) -> tuple[Denomination, ...]:
         ) from None
 
 
-def current(session: Session, staff_user_id: int) -> DrawerSession | None:
-    """The staff member's drawer that is open or waiting for its count's approval."""
-    return session.scalars(
+def unclosed(session: Session, staff_user_id: int) -> list[DrawerSession]:
+    """The staff member's drawers not closed yet: the open one (at most one) first, then
+    those whose count waits for a supervisor, newest first. A cashier waiting for an
+    approval opens a new drawer meanwhile, so the cash taken in between has a drawer."""
+    found = session.scalars(
         select(DrawerSession)
         .where(
             DrawerSession.staff_user_id == staff_user_id,
             DrawerSession.status != DrawerStatus.CLOSED,
         )
         .order_by(DrawerSession.id.desc())
-        .limit(1)
-    ).first()
+    ).all()
+    return sorted(found, key=lambda d: d.status is not DrawerStatus.OPEN)
 
 
 def drawer_for(session: Session, channel: Channel, tender: Tender, actor: Actor) -> int | None:
@@ -141,8 +143,8 @@ def open_drawer(
     if float_amount < 0:
         raise DrawerError("float", N_("The float cannot be negative."))
     denominations(currency)
-    existing = current(session, staff.id)
-    if existing is not None and existing.status is DrawerStatus.OPEN:
+    existing = unclosed(session, staff.id)
+    if existing and existing[0].status is DrawerStatus.OPEN:
         raise DrawerError("already_open", N_("You have a drawer open already: close it first."))
     drawer = DrawerSession(
         staff_user_id=staff.id,
@@ -231,7 +233,7 @@ def count(
         raise DrawerError("closed", N_("This drawer is closed already."))
     if drawer.status is DrawerStatus.AWAITING_APPROVAL:
         approval = session.get(ApprovalRequest, drawer.approval_id) if drawer.approval_id else None
-        if approval is not None and approval.status not in _RECOUNT:
+        if approval is not None and approval.status not in RECOUNT:
             raise DrawerError("awaiting", N_("This count is waiting for a supervisor's approval."))
     if cheques < 0:
         raise DrawerError("negative", N_("A count cannot be negative."))

@@ -185,3 +185,16 @@ def test_only_the_cashier_who_opened_a_drawer_counts_it(db: Session) -> None:
     with pytest.raises(DrawerError) as refused:
         _count(db, other, drawer.id, {}, 0)
     assert refused.value.code == "not_yours"
+
+
+def test_while_a_count_waits_for_approval_a_new_drawer_takes_the_cash(db: Session) -> None:
+    cashier = staff(db)
+    first = _open(db, cashier)
+    _count(db, cashier, first.id, {}, 0, "Float went missing")
+    db.commit()
+    assert first.status is DrawerStatus.AWAITING_APPROVAL
+    # Taken while the first waits: no drawer, until the cashier opens the next one.
+    assert at_counter(db, cashier[1], 1_000).drawer_session_id is None
+    second = _open(db, cashier)
+    assert at_counter(db, cashier[1], 2_000).drawer_session_id == second.id
+    assert [d.id for d in drawers.unclosed(db, cashier[0].id)] == [second.id, first.id]
