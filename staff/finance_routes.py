@@ -8,6 +8,8 @@ POST = ["POST"]
 
 # Finance (issue 20): drawers, deposits, the general-ledger journal and its exports.
 routes: list[BaseRoute] = [
+    Route("/reports", views.report, name="reports"),
+    Route("/reports.csv", views.report_csv, name="reports_csv"),
     Route("/finance/drawer", views.my_drawer, name="finance_drawer"),
     Route("/finance/drawer/open", views.open_drawer, methods=POST, name="finance_drawer_open"),
     Route(

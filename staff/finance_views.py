@@ -1,9 +1,11 @@
 """Finance screens: a cashier's drawer (open with a float, count by denomination), deposits
 (closed drawers into a bag, the slip as PDF), the general-ledger journal of a day with its
-export, and the trail: a GL entry to the payments behind it and their deposits.
+export, the trail (a GL entry to the payments behind it and their deposits), and the
+daily totals report with its chart and CSV.
 
 Who: the drawer page needs `drawers:operate` (one's own drawer only); deposits
-`deposits:prepare`; reading drawers, deposits and the journal `reports:view`; exporting
+`deposits:prepare`; reading drawers, deposits, the journal and the report `reports:view`
+(the report within the reader's departments); exporting
 and downloading exports `exports:gl`.
 """
 
@@ -21,7 +23,7 @@ from starlette.responses import Response
 from shared import audit
 from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number, scrub
 from shared.db import utcnow
-from shared.finance import deposits, drawers, journal
+from shared.finance import deposits, drawers, journal, reports
 from shared.finance.deposits import DepositError
 from shared.finance.drawers import DrawerError
 from shared.finance.journal import JournalError
@@ -43,6 +45,7 @@ from shared.models import (
 from shared.money import Money, MoneyError, parse_money
 from shared.web.endpoint import page, writes_on_get
 from staff.access import StaffContext, requires
+from staff.csv_export import csv_line
 from staff.payment_views import display
 from staff.templating import render
 from staff.web import form_key, form_text, form_values, id_from, redirect_to, settings_of
@@ -572,3 +575,112 @@ def entry_detail(request: Request, db: Session) -> Response:
         else None,
     }
     return render(request, "staff/finance/entry.html", context)
+
+
+# -- reports ---------------------------------------------------------------------------
+
+
+def dimension_names() -> dict[str, str]:
+    return {
+        "department": _("Department"),
+        "channel": _("Channel"),
+        "tender": _("Tender"),
+        "terminal": _("Terminal"),
+    }
+
+
+def age_names() -> dict[str, str]:
+    return {
+        "day": _("Less than a day"),
+        "week": _("A day to a week"),
+        "older": _("More than a week"),
+    }
+
+
+def _period(request: Request) -> tuple[dt.date, dt.date, str, dict[str, str]]:
+    """The report's period and grouping from the address, with what is wrong in it."""
+    today = journal.local_day(utcnow(), settings_of(request).timezone)
+    params = request.query_params
+    errors: dict[str, str] = {}
+    first = _day_of(params.get("from", ""), today - dt.timedelta(days=6))
+    last = _day_of(params.get("to", ""), today)
+    if first is None or last is None:
+        errors["report-from"] = _("Enter the days like 2026-03-14.")
+        first, last = today - dt.timedelta(days=6), today
+    elif first > last:
+        errors["report-from"] = _("The first day must not be after the last day.")
+        first = last
+    elif (last - first).days >= reports.MOST_DAYS:
+        errors["report-from"] = _("Choose at most a year.")
+        first = last - dt.timedelta(days=reports.MOST_DAYS - 1)
+    by = params.get("by", "department")
+    if by not in reports.DIMENSIONS:
+        errors["report-by"] = _("Choose how to group the totals.")
+        by = "department"
+    return first, last, by, errors
+
+
+@page
+@requires("reports:view")
+def report(request: Request, db: Session) -> Response:
+    staff = _staff(request)
+    settings = settings_of(request)
+    first, last, by, errors = _period(request)
+    departments = staff.permissions.departments_for("reports:view")
+    totals = reports.daily_totals(db, first, last, by, settings.timezone, departments)
+    summed = reports.by_key(totals)
+    context: dict[str, Any] = {
+        **_common(request),
+        "first": first,
+        "last": last,
+        "by": by,
+        "dimensions": dimension_names(),
+        "totals": totals,
+        "summed": summed,
+        "bars": reports.bars(summed),
+        "chart_width": reports.CHART_WIDTH,
+        "label_width": reports.LABEL_WIDTH,
+        "bar_height": reports.BAR_HEIGHT,
+        "grand_total": sum(amount for _key, amount in summed),
+        "unsettled": reports.unsettled(db, departments),
+        "ages": reports.exceptions_by_age(db) if staff.can("exceptions:work") else None,
+        "age_names": age_names(),
+        "errors": errors,
+        "csv_query": f"from={first.isoformat()}&to={last.isoformat()}&by={by}",
+    }
+    return render(request, "staff/finance/reports.html", context, 422 if errors else 200)
+
+
+@page
+@requires("reports:view")
+def report_csv(request: Request, db: Session) -> Response:
+    staff = _staff(request)
+    settings = settings_of(request)
+    first, last, by, errors = _period(request)
+    if errors:
+        return Response(" ".join(errors.values()), status_code=422, media_type="text/plain")
+    totals = reports.daily_totals(
+        db, first, last, by, settings.timezone, staff.permissions.departments_for("reports:view")
+    )
+    lines = [csv_line(("day", by, "payments", "amount", "currency"))]
+    lines += [
+        csv_line(
+            (
+                t.day.isoformat(),
+                t.key,
+                t.payments,
+                Money(t.amount, settings.currency).plain(),
+                settings.currency,
+            )
+        )
+        for t in totals
+    ]
+    name = f"totals-by-{by}-{first.isoformat()}-{last.isoformat()}.csv"
+    return Response(
+        "".join(lines),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from shared.actors import SYSTEM
 from shared.db import utcnow
 from shared.finance import journal
-from shared.models import DrawerSession, DrawerStatus, GlEntry, GlSource, Payment
+from shared.models import Department, DrawerSession, DrawerStatus, GlEntry, GlSource, Payment
+from tests import factories
 from tests.staff.conftest import Console, csrf_from, signed_in
 from tests.staff.test_approvals import decide
 from tests.staff.test_counter import in_cash, one_bill, submit
@@ -152,3 +153,33 @@ def test_an_export_is_stored_closed_and_downloaded_byte_for_byte(console: Consol
     # An agent may not see the journal.
     agent, _ = signed_in(console, ["agent"])
     assert agent.get("/staff/finance/journal").status_code == 403
+
+
+def test_the_report_draws_its_chart_with_a_table_and_downloads_as_csv(console: Console) -> None:
+    with console.factory() as db:
+        (bill,) = factories.bills(db, [7_300])
+        factories.paid_in_cash(db, bill, SYSTEM)
+        department = db.get(Department, bill.account.department_id)
+        assert department is not None
+        code = department.code
+    finance, _ = signed_in(console, ["finance"])
+    page = finance.get("/staff/reports?by=department")
+    assert page.status_code == 200
+    assert (
+        '<svg role="img"' in page.text and "The same figures are in the table below." in page.text
+    )
+    assert code in page.text and "$73.00" in page.text
+    today = journal.local_day(utcnow(), console.runtime.settings.timezone).isoformat()
+    download = finance.get(f"/staff/reports.csv?from={today}&to={today}&by=tender")
+    rows = list(csv.reader(io.StringIO(download.text)))
+    assert rows[0] == ["day", "tender", "payments", "amount", "currency"]
+    assert [today, "cash"] == rows[1][:2]
+    bad = finance.get("/staff/reports?from=2026-03-14&to=2026-03-01&by=colour")
+    assert bad.status_code == 422
+    assert "The first day must not be after the last day." in bad.text
+    assert "Choose how to group the totals." in bad.text
+    assert finance.get("/staff/reports.csv?from=nope").status_code == 422
+    # Limited to another department, the reader sees none of that money.
+    other = console.department("Elsewhere")
+    limited, _ = signed_in(console, ["finance"], departments={"finance": other})
+    assert "$73.00" not in limited.get("/staff/reports?by=department").text

@@ -186,6 +186,8 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("POST", "/staff/support/{reference}/link"): "notes:write",
     ("POST", "/staff/support/{reference}/customer"): "notes:write",
     ("POST", "/staff/support/{reference}/resolve"): "tickets:work",
+    ("GET", "/staff/reports"): "reports:view",
+    ("GET", "/staff/reports.csv"): "reports:view",
     ("GET", "/staff/finance/drawer"): "drawers:operate",
     ("POST", "/staff/finance/drawer/open"): "drawers:operate",
     ("POST", "/staff/finance/drawers/{drawer_id:int}/count"): "drawers:operate",

@@ -109,12 +109,14 @@ def test_an_export_closes_its_days_and_later_news_goes_to_the_next_open_day(
     finance = staff(db, "finance")
     # Far enough back that no other test's entries share the days.
     back = 400 + uuid.uuid4().int % 3000
-    day = _today() - dt.timedelta(days=back)
     payment = at_counter(db, finance[1], 3_300)
     card = card_posted(db, 4_400)
     _days_ago(payment, back)
-    _days_ago(card, back)
+    card.posted_at = payment.posted_at
     db.commit()
+    # Its local day (across a change of summer time, late evening moves a day on).
+    assert payment.posted_at is not None
+    day = journal.local_day(payment.posted_at, TZ)
     done = journal.export(db, ACCOUNTS, finance[0], finance[1], day, day)
     db.commit()
     rows = list(csv.DictReader(io.StringIO(done.csv_bytes.decode())))
