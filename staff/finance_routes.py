@@ -3,13 +3,14 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from staff import finance_views as views
+from staff import ledger_views, report_views
 
 POST = ["POST"]
 
 # Finance (issue 20): drawers, deposits, the general-ledger journal and its exports.
 routes: list[BaseRoute] = [
-    Route("/reports", views.report, name="reports"),
-    Route("/reports.csv", views.report_csv, name="reports_csv"),
+    Route("/reports", report_views.report, name="reports"),
+    Route("/reports.csv", report_views.report_csv, name="reports_csv"),
     Route("/finance/drawer", views.my_drawer, name="finance_drawer"),
     Route("/finance/drawer/open", views.open_drawer, methods=POST, name="finance_drawer_open"),
     Route(
@@ -27,23 +28,25 @@ routes: list[BaseRoute] = [
         views.deposit_slip,
         name="finance_deposit_slip",
     ),
-    Route("/finance/journal", views.journal_day, name="finance_journal"),
+    Route("/finance/journal", ledger_views.journal_day, name="finance_journal"),
     Route(
         "/finance/journal/export",
-        views.journal_export,
+        ledger_views.journal_export,
         methods=POST,
         name="finance_journal_export",
     ),
-    Route("/finance/journal/entries/{entry_id:int}", views.entry_detail, name="finance_entry"),
-    Route("/finance/exports/{export_id:int}", views.export_detail, name="finance_export"),
+    Route(
+        "/finance/journal/entries/{entry_id:int}", ledger_views.entry_detail, name="finance_entry"
+    ),
+    Route("/finance/exports/{export_id:int}", ledger_views.export_detail, name="finance_export"),
     Route(
         "/finance/exports/{export_id:int}/journal.csv",
-        views.export_csv,
+        ledger_views.export_csv,
         name="finance_export_csv",
     ),
     Route(
         "/finance/exports/{export_id:int}/journal.txt",
-        views.export_fixed,
+        ledger_views.export_fixed,
         name="finance_export_fixed",
     ),
 ]

@@ -1,7 +1,6 @@
-"""Finance screens: a cashier's drawer (open with a float, count by denomination), deposits
-(closed drawers into a bag, the slip as PDF), the general-ledger journal of a day with its
-export, the trail (a GL entry to the payments behind it and their deposits), and the
-daily totals report with its chart and CSV.
+"""Finance screens: a cashier's drawer (open with a float, count by denomination) and
+deposits (closed drawers into a bag, the slip as PDF); the journal and the report are in
+`staff.ledger_views` and `staff.report_views`.
 
 Who: the drawer page needs `drawers:operate` (one's own drawer only); deposits
 `deposits:prepare`; reading drawers, deposits, the journal and the report `reports:view`
@@ -20,32 +19,26 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared import audit
 from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number, scrub
-from shared.db import utcnow
-from shared.finance import deposits, drawers, journal, reports
+from shared.finance import deposits, drawers, journal
 from shared.finance.deposits import DepositError
 from shared.finance.drawers import DrawerError
-from shared.finance.journal import JournalError
 from shared.i18n import current_locale
 from shared.i18n import gettext_ as _
 from shared.models import (
     ApprovalRequest,
-    Department,
     Deposit,
     DepositKind,
     DrawerSession,
     DrawerStatus,
     GlEntry,
-    GlExport,
     GlSource,
     SettlementBatchRecord,
     StaffUser,
 )
 from shared.money import Money, MoneyError, parse_money
-from shared.web.endpoint import page, writes_on_get
+from shared.web.endpoint import page
 from staff.access import StaffContext, requires
-from staff.csv_export import csv_line
 from staff.payment_views import display
 from staff.templating import render
 from staff.web import form_key, form_text, form_values, id_from, redirect_to, settings_of
@@ -58,12 +51,12 @@ MOST_FLOAT = 1_000_000  # $10,000.00
 MOST_CHEQUES = 100_000_000  # $1,000,000.00
 
 
-def _staff(request: Request) -> StaffContext:
+def staff_context(request: Request) -> StaffContext:
     staff: StaffContext = request.state.staff
     return staff
 
 
-def _accounts(request: Request) -> journal.Accounts:
+def gl_accounts(request: Request) -> journal.Accounts:
     return journal.Accounts.of(settings_of(request))
 
 
@@ -95,7 +88,7 @@ def display_amount(minor: int, currency: str) -> str:
     return Money(minor, currency).format(current_locale.get())
 
 
-def _common(request: Request) -> dict[str, Any]:
+def common_context(request: Request) -> dict[str, Any]:
     return {
         **display(request),
         "currency": settings_of(request).currency,
@@ -114,7 +107,7 @@ def _drawer_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
-    staff = _staff(request)
+    staff = staff_context(request)
     currency = settings_of(request).currency
     mine = drawers.unclosed(db, staff.user.id)
     recent = db.scalars(
@@ -139,7 +132,7 @@ def _drawer_page(
             )
         )
     context: dict[str, Any] = {
-        **_common(request),
+        **common_context(request),
         "has_open": bool(mine) and mine[0].status is DrawerStatus.OPEN,
         "shown": shown,
         "denominations": [
@@ -163,7 +156,7 @@ def my_drawer(request: Request, db: Session) -> Response:
 @page
 @requires("drawers:operate")
 def open_drawer(request: Request, db: Session) -> Response:
-    staff = _staff(request)
+    staff = staff_context(request)
     settings = settings_of(request)
     text = form_text(request, "float")
     values = {"float": scrub(text)}
@@ -213,7 +206,7 @@ def _count_of(
 @page
 @requires("drawers:operate")
 def count_drawer(request: Request, db: Session) -> Response:
-    staff = _staff(request)
+    staff = staff_context(request)
     settings = settings_of(request)
     # What was typed, shown again on an error page (card numbers masked).
     values = {name: scrub(form_text(request, name)) for name in request.state.form}
@@ -275,7 +268,7 @@ def drawer_detail(request: Request, db: Session) -> Response:
         if drawer.counts.get(d.key)
     ]
     context: dict[str, Any] = {
-        **_common(request),
+        **common_context(request),
         "drawer": drawer,
         "cashier": cashier,
         "counts": counts,
@@ -308,7 +301,7 @@ def _deposits_page(
         ).all()
     )
     context: dict[str, Any] = {
-        **_common(request),
+        **common_context(request),
         "waiting": [
             (d, deposits.drawer_deposit(d), names.get(d.staff_user_id, "")) for d in waiting
         ],
@@ -329,7 +322,7 @@ def deposit_list(request: Request, db: Session) -> Response:
 @page
 @requires("deposits:prepare")
 def deposit_prepare(request: Request, db: Session) -> Response:
-    staff = _staff(request)
+    staff = staff_context(request)
     settings = settings_of(request)
     chosen = [i for i in (id_from(v) for v in form_values(request, "drawer")) if i is not None]
     bag = form_text(request, "bag")
@@ -352,7 +345,7 @@ def deposit_prepare(request: Request, db: Session) -> Response:
         field = "deposit-drawers" if error.code in ("empty", "not_closed") else "deposit-bag"
         return _deposits_page(request, db, {field: error.message}, values)
     # The bag's payments are in the journal from now on, for the trail from line to bag.
-    journal.post_pending(db, _accounts(request), staff.actor)
+    journal.post_pending(db, gl_accounts(request), staff.actor)
     request.session[NOTICE] = _("Deposit prepared: print the slip and put it in the bag.")
     return redirect_to(request, "staff:finance_deposit", deposit_id=deposit.id)
 
@@ -372,7 +365,7 @@ def deposit_detail(request: Request, db: Session) -> Response:
         select(SettlementBatchRecord).where(SettlementBatchRecord.deposit_id == deposit.id)
     ).first()
     context: dict[str, Any] = {
-        **_common(request),
+        **common_context(request),
         "deposit": deposit,
         "is_card": deposit.kind is DepositKind.CARD,
         "batch": batch,
@@ -416,271 +409,6 @@ def deposit_slip(request: Request, db: Session) -> Response:
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="deposit-{deposit.bag_number}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-# -- the journal -----------------------------------------------------------------------
-
-
-def _day_of(text: str, default: dt.date) -> dt.date | None:
-    if not text:
-        return default
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _journal_page(
-    request: Request,
-    db: Session,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-) -> Response:
-    accounts = _accounts(request)
-    today = journal.local_day(utcnow(), accounts.timezone)
-    errors = dict(errors or {})
-    day = _day_of(request.query_params.get("day", ""), today)
-    if day is None:
-        errors["journal-day"] = _("Enter a day like 2026-03-14.")
-        day = today
-    entries = journal.preview(db, accounts, day, day)
-    try:
-        debits, credits = journal.check_balanced(entries)
-        balanced = True
-    except JournalError:
-        debits = sum(ln.debit for e in entries for ln in e.lines)
-        credits = sum(ln.credit for e in entries for ln in e.lines)
-        balanced = False
-    departments = dict(db.execute(select(Department.id, Department.code)).all())
-    staff = _staff(request)
-    yesterday = today - dt.timedelta(days=1)
-    context: dict[str, Any] = {
-        **_common(request),
-        "day": day,
-        "entries": entries,
-        "debits": debits,
-        "credits": credits,
-        "balanced": balanced,
-        "closed": journal.is_closed(db, day),
-        "departments": departments,
-        "exports": db.scalars(select(GlExport).order_by(GlExport.first_day.desc()).limit(20)).all()
-        if staff.can("exports:gl")
-        else [],
-        "may_export": staff.can("exports:gl"),
-        "errors": errors,
-        "values": values or {"first": yesterday.isoformat(), "last": yesterday.isoformat()},
-        "accounts": accounts,
-    }
-    return render(request, "staff/finance/journal.html", context, 422 if errors else 200)
-
-
-@page
-@requires("reports:view")
-def journal_day(request: Request, db: Session) -> Response:
-    return _journal_page(request, db)
-
-
-@page
-@requires("exports:gl")
-def journal_export(request: Request, db: Session) -> Response:
-    staff = _staff(request)
-    values = {
-        "first": scrub(form_text(request, "first")),
-        "last": scrub(form_text(request, "last")),
-    }
-    first = _day_of(values["first"], dt.date.min)
-    last = _day_of(values["last"], dt.date.min)
-    if first is None or last is None or dt.date.min in (first, last):
-        return _journal_page(
-            request, db, {"export-first": _("Enter the days like 2026-03-14.")}, values
-        )
-    try:
-        done = journal.export(db, _accounts(request), staff.user, staff.actor, first, last)
-    except JournalError as error:
-        db.rollback()
-        return _journal_page(request, db, {"export-first": error.message}, values)
-    request.session[NOTICE] = _("Exported. These days are closed now.")
-    return redirect_to(request, "staff:finance_export", export_id=done.id)
-
-
-@page
-@requires("exports:gl")
-def export_detail(request: Request, db: Session) -> Response:
-    done = db.get(GlExport, request.path_params["export_id"])
-    if done is None:
-        raise HTTPException(404)
-    context: dict[str, Any] = {
-        **_common(request),
-        "export": done,
-        "exporter": db.get(StaffUser, done.exported_by_id) if done.exported_by_id else None,
-    }
-    return render(request, "staff/finance/export.html", context)
-
-
-def _download(request: Request, db: Session, fixed: bool) -> Response:
-    done = db.get(GlExport, request.path_params["export_id"])
-    if done is None:
-        raise HTTPException(404)
-    staff = _staff(request)
-    audit.record(
-        db,
-        staff.actor,
-        audit.AuditAction.GL_EXPORT_DOWNLOADED,
-        "gl_export",
-        done.id,
-        {"file": "fixed" if fixed else "csv", "sha256": done.sha256},
-    )
-    name = f"gl-{done.first_day.isoformat()}-{done.last_day.isoformat()}"
-    return Response(
-        done.fixed_bytes if fixed else done.csv_bytes,
-        media_type="text/plain; charset=us-ascii" if fixed else "text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}.{"txt" if fixed else "csv"}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-@page
-@requires("exports:gl")
-@writes_on_get  # the download is audited
-def export_csv(request: Request, db: Session) -> Response:
-    return _download(request, db, fixed=False)
-
-
-@page
-@requires("exports:gl")
-@writes_on_get  # the download is audited
-def export_fixed(request: Request, db: Session) -> Response:
-    return _download(request, db, fixed=True)
-
-
-@page
-@requires("reports:view")
-def entry_detail(request: Request, db: Session) -> Response:
-    entry = db.get(GlEntry, request.path_params["entry_id"])
-    if entry is None:
-        raise HTTPException(404)
-    payments = journal.payments_behind(db, entry.source, entry.source_id)
-    context: dict[str, Any] = {
-        **_common(request),
-        "entry": entry,
-        "departments": dict(db.execute(select(Department.id, Department.code)).all()),
-        "payments": [(p, deposits.deposit_of(db, p)) for p in payments],
-        "drawer": db.get(DrawerSession, entry.source_id)
-        if entry.source is GlSource.OVER_SHORT
-        else None,
-    }
-    return render(request, "staff/finance/entry.html", context)
-
-
-# -- reports ---------------------------------------------------------------------------
-
-
-def dimension_names() -> dict[str, str]:
-    return {
-        "department": _("Department"),
-        "channel": _("Channel"),
-        "tender": _("Tender"),
-        "terminal": _("Terminal"),
-    }
-
-
-def age_names() -> dict[str, str]:
-    return {
-        "day": _("Less than a day"),
-        "week": _("A day to a week"),
-        "older": _("More than a week"),
-    }
-
-
-def _period(request: Request) -> tuple[dt.date, dt.date, str, dict[str, str]]:
-    """The report's period and grouping from the address, with what is wrong in it."""
-    today = journal.local_day(utcnow(), settings_of(request).timezone)
-    params = request.query_params
-    errors: dict[str, str] = {}
-    first = _day_of(params.get("from", ""), today - dt.timedelta(days=6))
-    last = _day_of(params.get("to", ""), today)
-    if first is None or last is None:
-        errors["report-from"] = _("Enter the days like 2026-03-14.")
-        first, last = today - dt.timedelta(days=6), today
-    elif first > last:
-        errors["report-from"] = _("The first day must not be after the last day.")
-        first = last
-    elif (last - first).days >= reports.MOST_DAYS:
-        errors["report-from"] = _("Choose at most a year.")
-        first = last - dt.timedelta(days=reports.MOST_DAYS - 1)
-    by = params.get("by", "department")
-    if by not in reports.DIMENSIONS:
-        errors["report-by"] = _("Choose how to group the totals.")
-        by = "department"
-    return first, last, by, errors
-
-
-@page
-@requires("reports:view")
-def report(request: Request, db: Session) -> Response:
-    staff = _staff(request)
-    settings = settings_of(request)
-    first, last, by, errors = _period(request)
-    departments = staff.permissions.departments_for("reports:view")
-    totals = reports.daily_totals(db, first, last, by, settings.timezone, departments)
-    summed = reports.by_key(totals)
-    context: dict[str, Any] = {
-        **_common(request),
-        "first": first,
-        "last": last,
-        "by": by,
-        "dimensions": dimension_names(),
-        "totals": totals,
-        "summed": summed,
-        "bars": reports.bars(summed),
-        "chart_width": reports.CHART_WIDTH,
-        "label_width": reports.LABEL_WIDTH,
-        "bar_height": reports.BAR_HEIGHT,
-        "grand_total": sum(amount for _key, amount in summed),
-        "unsettled": reports.unsettled(db, departments),
-        "ages": reports.exceptions_by_age(db) if staff.can("exceptions:work") else None,
-        "age_names": age_names(),
-        "errors": errors,
-        "csv_query": f"from={first.isoformat()}&to={last.isoformat()}&by={by}",
-    }
-    return render(request, "staff/finance/reports.html", context, 422 if errors else 200)
-
-
-@page
-@requires("reports:view")
-def report_csv(request: Request, db: Session) -> Response:
-    staff = _staff(request)
-    settings = settings_of(request)
-    first, last, by, errors = _period(request)
-    if errors:
-        return Response(" ".join(errors.values()), status_code=422, media_type="text/plain")
-    totals = reports.daily_totals(
-        db, first, last, by, settings.timezone, staff.permissions.departments_for("reports:view")
-    )
-    lines = [csv_line(("day", by, "payments", "amount", "currency"))]
-    lines += [
-        csv_line(
-            (
-                t.day.isoformat(),
-                t.key,
-                t.payments,
-                Money(t.amount, settings.currency).plain(),
-                settings.currency,
-            )
-        )
-        for t in totals
-    ]
-    name = f"totals-by-{by}-{first.isoformat()}-{last.isoformat()}.csv"
-    return Response(
-        "".join(lines),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
         },
     )

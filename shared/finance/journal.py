@@ -19,10 +19,8 @@ pending as well, unsaved.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from shared import audit
 from shared.actors import Actor
 from shared.config import Settings
 from shared.db import utcnow
+from shared.finance import export_files
 from shared.i18n import N_, gettext_
 from shared.local_time import in_zone
 from shared.models import (
@@ -52,34 +51,7 @@ from shared.models import (
     StaffUser,
     Tender,
 )
-from shared.money import Money
 
-# Fixed-column record layout (README "Month end"): (name, width).
-DETAIL_LAYOUT = (
-    ("record", 1),
-    ("date", 8),
-    ("entry", 10),
-    ("department", 16),
-    ("gl_account", 24),
-    ("side", 1),
-    ("amount", 15),
-    ("currency", 3),
-    ("memo", 22),
-)
-RECORD_WIDTH = sum(width for _name, width in DETAIL_LAYOUT)  # 100
-CSV_HEADER = (
-    "journal_date",
-    "entry",
-    "source",
-    "reference",
-    "occurred_on",
-    "department",
-    "gl_account",
-    "debit",
-    "credit",
-    "currency",
-    "memo",
-)
 _LOCK_KEY = 720_020  # a PostgreSQL advisory lock: one poster or exporter at a time
 
 
@@ -385,88 +357,6 @@ def _department_codes(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Department.id, Department.code)).all())
 
 
-def render_csv(entries: Sequence[GlEntry], codes: dict[int, str], currency: str) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for entry in entries:
-        for line in entry.lines:
-            writer.writerow(
-                (
-                    entry.journal_date.isoformat(),
-                    entry.id,
-                    entry.source.value,
-                    entry.reference,
-                    entry.occurred_on.isoformat(),
-                    codes.get(line.department_id, "") if line.department_id else "",
-                    line.gl_account,
-                    Money(line.debit, currency).plain(),
-                    Money(line.credit, currency).plain(),
-                    currency,
-                    line.memo,
-                )
-            )
-    return out.getvalue().encode()
-
-
-def _field(value: str, width: int, name: str, *, number: bool = False) -> str:
-    if len(value) > width:
-        if name != "memo":
-            raise JournalError(
-                "too_long",
-                N_("%(value)s is too long for the fixed-column file (%(width)s characters)."),
-                value=value,
-                width=width,
-            )
-        value = value[:width]
-    return value.rjust(width, "0") if number else value.ljust(width)
-
-
-def render_fixed(
-    entries: Sequence[GlEntry],
-    codes: dict[int, str],
-    currency: str,
-    first: dt.date,
-    last: dt.date,
-) -> bytes:
-    """Detail records ("D") then one trailer ("T"), 100 ASCII characters and LF each."""
-    records = []
-    debits = credits = 0
-    for entry in entries:
-        for line in entry.lines:
-            debit = line.debit > 0
-            debits += line.debit
-            credits += line.credit
-            values = {
-                "record": "D",
-                "date": entry.journal_date.strftime("%Y%m%d"),
-                "entry": str(entry.id),
-                "department": codes.get(line.department_id, "") if line.department_id else "",
-                "gl_account": line.gl_account,
-                "side": "D" if debit else "C",
-                "amount": str(line.debit if debit else line.credit),
-                "currency": currency,
-                "memo": line.memo.encode("ascii", "replace").decode(),
-            }
-            records.append(
-                "".join(
-                    _field(values[name], width, name, number=name in ("entry", "amount"))
-                    for name, width in DETAIL_LAYOUT
-                )
-            )
-    trailer = (
-        "T"
-        + first.strftime("%Y%m%d")
-        + last.strftime("%Y%m%d")
-        + str(len(records)).rjust(10, "0")
-        + str(debits).rjust(15, "0")
-        + str(credits).rjust(15, "0")
-        + currency
-    )
-    records.append(trailer.ljust(RECORD_WIDTH))
-    return "".join(f"{record}\n" for record in records).encode("ascii")
-
-
 def export(
     session: Session,
     accounts: Accounts,
@@ -501,8 +391,16 @@ def export(
     entries = entries_between(session, first, last)
     debits, credits = check_balanced(entries)
     codes = _department_codes(session)
-    csv_bytes = render_csv(entries, codes, accounts.currency)
-    fixed_bytes = render_fixed(entries, codes, accounts.currency, first, last)
+    csv_bytes = export_files.render_csv(entries, codes, accounts.currency)
+    try:
+        fixed_bytes = export_files.render_fixed(entries, codes, accounts.currency, first, last)
+    except export_files.TooLong as long:
+        raise JournalError(
+            "too_long",
+            N_("%(value)s is too long for the fixed-column file (%(width)s characters)."),
+            value=long.value,
+            width=long.width,
+        ) from None
     done = GlExport(
         first_day=first,
         last_day=last,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.finance import drawers, journal
+from shared.finance import drawers, export_files, journal
 from shared.finance.deposits import CardTerms
 from shared.finance.journal import JournalError
 from shared.models import AuditEvent, CorrectionKind, GlEntry, GlSource, Payment, Tender
@@ -124,7 +124,7 @@ def test_an_export_closes_its_days_and_later_news_goes_to_the_next_open_day(
     assert sum(int(r["debit"].replace(".", "")) for r in rows) == 7_700 == done.debits
     assert done.debits == done.credits
     fixed = done.fixed_bytes.decode("ascii").splitlines()
-    assert all(len(line) == journal.RECORD_WIDTH for line in fixed)
+    assert all(len(line) == export_files.RECORD_WIDTH for line in fixed)
     assert fixed[-1].startswith(f"T{day:%Y%m%d}{day:%Y%m%d}{len(rows):010d}")
     assert fixed[0][0] == "D" and fixed[0][1:9] == f"{day:%Y%m%d}"
     # Exporting the same day again gives the same bytes; an overlapping period is refused.
