@@ -1,6 +1,6 @@
-"""The `paydesk` command: demo, serve, worker, migrate, seed, settle, audit verify and
-checkpoint, kiosk (the lobby kiosk's runtime), staff create; `paydesk kiosk launch` is the
-kiosk's browser launcher."""
+"""The `paydesk` command: demo, serve, worker, migrate, seed, settle, journal post, audit
+verify and checkpoint, kiosk (the lobby kiosk's runtime), staff create; `paydesk kiosk
+launch` is the kiosk's browser launcher."""
 
 from __future__ import annotations
 
@@ -209,6 +209,7 @@ def cmd_settle(args: argparse.Namespace) -> int:
     from paydesk.runtime import build_runtime
     from shared.actors import SYSTEM
     from shared.db import transaction, utcnow
+    from shared.finance import deposits
     from shared.payments import settlement
 
     runtime = build_runtime(_settings())
@@ -219,8 +220,22 @@ def cmd_settle(args: argparse.Namespace) -> int:
             SYSTEM,
             until=utcnow(),
             report_dir=runtime.settings.var_dir / "settlements",
+            card_terms=deposits.CardTerms.of(runtime.settings),
         )
     print(f"Batch {batch.batch_id}: {len(batch.lines)} lines, net {batch.net} minor units.")
+    return 0
+
+
+def cmd_journal_post(args: argparse.Namespace) -> int:
+    from paydesk.runtime import build_runtime
+    from shared.actors import SYSTEM
+    from shared.db import transaction
+    from shared.finance import journal
+
+    runtime = build_runtime(_settings())
+    with transaction(runtime.factory) as session:
+        entries = journal.post_pending(session, journal.Accounts.of(runtime.settings), SYSTEM)
+    print(f"{len(entries)} journal entries written.")
     return 0
 
 
@@ -361,6 +376,11 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--quiet", action="store_true")
     seed.set_defaults(func=cmd_seed)
     sub.add_parser("settle", help="close the day's card batch").set_defaults(func=cmd_settle)
+    journal_cmd = sub.add_parser("journal", help="the general-ledger journal")
+    journal_sub = journal_cmd.add_subparsers(dest="journal_command", required=True)
+    journal_sub.add_parser(
+        "post", help="write the journal entries of everything not journaled yet"
+    ).set_defaults(func=cmd_journal_post)
     audit_cmd = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="verify the hash chain")

@@ -23,6 +23,7 @@ from shared.auth.staff_users import create_staff, ensure_default_roles
 from shared.catalog_names import set_translations
 from shared.config import Settings
 from shared.db import utcnow
+from shared.finance import deposits, drawers, journal
 from shared.gateway.protocol import PaymentGateway
 from shared.gateway.sandbox.cards import SANDBOX_CARDS, Behaviour
 from shared.gateway.sandbox.gateway import SandboxGateway
@@ -33,6 +34,7 @@ from shared.models import (
     Channel,
     Customer,
     Department,
+    DrawerSession,
     FeeType,
     Invoice,
     Payment,
@@ -273,8 +275,8 @@ def _payments(
     sandbox: SandboxGateway | None,
     invoices: list[Invoice],
     rng: random.Random,
+    settings: Settings,
 ) -> int:
-    cashier = Actor(ActorType.STAFF, "cashier")
     payable = [
         i for i in invoices if i.account.status in (AccountStatus.ACTIVE, AccountStatus.COLLECTIONS)
     ]
@@ -295,13 +297,30 @@ def _payments(
         return take_payment(session, gateway, request, actor).payment
 
     pool = iter(payable[::3])
-    for _ in range(6):
-        inv = next(pool)
-        pay(inv, Tender.CASH, Channel.COUNTER, cash_tendered=inv.owing + 1_000)
-    for _ in range(3):
-        pay(
-            next(pool), Tender.CHEQUE, Channel.COUNTER, cheque_number=f"{rng.randint(100, 999):06d}"
+    # Counter cash and cheques go into the demo cashier's drawers (see `_drawers`).
+    cashier_user, cashier = _staff(session, "cashier")
+    drawer_days: list[list[Payment]] = []
+    for cash, cheques in ((3, 1), (3, 2)):
+        opened = drawers.open_drawer(
+            session,
+            cashier_user,
+            cashier,
+            float_amount=15_000,
+            currency="CAD",
+            key=f"demo-drawer-{uuid.uuid4()}",
         )
+        session.commit()
+        taken = []
+        for _ in range(cash):
+            inv = next(pool)
+            taken.append(pay(inv, Tender.CASH, Channel.COUNTER, cash_tendered=inv.owing + 1_000))
+        for _ in range(cheques):
+            number = f"{rng.randint(100, 999):06d}"
+            taken.append(pay(next(pool), Tender.CHEQUE, Channel.COUNTER, cheque_number=number))
+        drawer_days.append(taken)
+        # Yesterday's drawer counted exactly; today's $2.00 short (within the tolerance).
+        _count(session, cashier_user, cashier, opened, short=0 if len(drawer_days) == 1 else 200)
+    _yesterday(session, drawer_days[0])
     if sandbox is not None:
         for behaviour, channel in [
             (Behaviour.APPROVE, Channel.PORTAL),
@@ -334,8 +353,10 @@ def _payments(
             )
             for _ in range(3)
         ]
-        # Close a batch so card payments show as settled.
-        settlement.settle(session, gateway, SYSTEM, until=utcnow())
+        # Close a batch so card payments show as settled (and the bank expects its net).
+        settlement.settle(
+            session, gateway, SYSTEM, until=utcnow(), card_terms=deposits.CardTerms.of(settings)
+        )
         session.commit()
         _corrected(session, gateway, "refund", later[0], "error", "Paid the wrong bill.")
         _corrected(
@@ -350,7 +371,9 @@ def _payments(
         # The cardholder's bank takes one back: the next batch's report records the reversal.
         assert later[2].gateway_reference is not None
         sandbox.chargeback(reference=later[2].gateway_reference)
-        settlement.settle(session, gateway, SYSTEM, until=utcnow())
+        settlement.settle(
+            session, gateway, SYSTEM, until=utcnow(), card_terms=deposits.CardTerms.of(settings)
+        )
         session.commit()
         # Taken after the batch, so they stay posted until the next one.
         for _ in range(2):
@@ -366,6 +389,60 @@ def _payments(
         _queues(session, gateway, sandbox, water)
         made += 3
     return made
+
+
+def _count(
+    session: Session, user: StaffUser, actor: Actor, drawer: DrawerSession, short: int
+) -> None:
+    """Count a drawer as a cashier would: in $5 notes and nickels, `short` missing."""
+    due = drawers.expected(session, drawer).cash - short
+    drawers.count(
+        session,
+        drawer.id,
+        user,
+        actor,
+        counts={"note-500": due // 500, "coin-5": (due % 500) // 5},
+        cheques=drawers.expected(session, drawer).cheques,
+        tolerance=500,
+        comment="Short a few coins.",
+        key=f"demo-count-{drawer.id}",
+    )
+    session.commit()
+
+
+def _yesterday(session: Session, payments: list[Payment]) -> None:
+    """Move the first drawer and its payments a day back: a couple of days of history."""
+    day = dt.timedelta(days=1)
+    for payment in payments:
+        payment.created_at -= day
+        if payment.posted_at:
+            payment.posted_at -= day
+    drawer = session.get(DrawerSession, payments[0].drawer_session_id)
+    assert drawer is not None and drawer.closed_at is not None
+    drawer.opened_at -= day
+    drawer.closed_at -= day
+    if drawer.counted_at:
+        drawer.counted_at -= day
+    session.commit()
+
+
+def _deposit_and_journal(session: Session, settings: Settings) -> None:
+    """Finance bags the closed drawers and the journal is written (finance exports it)."""
+    finance, actor = _staff(session, "finance")
+    waiting = [d.id for d in deposits.undeposited(session)]
+    if waiting:
+        deposits.prepare(
+            session,
+            finance,
+            actor,
+            drawer_ids=waiting,
+            bag_number="RIV-0001",
+            currency=settings.currency,
+            timezone=settings.timezone,
+            key="demo-deposit-1",
+        )
+    journal.post_pending(session, journal.Accounts.of(settings), SYSTEM)
+    session.commit()
 
 
 def _staff(session: Session, username: str) -> tuple[StaffUser, Actor]:
@@ -515,8 +592,9 @@ def seed_demo(
         {"customers": 50, "invoices": len(invoices)},
     )
     session.commit()
-    payments = _payments(session, gateway, sandbox, invoices, rng)
+    payments = _payments(session, gateway, sandbox, invoices, rng, settings)
     session.commit()
+    _deposit_and_journal(session, settings)
     seed_support(session, settings)
     session.commit()
     return DemoSummary(

@@ -16,6 +16,7 @@ from shared import rate_limit
 from shared.actors import SYSTEM
 from shared.approvals import requests
 from shared.db import transaction, utcnow
+from shared.finance import deposits, journal
 from shared.interactions.replies import SUPPORT_EMAIL, support_email_handler
 from shared.messaging import outbox, write_back
 from shared.messaging.write_back import WRITE_BACK
@@ -55,6 +56,7 @@ class Worker:
             "sent": outbox.deliver_due(rt.factory, self.handlers, keep_trying=KEEP_TRYING),
             "settled": 0,
             "sessions_purged": 0,
+            "journaled": 0,
         }
         if self.passes % 30 == 0:  # about once a minute: what a person must look at
             with transaction(rt.factory) as session:
@@ -65,6 +67,11 @@ class Worker:
                     session, rt.settings.write_back_exception_attempts, SYSTEM
                 )
                 done["approvals_expired"] = requests.expire_due(session, SYSTEM)
+            # The journal follows within a minute: the trail from a payment to its GL lines.
+            with transaction(rt.factory) as session:
+                done["journaled"] = len(
+                    journal.post_pending(session, journal.Accounts.of(rt.settings), SYSTEM)
+                )
             # An approved refund or void the processor did not answer is asked again.
             done["corrections_retried"] = corrections.retry_due(
                 rt.factory, rt.gateway, SYSTEM, dt.timedelta(seconds=30)
@@ -82,6 +89,7 @@ class Worker:
                     SYSTEM,
                     until=self.next_close,
                     report_dir=rt.settings.var_dir / "settlements",
+                    card_terms=deposits.CardTerms.of(rt.settings),
                 )
             done["settled"] = len(batch.lines)
             self.next_close = self._close_after(self.next_close)

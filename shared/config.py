@@ -258,6 +258,21 @@ class Settings:
     kiosk_heartbeat_seconds: int = field(
         default_factory=lambda: _env_int("KIOSK_HEARTBEAT_SECONDS", 30)
     )
+    # Finance (shared.finance). A drawer counted over or short by more than this (minor
+    # units) needs a supervisor's approval to close.
+    drawer_tolerance: int = field(default_factory=lambda: _env_int("DRAWER_TOLERANCE", 500))
+    # The processor's fee on each card sale, in basis points (175 = 1.75 %).
+    card_fee_basis_points: int = field(
+        default_factory=lambda: _env_int("CARD_FEE_BASIS_POINTS", 175)
+    )
+    gl_cash: str = field(default_factory=lambda: _env("GL_CASH", "1010-CASH"))
+    gl_card_clearing: str = field(
+        default_factory=lambda: _env("GL_CARD_CLEARING", "1020-CARD-CLEARING")
+    )
+    gl_card_fees: str = field(default_factory=lambda: _env("GL_CARD_FEES", "6100-CARD-FEES"))
+    gl_over_short: str = field(default_factory=lambda: _env("GL_OVER_SHORT", "6150-OVER-SHORT"))
+    gl_receivable: str = field(default_factory=lambda: _env("GL_RECEIVABLE", "1200-RECEIVABLE"))
+    gl_unapplied: str = field(default_factory=lambda: _env("GL_UNAPPLIED", "2400-UNAPPLIED"))
 
     def write_back_target(self, system: str) -> WriteBackTarget | None:
         configured = next((t for t in self.write_back_targets if t.system == system), None)

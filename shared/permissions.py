@@ -25,6 +25,9 @@ PERMISSIONS: dict[str, str] = {
     "audit:view": "See the audit trail",
     "reports:view": "See reports",
     "exports:gl": "Export the general ledger",
+    "drawers:operate": "Open, count and close one's own cash drawer",
+    "drawers:approve": "Approve a drawer counted over or short beyond the tolerance",
+    "deposits:prepare": "Prepare bank deposits from closed drawers",
     "admin:users": "Manage staff users",
     "admin:roles": "Manage roles",
     "admin:terminals": "Manage kiosks and counter terminals",
@@ -45,7 +48,10 @@ _AGENT = _VIEW | {
 
 DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "agent": ("Customer-service agent", frozenset(_AGENT)),
-    "cashier": ("Counter cashier", frozenset(_AGENT | {"payments:take", "overrides:request"})),
+    "cashier": (
+        "Counter cashier",
+        frozenset(_AGENT | {"payments:take", "overrides:request", "drawers:operate"}),
+    ),
     "supervisor": (
         "Supervisor: approves exception actions",
         frozenset(
@@ -60,6 +66,8 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 "reversals:approve",
                 "overrides:approve",
                 "reports:view",
+                "drawers:operate",
+                "drawers:approve",
             }
         ),
     ),
@@ -67,7 +75,14 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
         "Finance",
         frozenset(
             _VIEW
-            | {"reports:view", "exports:gl", "audit:view", "exceptions:work", "reversals:request"}
+            | {
+                "reports:view",
+                "exports:gl",
+                "audit:view",
+                "exceptions:work",
+                "reversals:request",
+                "deposits:prepare",
+            }
         ),
     ),
     "auditor": (
@@ -88,6 +103,7 @@ PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
         "notes:write",
         "tickets:work",
         "terminals:view",
+        "drawers:operate",
     ),
     "exceptions": (
         "refunds:request",
@@ -101,7 +117,8 @@ PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
         "overrides:request",
         "overrides:approve",
         "exceptions:work",
+        "drawers:approve",
     ),
-    "oversight": ("audit:view", "reports:view", "exports:gl"),
+    "oversight": ("audit:view", "reports:view", "exports:gl", "deposits:prepare"),
     "administration": ("admin:users", "admin:roles", "admin:terminals", "admin:settings"),
 }

@@ -21,6 +21,7 @@ from shared.approvals import requests
 from shared.approvals.requests import APPROVE_PERMISSION, ApprovalError
 from shared.card_numbers import scrub
 from shared.exceptions import queue
+from shared.finance import drawers
 from shared.i18n import gettext_ as _
 from shared.models import (
     Account,
@@ -29,6 +30,7 @@ from shared.models import (
     ApprovalRequest,
     ApprovalStatus,
     Customer,
+    DrawerSession,
     Invoice,
     Payment,
     StaffUser,
@@ -210,6 +212,9 @@ def _detail(
         "errors": errors or {},
         "notice": request.session.pop(NOTICE, None),
         "is_override": found.action is ApprovalAction.OVERRIDE,
+        "drawer": db.get(DrawerSession, found.details["drawer_session_id"])
+        if found.action is ApprovalAction.DRAWER
+        else None,
     }
     return render(request, "staff/approvals/detail.html", context, 422 if errors else 200)
 
@@ -245,6 +250,9 @@ def decide(request: Request, db: Session) -> Response:
     except ApprovalError as error:
         db.commit()  # an expiry found now is kept
         return _detail(request, db, locked, {"decision": error.message})
+    if locked.action is ApprovalAction.DRAWER:
+        # A drawer's over/short closes in the decision's own transaction.
+        drawers.carry_out(db, locked, staff.actor)
     db.commit()
     if locked.status is ApprovalStatus.APPROVED:
         corrections.carry_out(db, request.app.state.runtime.gateway, locked, staff.actor)
@@ -260,6 +268,8 @@ def _outcome(found: ApprovalRequest) -> str:
         return _("Approved and done.")
     if found.action is ApprovalAction.OVERRIDE:
         return _("Approved: the cashier may now take the payment, once.")
+    if found.action is ApprovalAction.DRAWER:
+        return _("Approved: the drawer is closed with its over/short.")
     return _("Approved, but it could not be carried out yet: %(error)s") % {
         "error": found.result.get("error", "")
     }

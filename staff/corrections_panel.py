@@ -33,6 +33,7 @@ def action_names() -> dict[str, str]:
         "reversal": _("Reversal"),
         "adjustment": _("Adjustment"),
         "override": _("Override"),
+        "drawer_over_short": _("Cash drawer over/short"),
     }
 
 
@@ -54,6 +55,8 @@ def reason_names() -> dict[str, str]:
         "account_on_hold": _("Account on hold"),
         "account_closed": _("Account closed"),
         "other": _("Other"),
+        "over": _("Drawer over"),
+        "short": _("Drawer short"),
     }
 
 

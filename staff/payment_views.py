@@ -17,6 +17,7 @@ from starlette.responses import Response
 from shared import audit, local_time
 from shared.card_numbers import CARD_NUMBER_REFUSED
 from shared.db import utcnow
+from shared.finance import deposits, journal
 from shared.i18n import LOCALE_NAMES, LOCALES, current_locale
 from shared.i18n import gettext_ as _
 from shared.identifiers import LookupInputError, normalize_reference
@@ -28,6 +29,7 @@ from shared.models import (
     ApprovalRequest,
     AuditEvent,
     Department,
+    DrawerSession,
     FeeType,
     Invoice,
     Payment,
@@ -213,6 +215,13 @@ def render_detail(
         "request_status_names": corrections_panel.status_names(),
         "reasons": corrections.REASONS,
         "form_keys": {form: str(uuid.uuid4()) for form in ("refund", "void", "reversal")},
+        # The trail: the journal lines of the payment and its corrections, its deposit.
+        "gl_entries": journal.entries_for_payment(db, payment),
+        "deposit": deposits.deposit_of(db, payment),
+        "drawer": db.get(DrawerSession, payment.drawer_session_id)
+        if payment.drawer_session_id
+        else None,
+        "may_see_finance": staff.can("reports:view"),
     }
     return render(request, "staff/payment/detail.html", context, 422 if errors else 200)
 

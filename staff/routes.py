@@ -13,6 +13,7 @@ from staff import (
     counter_routes,
     customer_routes,
     demo_mail_views,
+    finance_routes,
     help_admin_views,
     home_views,
     queue_routes,
@@ -151,4 +152,5 @@ routes: list[BaseRoute] = [
     *queue_routes.routes,
     # The support queue
     *support_routes.routes,
+    *finance_routes.routes,
 ]

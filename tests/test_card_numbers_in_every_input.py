@@ -261,6 +261,7 @@ def test_a_card_number_typed_anywhere_is_kept_nowhere(site: Site) -> None:
     _administration(site)
     _corrections(site)
     _support(site)
+    _finance(site, cashier, customer_id, invoice)
     _addresses_and_query_strings(site, cashier)
 
     Worker(site.runtime).tick()  # receipt emails go out to the mail spool
@@ -518,6 +519,18 @@ def _support(site: Site) -> None:
     inject(site, agent, unknown, accepted)
     admin = _signed_in(site, ["admin"])
     inject(site, admin, f"/staff/admin/help/{topic_id}", {})
+
+
+def _finance(site: Site, cashier: httpx.Client, customer_id: int, invoice: str) -> None:
+    """The drawer (open, then count), a deposit, and a journal export."""
+    inject(site, cashier, "/staff/finance/drawer", {"float": "100.00"})
+    page = "/staff/finance/drawer"
+    if "Count and close the drawer" not in cashier.get(page).text:
+        submit(cashier, page, "/staff/finance/drawer/open", {"float": "100.00"})
+    inject(site, cashier, page, {"cheques": "0", "comment": "Counted."})
+    finance = _signed_in(site, ["finance"])
+    inject(site, finance, "/staff/finance/deposits", {"bag": "BAG-PCI"})
+    inject(site, finance, "/staff/finance/journal", {"first": "2001-01-01", "last": "2001-01-01"})
 
 
 def _addresses_and_query_strings(site: Site, cashier: httpx.Client) -> None:

@@ -51,6 +51,7 @@ APPROVE_PERMISSION = {
     ApprovalAction.REVERSAL: "reversals:approve",
     ApprovalAction.ADJUSTMENT: "adjustments:approve",
     ApprovalAction.OVERRIDE: "overrides:approve",
+    ApprovalAction.DRAWER: "drawers:approve",
 }
 REQUEST_PERMISSION = {
     ApprovalAction.REFUND: "refunds:request",
@@ -58,6 +59,7 @@ REQUEST_PERMISSION = {
     ApprovalAction.REVERSAL: "reversals:request",
     ApprovalAction.ADJUSTMENT: "adjustments:request",
     ApprovalAction.OVERRIDE: "overrides:request",
+    ApprovalAction.DRAWER: "drawers:operate",
 }
 
 

@@ -13,6 +13,17 @@ from shared.models.customers import (
     InvoiceStatus,
 )
 from shared.models.exceptions import ExceptionCase, ExceptionKind, ExceptionStatus
+from shared.models.finance import (
+    Deposit,
+    DepositKind,
+    DrawerSession,
+    DrawerStatus,
+    GlEntry,
+    GlExport,
+    GlLine,
+    GlSource,
+    SettlementBatchRecord,
+)
 from shared.models.help import HelpTopic
 from shared.models.holds import AccountCredit, CreditStatus, HoldOutcome, PaymentHold
 from shared.models.interactions import (
@@ -75,11 +86,19 @@ __all__ = [
     "CustomerSearchTerm",
     "Department",
     "DepartmentName",
+    "Deposit",
+    "DepositKind",
+    "DrawerSession",
+    "DrawerStatus",
     "ExceptionCase",
     "ExceptionKind",
     "ExceptionStatus",
     "FeeType",
     "FeeTypeName",
+    "GlEntry",
+    "GlExport",
+    "GlLine",
+    "GlSource",
     "HelpTopic",
     "HoldOutcome",
     "IdempotencyRecord",
@@ -105,6 +124,7 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "SessionKind",
+    "SettlementBatchRecord",
     "StaffUser",
     "SupportPriority",
     "SupportRequest",

@@ -16,6 +16,7 @@ class ApprovalAction(StrEnum):
     REVERSAL = "reversal"
     ADJUSTMENT = "adjustment"
     OVERRIDE = "override"
+    DRAWER = "drawer_over_short"  # a drawer counted over or short beyond the tolerance
 
 
 class ApprovalStatus(StrEnum):

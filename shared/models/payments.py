@@ -77,6 +77,10 @@ class Payment(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     refunded_amount: Mapped[Minor] = mapped_column(default=0)
     settlement_batch: Mapped[str | None] = mapped_column(String(40))
+    # The cashier's drawer a counter cash or cheque payment went into (`shared.finance`).
+    drawer_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drawer_sessions.id"), index=True
+    )
     created_at: Mapped[Timestamp]
     authorized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     posted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -458,6 +458,9 @@ def use_override(
 # -- carrying out ---------------------------------------------------------------------
 
 
+_NOT_CARRIED_OUT = (ApprovalAction.OVERRIDE, ApprovalAction.DRAWER)
+
+
 def carry_out(
     session: Session, gateway: PaymentGateway, request: ApprovalRequest, actor: Actor
 ) -> Correction | None:
@@ -465,7 +468,8 @@ def carry_out(
     correction, or None when it could not be done now (the request keeps the error; a
     processor that did not answer is asked again by the worker with the same key)."""
     request = requests.locked(session, request.id) or request
-    if request.status is not ApprovalStatus.APPROVED or request.action is ApprovalAction.OVERRIDE:
+    # An override is used by its payment; a drawer's over/short closes with its decision.
+    if request.status is not ApprovalStatus.APPROVED or request.action in _NOT_CARRIED_OUT:
         session.rollback()
         return None
     try:
@@ -788,7 +792,7 @@ def retry_due(
             session.scalars(
                 select(ApprovalRequest.id).where(
                     ApprovalRequest.status == ApprovalStatus.APPROVED,
-                    ApprovalRequest.action != ApprovalAction.OVERRIDE,
+                    ApprovalRequest.action.not_in(_NOT_CARRIED_OUT),
                     ApprovalRequest.decided_at <= utcnow() - older_than,
                 )
             )

@@ -27,6 +27,7 @@ from shared import audit
 from shared.actors import Actor
 from shared.db import utcnow
 from shared.exceptions import cases
+from shared.finance import deposits
 from shared.gateway.protocol import PaymentGateway, SettlementBatch, SettlementLine
 from shared.models import ExceptionKind, Payment, PaymentStatus, Tender
 from shared.payments import corrections
@@ -155,11 +156,16 @@ def _missing_from_report(
 
 
 def import_batch(
-    session: Session, batch: SettlementBatch, actor: Actor, until: dt.datetime | None = None
+    session: Session,
+    batch: SettlementBatch,
+    actor: Actor,
+    until: dt.datetime | None = None,
+    card_terms: deposits.CardTerms | None = None,
 ) -> int:
     """Mark the batch's sales settled and queue what does not match; returns how many
     payments moved. With `until` (the batch's cut-off), card payments posted before it
-    but missing from the report are queued too."""
+    but missing from the report are queued too. With `card_terms`, the batch becomes an
+    expected deposit net of the processor's fees (`shared.finance.deposits`)."""
     sales = [line for line in batch.lines if line.kind == "sale"]
     chargebacks = [line for line in batch.lines if line.kind == "chargeback"]
     keys = [line.our_key for line in sales]
@@ -189,6 +195,8 @@ def import_batch(
             "chargebacks": len(chargebacks),
         },
     )
+    if card_terms is not None:
+        deposits.record_card_batch(session, batch, actor, card_terms)
     return moved
 
 
@@ -199,13 +207,14 @@ def settle(
     *,
     until: dt.datetime,
     report_dir: Path | None = None,
+    card_terms: deposits.CardTerms | None = None,
 ) -> SettlementBatch:
     """Ask the processor to close the day, keep its report file, and apply it."""
     batch = gateway.settle(until=until)
     if report_dir is not None and batch.lines:
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / f"settlement-{batch.batch_id}.csv").write_text(batch.report_csv)
-    import_batch(session, batch, actor, until)
+    import_batch(session, batch, actor, until, card_terms)
     return batch
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from shared import audit
 from shared.actors import Actor
 from shared.approvals.requests import ApprovalError
+from shared.finance import drawers
 from shared.gateway.protocol import GatewayError, GatewayTimeout, PaymentGateway
 from shared.i18n import N_, gettext_
 from shared.identifiers import transaction_id
@@ -375,6 +376,8 @@ def _create(
         cheque_number=(request.cheque_number or "").strip() or None,
         payer_email=request.payer_email,
         locale=request.locale,
+        # In this transaction: the drawer the cash or cheque goes into, if one is open.
+        drawer_session_id=drawers.drawer_for(session, request.channel, request.tender, actor),
     )
     audit.record(
         session,

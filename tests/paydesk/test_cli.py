@@ -23,9 +23,18 @@ from sqlalchemy.orm import Session
 
 from paydesk.cli import proxy_options
 from shared.customers import search
+from shared.finance import journal
 from shared.gateway.sandbox.cards import SANDBOX_CARDS
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.models import AuditChainHead, AuditEvent, Customer, Payment, Receipt
+from shared.models import (
+    AuditChainHead,
+    AuditEvent,
+    Customer,
+    GlEntry,
+    GlSource,
+    Payment,
+    Receipt,
+)
 from tests.conftest import Database
 from tests.support.pci import card_numbers_in, card_numbers_in_files
 
@@ -382,3 +391,38 @@ def test_staff_create_refuses_a_short_password(tmp_path: Path) -> None:
         ).scalar_one()
     engine.dispose()
     assert stored.startswith("$argon2id$")
+
+
+def test_journal_post_writes_each_payment_once_and_balanced(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    env = {"PAYDESK_DATABASE_URL": fresh_database.url, "PAYDESK_VAR_DIR": str(tmp_path / "var")}
+    assert paydesk("migrate", cwd=tmp_path, **env).returncode == 0
+    seeded = paydesk(
+        "seed", "--customers", "50", "--payments", "300", "--quiet", cwd=tmp_path, **env
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    with fresh_database.sessionmaker()() as db:
+        posted = db.scalar(
+            select(func.count()).select_from(Payment).where(Payment.posted_at.is_not(None))
+        )
+    first = paydesk("journal", "post", cwd=tmp_path, **env)
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(r"\d+ journal entries written.", first.stdout.strip())
+    with fresh_database.sessionmaker()() as db:
+        journaled = db.scalar(
+            select(func.count(func.distinct(GlEntry.source_id))).where(
+                GlEntry.source == GlSource.PAYMENT
+            )
+        )
+        entries = db.scalar(
+            select(func.count()).select_from(GlEntry).where(GlEntry.source == GlSource.PAYMENT)
+        )
+    # Every posted payment once (the demo part of the seed wrote its own already).
+    assert journaled == entries == posted
+    again = paydesk("journal", "post", cwd=tmp_path, **env)
+    assert again.stdout.strip() == "0 journal entries written."
+    with fresh_database.sessionmaker()() as db:
+        days = sorted(set(db.scalars(select(GlEntry.journal_date))))
+        journal.check_balanced(journal.entries_between(db, days[0], days[-1]))
+    assert paydesk("audit", "verify", cwd=tmp_path, **env).returncode == 0

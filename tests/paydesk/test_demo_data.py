@@ -5,16 +5,24 @@ from sqlalchemy import func, select
 from paydesk.demo_data import DEMO_PASSWORDS, UTILITY_BILLING, is_seeded, seed_demo
 from shared import audit
 from shared.config import Settings
+from shared.finance import journal
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import (
     Account,
     ApprovalAction,
     ApprovalRequest,
     ApprovalStatus,
+    Correction,
+    CorrectionKind,
     Customer,
     Department,
+    Deposit,
+    DepositKind,
+    DrawerSession,
+    DrawerStatus,
     ExceptionCase,
     ExceptionKind,
+    GlEntry,
     Invoice,
     Payment,
     PaymentStatus,
@@ -93,4 +101,29 @@ def test_demo_data_covers_departments_customers_and_payment_states(
             select(ApprovalRequest).where(ApprovalRequest.action == ApprovalAction.REVERSAL)
         ).one()
         assert (reversal.requested_by_id, reversal.reason_code) == (None, "chargeback")
+        # Two days of the cashier's drawers, both in one bag; the card batch expected in the
+        # bank net of fees; the journal written, over two days, and balanced.
+        closed = session.scalars(select(DrawerSession).order_by(DrawerSession.id)).all()
+        assert [d.status for d in closed] == [DrawerStatus.CLOSED, DrawerStatus.CLOSED]
+        assert closed[0].closed_at is not None and closed[1].closed_at is not None
+        assert closed[0].closed_at.date() < closed[1].closed_at.date()
+        bag = session.scalars(select(Deposit).where(Deposit.kind == DepositKind.COUNTER)).one()
+        assert bag.bag_number == "RIV-0001" and {d.deposit_id for d in closed} == {bag.id}
+        counter = session.scalars(
+            select(Payment).where(Payment.channel == "counter", Payment.tender != "card")
+        ).all()
+        assert counter and all(p.drawer_session_id is not None for p in counter)
+        # The first batch's sales; then the next one's refunds and chargeback taken back out.
+        card, taken_back = session.scalars(
+            select(Deposit).where(Deposit.kind == DepositKind.CARD).order_by(Deposit.id)
+        ).all()
+        assert card.card_fees > 0 and card.total == card.card_gross - card.card_fees
+        refunded_or_reversed = select(func.sum(Correction.amount)).where(
+            Correction.kind.in_((CorrectionKind.REFUND, CorrectionKind.REVERSAL))
+        )
+        assert taken_back.total == -(session.scalar(refunded_or_reversed) or 0) < 0
+        entries = session.scalars(select(GlEntry)).all()
+        days = {e.journal_date for e in entries}
+        assert len(days) >= 2
+        journal.check_balanced(journal.entries_between(session, min(days), max(days)))
         assert audit.verify(session).ok

@@ -69,6 +69,47 @@ def test_an_existing_deployment_gets_the_new_permissions_on_its_default_roles(
     assert {code for name, code in granted if name == "auditor"} <= {"terminals:view"}
 
 
+def test_an_existing_deployment_gets_the_finance_permissions(tmp_path: Path) -> None:
+    """A database at 0041 with its default roles: after 0050 cashiers operate drawers,
+    supervisors approve their over/short, finance prepares deposits; agents get none."""
+    url = f"sqlite:///{tmp_path / 'before-finance.db'}"
+    upgrade(url, "0041")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO permissions (code, description) VALUES ('payments:view', 'x')")
+        )
+        for name in ("agent", "cashier", "supervisor", "finance"):
+            role_id = conn.execute(
+                text("INSERT INTO roles (name, description) VALUES (:n, :n) RETURNING id"),
+                {"n": name},
+            ).scalar_one()
+            conn.execute(
+                text("INSERT INTO role_permissions VALUES (:r, 'payments:view')"), {"r": role_id}
+            )
+    upgrade(url)
+    with engine.connect() as conn:
+        granted = {
+            (name, code)
+            for name, code in conn.execute(
+                text(
+                    "SELECT r.name, p.permission_code FROM roles r "
+                    "JOIN role_permissions p ON p.role_id = r.id"
+                )
+            )
+        }
+    engine.dispose()
+    assert {
+        ("cashier", "drawers:operate"),
+        ("supervisor", "drawers:operate"),
+        ("supervisor", "drawers:approve"),
+        ("finance", "deposits:prepare"),
+    } <= granted
+    # Agents get nothing of finance (0042 gives them `terminals:view`, the kiosks' health).
+    agent = {code for name, code in granted if name == "agent"}
+    assert agent == {"payments:view", "terminals:view"}
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_a_trail_written_before_keying_still_verifies_and_is_anchored(
     backend: str, tmp_path: Path

@@ -20,6 +20,7 @@ from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
 from shared.exceptions import cases
+from shared.finance import deposits, drawers, journal
 from shared.interactions import contacts, sla, support
 from shared.messaging.mailer import FileMailer
 from shared.models import (
@@ -193,6 +194,22 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("POST", "/staff/support/{reference}/link"): "notes:write",
     ("POST", "/staff/support/{reference}/customer"): "notes:write",
     ("POST", "/staff/support/{reference}/resolve"): "tickets:work",
+    ("GET", "/staff/reports"): "reports:view",
+    ("GET", "/staff/reports.csv"): "reports:view",
+    ("GET", "/staff/finance/drawer"): "drawers:operate",
+    ("POST", "/staff/finance/drawer/open"): "drawers:operate",
+    ("POST", "/staff/finance/drawers/{drawer_id:int}/count"): "drawers:operate",
+    ("GET", "/staff/finance/drawers/{drawer_id:int}"): "reports:view",
+    ("GET", "/staff/finance/deposits"): "deposits:prepare",
+    ("POST", "/staff/finance/deposits"): "deposits:prepare",
+    ("GET", "/staff/finance/deposits/{deposit_id:int}"): "reports:view",
+    ("GET", "/staff/finance/deposits/{deposit_id:int}/slip.pdf"): "reports:view",
+    ("GET", "/staff/finance/journal"): "reports:view",
+    ("POST", "/staff/finance/journal/export"): "exports:gl",
+    ("GET", "/staff/finance/journal/entries/{entry_id:int}"): "reports:view",
+    ("GET", "/staff/finance/exports/{export_id:int}"): "exports:gl",
+    ("GET", "/staff/finance/exports/{export_id:int}/journal.csv"): "exports:gl",
+    ("GET", "/staff/finance/exports/{export_id:int}/journal.txt"): "exports:gl",
 }
 # Object-level: an approval request is seen by who asked for it and by who may decide it;
 # to anyone else it is as unknown as a wrong number (the records' request is a void).
@@ -277,6 +294,35 @@ def records(console: Console) -> dict[str, str]:
             targets=sla.Targets.from_settings(console.runtime.settings),
             about=support.about(db, "transaction", outcome.payment.transaction_id),
         )
+        # A drawer counted and deposited, the journal written, and a day exported.
+        drawer = drawers.open_drawer(
+            db, asker, actor, float_amount=1_000, currency="CAD", key=f"route-{customer.id}"
+        )
+        drawers.count(
+            db,
+            drawer.id,
+            asker,
+            actor,
+            counts={"note-1000": 1},
+            cheques=0,
+            tolerance=0,
+            key=f"route-count-{customer.id}",
+        )
+        deposit = deposits.prepare(
+            db,
+            asker,
+            actor,
+            drawer_ids=[drawer.id],
+            bag_number=f"ROUTE-{customer.id}",
+            currency="CAD",
+            timezone="America/Toronto",
+            key=f"route-bag-{customer.id}",
+        )
+        accounts = journal.Accounts.of(console.runtime.settings)
+        entry = journal.post_pending(db, accounts, actor)[0]
+        exported = journal.export(
+            db, accounts, asker, actor, dt.date(2001, 1, 1), dt.date(2001, 1, 1)
+        )
         db.commit()
         reference = asked.reference
         topic_id = db.scalars(select(HelpTopic.id)).first()
@@ -311,6 +357,10 @@ def records(console: Console) -> dict[str, str]:
         "reference": reference,
         "topic_id": str(topic_id),
         "terminal_id": str(terminal_id),
+        "drawer_id": str(drawer.id),
+        "deposit_id": str(deposit.id),
+        "entry_id": str(entry.id),
+        "export_id": str(exported.id),
     }
 
 
