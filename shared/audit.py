@@ -84,6 +84,8 @@ class AuditAction(StrEnum):
     SETTLEMENT_IMPORTED = "settlement:batch:imported"
     CREDIT_CREATED = "payment:credit:created"
     BALANCES_REFRESHED = "account:balance:refreshed"
+    BALANCES_PULLED = "account:balance:pulled"
+    BALANCE_SOURCE_SET = "integration:balance_source:set"
     EXCEPTION_OPENED = "exception:case:opened"
     EXCEPTION_ASSIGNED = "exception:case:assigned"
     EXCEPTION_RESOLVED = "exception:case:resolved"

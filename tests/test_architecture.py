@@ -63,6 +63,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "approvals",
     },
     "interactions": {"kernel", "models", "customers", "messaging"},
+    # Pulled balances are applied to the bills held here, minding what payments hold.
+    "balance_sources": {"kernel", "models", "customers", "messaging", "payments"},
     "help": {
         "kernel",
         "models",

@@ -35,6 +35,7 @@ from shared.models.payments import (
 )
 from shared.models.rate_limit import RateLimitWindow
 from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
+from shared.models.sources import BalanceSourceSetting, SourceMode
 from shared.models.staff import (
     AccessStamp,
     Permission,
@@ -65,6 +66,7 @@ __all__ = [
     "ApprovalStatus",
     "AuditChainHead",
     "AuditEvent",
+    "BalanceSourceSetting",
     "Channel",
     "ContactMethod",
     "Correction",
@@ -105,6 +107,7 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "SessionKind",
+    "SourceMode",
     "StaffUser",
     "SupportPriority",
     "SupportRequest",

@@ -21,11 +21,12 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from integrations.sandbox_source import Ledger, sandbox_source_app
-from integrations.write_back import SIGNATURE_HEADER, signature, write_back_handler
+from integrations.write_back import write_back_handler
 from paydesk.app import asgi, create_app
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings, WriteBackTarget
 from shared.db import transaction
 from shared.messaging import outbox
+from shared.messaging.signing import SIGNATURE_HEADER, signature
 from shared.messaging.write_back import WRITE_BACK
 from shared.models import Permission, Role
 from tests import factories

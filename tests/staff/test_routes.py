@@ -174,6 +174,10 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("GET", "/staff/admin/help"): "admin:settings",
     ("GET", "/staff/admin/help/{topic_id:int}"): "admin:settings",
     ("POST", "/staff/admin/help/{topic_id:int}"): "admin:settings",
+    ("GET", "/staff/admin/integrations"): "admin:integrations",
+    ("GET", "/staff/admin/integrations/sources/{system}"): "admin:integrations",
+    ("POST", "/staff/admin/integrations/sources/{system}"): "admin:integrations",
+    ("POST", "/staff/admin/integrations/sandbox/{system}"): "admin:integrations",
     ("GET", "/staff/support"): "tickets:work",
     ("GET", "/staff/support/{reference}"): "tickets:work",
     ("POST", "/staff/support/{reference}/assign"): "tickets:work",
@@ -234,6 +238,8 @@ def records(console: Console) -> dict[str, str]:
         (bill,) = factories.bills(db, [2_500])
         department_id = bill.account.department_id
         outcome = factories.paid_in_cash(db, bill, Actor(ActorType.SYSTEM, "test"))
+        # Its bills come from another system: the connected systems' pages name it.
+        bill.account.source_system = "utility-billing"
         customer = db.get(Customer, outcome.payment.customer_id)
         assert customer is not None
         actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
@@ -297,6 +303,7 @@ def records(console: Console) -> dict[str, str]:
         "request_id": str(approval.id),
         "reference": reference,
         "topic_id": str(topic_id),
+        "system": "utility-billing",
     }
 
 
