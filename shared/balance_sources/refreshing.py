@@ -222,7 +222,8 @@ def apply(session: Session, account: Account, statement: Statement, actor: Actor
     docstring for the rules); the bills whose owing changed."""
     # Locked: two refreshes of one account apply one after the other, the older answer last
     # is then seen to be older.
-    session.refresh(account, with_for_update=True)
+    session.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    session.refresh(account)
     if account.source_as_of is not None and statement.as_of < account.source_as_of:
         return []
     named = {bill.invoice_number: bill for bill in statement.bills}
