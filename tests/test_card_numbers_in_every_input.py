@@ -116,7 +116,13 @@ def site(
         base = f"http://127.0.0.1:{sock.getsockname()[1]}"
         with (
             runtime_on_fresh_database(
-                request.param, tmp, secret_key="pci-inputs", base_url=base, timezone="UTC"
+                request.param,
+                tmp,
+                secret_key="pci-inputs",
+                base_url=base,
+                timezone="UTC",
+                # A system the sandbox plays: the connected systems page offers its switches.
+                sandbox_source_systems=("utility-billing",),
             ) as runtime,
             serving(asgi(create_app(runtime)), sock, access_log=True),
         ):
@@ -398,6 +404,13 @@ def _administration(site: Site) -> None:
     inject(site, admin, "/staff/admin/roles/new", role)
     inject(site, admin, f"/staff/admin/roles/{role_id}", {})
     inject(site, admin, "/staff/admin/catalog", {})  # names in the other languages
+    inject(site, admin, "/staff/admin/integrations", {})  # the sandbox's switches
+    inject(
+        site,
+        admin,
+        "/staff/admin/integrations/sources/utility-billing",
+        {"mode": "pull", "timeout": "2000"},
+    )
     inject(site, admin, "/staff/", {})  # sign out, sign out everywhere: nothing typed
 
 
