@@ -20,6 +20,8 @@ from shared import audit
 from shared.actors import SYSTEM, Actor, ActorType
 from shared.approvals import requests
 from shared.auth.staff_users import create_staff, ensure_default_roles
+from shared.balance_sources import configuration
+from shared.balance_sources.sandbox import SandboxBooks
 from shared.catalog_names import set_translations
 from shared.config import Settings
 from shared.db import utcnow
@@ -489,6 +491,17 @@ def sample_bills(session: Session, count: int = 3) -> list[tuple[str, str, str, 
     return [(d, a, c, n) for d, a, c, n in rows]
 
 
+def _pull_from_sandbox(session: Session, settings: Settings) -> None:
+    """The systems the sandbox source system plays (the demo's utility billing) are pulled
+    from at start: its books begin as the bills Paydesk holds for them."""
+    for system in configuration.systems(session, settings):
+        if not system.sandbox:
+            continue
+        url = configuration.sandbox_url(settings, system.system)
+        configuration.set_source(session, settings, SYSTEM, system, "pull", url, "2000")
+        SandboxBooks(settings.var_dir / "sandbox-source", system.system).copy_from(session)
+
+
 def seed_demo(
     session: Session, settings: Settings, gateway: PaymentGateway, sandbox: SandboxGateway | None
 ) -> DemoSummary:
@@ -518,6 +531,8 @@ def seed_demo(
     payments = _payments(session, gateway, sandbox, invoices, rng)
     session.commit()
     seed_support(session, settings)
+    session.commit()
+    _pull_from_sandbox(session, settings)
     session.commit()
     return DemoSummary(
         customers=50,

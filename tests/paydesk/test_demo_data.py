@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from paydesk.demo_data import DEMO_PASSWORDS, UTILITY_BILLING, is_seeded, seed_demo
 from shared import audit
+from shared.balance_sources.sandbox import SandboxBooks
 from shared.config import Settings
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.models import (
@@ -11,6 +14,7 @@ from shared.models import (
     ApprovalAction,
     ApprovalRequest,
     ApprovalStatus,
+    BalanceSourceSetting,
     Customer,
     Department,
     ExceptionCase,
@@ -19,6 +23,7 @@ from shared.models import (
     Payment,
     PaymentStatus,
     Receipt,
+    SourceMode,
     StaffUser,
     WriteBack,
 )
@@ -94,3 +99,28 @@ def test_demo_data_covers_departments_customers_and_payment_states(
         ).one()
         assert (reversal.requested_by_id, reversal.reason_code) == (None, "chargeback")
         assert audit.verify(session).ok
+
+
+def test_the_demo_pulls_utility_balances_from_the_sandbox_source_system(
+    fresh_database: Database, sandbox: SandboxGateway, tmp_path: Path
+) -> None:
+    settings = Settings(var_dir=tmp_path, sandbox_source_systems=(UTILITY_BILLING,))
+    factory = fresh_database.sessionmaker()
+    with factory() as session:
+        seed_demo(session, settings, sandbox, sandbox)
+        source = session.get(BalanceSourceSetting, UTILITY_BILLING)
+        assert source is not None
+        assert (source.mode, source.url) == (
+            SourceMode.PULL,
+            f"{settings.base_url}/sandbox-source/{UTILITY_BILLING}/balances",
+        )
+        # The sandbox's books hold what Paydesk holds for its accounts.
+        account = session.scalars(
+            select(Account).where(Account.source_system == UTILITY_BILLING).limit(1)
+        ).one()
+        books = SandboxBooks(tmp_path / "sandbox-source", UTILITY_BILLING)
+        listed = books.bills(account.account_number)
+        assert listed is not None
+        assert sum(bill["owing"] for bill in listed) == sum(
+            i.owing for i in account.invoices if i.status == "open"
+        )
