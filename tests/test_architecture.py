@@ -48,7 +48,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "gateway": {"kernel"},
     "auth": {"kernel", "models"},
     "web": {"kernel", "models", "auth"},
-    "exceptions": {"kernel", "models"},
+    # An exception opened is a webhook event (`shared.messaging.webhooks`).
+    "exceptions": {"kernel", "models", "messaging"},
     "approvals": {"kernel", "models"},
     "messaging": {"kernel", "models", "exceptions"},
     "customers": {"kernel", "models"},

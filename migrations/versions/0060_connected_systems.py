@@ -1,7 +1,8 @@
 """connected systems: where each source system's balances come from (local, pull, push),
 set by an administrator with the new `admin:integrations` permission; an account keeps
 its source's own time for the balance last pulled, so an older answer never overwrites
-a newer one
+a newer one; outgoing webhooks: subscriptions (no secret stored: derived per generation)
+and their deliveries, each with the body every try sends
 
 Revision ID: 0060
 Revises: 0043
@@ -19,6 +20,8 @@ revision: str = "0060"
 down_revision: str | None = "0043"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -38,6 +41,67 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("accounts") as batch_op:
         batch_op.add_column(sa.Column("source_as_of", shared.db.UTCDateTime(), nullable=True))
+    op.create_table(
+        "webhook_subscriptions",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("owner", sa.String(length=120), nullable=False),
+        sa.Column("owner_email", sa.String(length=254), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("event_types", sa.JSON(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("active", "paused", name="subscriptionstatus", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column("secret_generation", sa.Integer(), nullable=False),
+        sa.Column("previous_until", shared.db.UTCDateTime(), nullable=True),
+        sa.Column("failing_since", shared.db.UTCDateTime(), nullable=True),
+        sa.Column("paused_reason", sa.String(length=400), nullable=True),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shared.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", shared.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscriptions")),
+    )
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("subscription_id", _ID, nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("event_type", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "delivered",
+                "failed",
+                "skipped",
+                name="deliverystatus",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("response_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.String(length=400), nullable=True),
+        sa.Column("created_at", shared.db.UTCDateTime(), nullable=False),
+        sa.Column("last_attempt_at", shared.db.UTCDateTime(), nullable=True),
+        sa.Column("delivered_at", shared.db.UTCDateTime(), nullable=True),
+        sa.Column("round_started_at", shared.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["webhook_subscriptions.id"],
+            name=op.f("fk_webhook_deliveries_subscription_id_webhook_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
+    )
+    op.create_index(
+        "ix_webhook_deliveries_subscription",
+        "webhook_deliveries",
+        ["subscription_id", "id"],
+        unique=False,
+    )
     _grant_new_permissions()
 
 
@@ -75,6 +139,9 @@ def downgrade() -> None:
     permissions = sa.table("permissions", sa.column("code"))
     op.execute(grants.delete().where(grants.c.permission_code.in_(list(NEW_PERMISSIONS))))
     op.execute(permissions.delete().where(permissions.c.code.in_(list(NEW_PERMISSIONS))))
+    op.drop_index("ix_webhook_deliveries_subscription", table_name="webhook_deliveries")
+    op.drop_table("webhook_deliveries")
+    op.drop_table("webhook_subscriptions")
     with op.batch_alter_table("accounts") as batch_op:
         batch_op.drop_column("source_as_of")
     op.drop_table("balance_sources")

@@ -53,6 +53,12 @@ from shared.models.support import (
     SupportStatus,
 )
 from shared.models.web_session import SessionKind, WebSession
+from shared.models.webhooks import (
+    DeliveryStatus,
+    SubscriptionStatus,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from shared.models.write_back import WriteBack, WriteBackStatus
 
 __all__ = [
@@ -75,6 +81,7 @@ __all__ = [
     "CreditStatus",
     "Customer",
     "CustomerSearchTerm",
+    "DeliveryStatus",
     "Department",
     "DepartmentName",
     "ExceptionCase",
@@ -109,6 +116,7 @@ __all__ = [
     "SessionKind",
     "SourceMode",
     "StaffUser",
+    "SubscriptionStatus",
     "SupportPriority",
     "SupportRequest",
     "SupportRequestEvent",
@@ -117,6 +125,8 @@ __all__ = [
     "Tender",
     "Terminal",
     "WebSession",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WriteBack",
     "WriteBackStatus",
 ]
