@@ -256,6 +256,10 @@ class Settings:
     balance_breaker_seconds: int = field(
         default_factory=lambda: _env_int("BALANCE_BREAKER_SECONDS", 60)
     )
+    # After a webhook secret is rotated, the old one still signs for this many hours.
+    webhook_secret_overlap_hours: int = field(
+        default_factory=lambda: _env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+    )
     # Support requests: first-response and resolution targets per priority, in minutes.
     support_sla: tuple[tuple[str, int, int], ...] = field(default_factory=_support_sla)
     # A request is "at risk" once this share of a target's time is used.

@@ -42,6 +42,7 @@ from shared.exceptions import cases
 from shared.gateway.sandbox.cards import Behaviour
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.interactions import sla, support
+from shared.messaging import webhooks
 from shared.models import (
     ApprovalRequest,
     Channel,
@@ -410,6 +411,25 @@ def _administration(site: Site) -> None:
         admin,
         "/staff/admin/integrations/sources/utility-billing",
         {"mode": "pull", "timeout": "2000"},
+    )
+    hook = {
+        "owner": "CRM team",
+        "owner_email": "crm@example.org",
+        "url": "https://crm.example.org/hooks",
+        "events": ["exception.opened"],
+    }
+    inject(site, admin, "/staff/admin/webhooks", hook)
+    with transaction(site.runtime.factory) as db:
+        made = webhooks.subscribe(
+            db, SYSTEM, ("PCI", "p@example.org", hook["url"], ["exception.opened"])
+        )  # type: ignore[arg-type]
+        cases.open_case(db, SYSTEM, ExceptionKind.POSSIBLE_DUPLICATE, f"pci-hook-{made.id}")
+        hook_id = made.id
+    inject(
+        site,
+        admin,
+        f"/staff/admin/webhooks/{hook_id}",
+        hook | {"from": "2026-12-01", "to": "2026-12-31"},
     )
     inject(site, admin, "/staff/", {})  # sign out, sign out everywhere: nothing typed
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings, secret_variable
 from shared.db import utcnow
 from shared.i18n import N_, gettext_
@@ -88,6 +89,8 @@ def set_source(
     except ValueError:
         raise SourceRefused("mode", N_("Choose where the balances come from.")) from None
     url = url.strip()
+    if holds_card_number(url):
+        raise SourceRefused("url", CARD_NUMBER_REFUSED)
     try:
         timeout_ms = int(timeout_text.strip() or "2000")
     except ValueError:

@@ -30,8 +30,10 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.config import Settings
 from shared.db import utcnow
+from shared.i18n import gettext_
 from shared.messaging import outbox
 from shared.models import (
     DeliveryStatus,
@@ -191,6 +193,10 @@ def checked(
 ) -> tuple[str, str, str, list[str]]:
     """The fields as they will be saved, or SubscriptionRefused with `messages[<problem>]`."""
     owner, owner_email, url = owner.strip(), owner_email.strip(), url.strip()
+    for field, value in (("owner", owner), ("owner_email", owner_email), ("url", url)):
+        if holds_card_number(value):
+            # Refused before anything is kept: a card number is never stored, even by mistake.
+            raise SubscriptionRefused(field, gettext_(CARD_NUMBER_REFUSED))
     if not owner or len(owner) > 120:
         raise SubscriptionRefused("owner", messages["owner"])
     name, _, domain = owner_email.partition("@")

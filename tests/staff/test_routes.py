@@ -21,6 +21,7 @@ from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
 from shared.exceptions import cases
 from shared.interactions import contacts, sla, support
+from shared.messaging import webhooks
 from shared.messaging.mailer import FileMailer
 from shared.models import (
     ContactMethod,
@@ -31,6 +32,7 @@ from shared.models import (
     RoleAssignment,
     StaffUser,
     SupportPriority,
+    WebhookDelivery,
 )
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
@@ -178,6 +180,16 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("GET", "/staff/admin/integrations/sources/{system}"): "admin:integrations",
     ("POST", "/staff/admin/integrations/sources/{system}"): "admin:integrations",
     ("POST", "/staff/admin/integrations/sandbox/{system}"): "admin:integrations",
+    ("GET", "/staff/admin/webhooks"): "admin:integrations",
+    ("POST", "/staff/admin/webhooks"): "admin:integrations",
+    ("GET", "/staff/admin/webhooks/{subscription_id:int}"): "admin:integrations",
+    ("POST", "/staff/admin/webhooks/{subscription_id:int}"): "admin:integrations",
+    ("POST", "/staff/admin/webhooks/{subscription_id:int}/rotate"): "admin:integrations",
+    (
+        "POST",
+        "/staff/admin/webhooks/{subscription_id:int}/deliveries/{delivery_id:int}/again",
+    ): "admin:integrations",
+    ("POST", "/staff/admin/webhooks/{subscription_id:int}/again"): "admin:integrations",
     ("GET", "/staff/support"): "tickets:work",
     ("GET", "/staff/support/{reference}"): "tickets:work",
     ("POST", "/staff/support/{reference}/assign"): "tickets:work",
@@ -275,7 +287,14 @@ def records(console: Console) -> dict[str, str]:
             targets=sla.Targets.from_settings(console.runtime.settings),
             about=support.about(db, "transaction", outcome.payment.transaction_id),
         )
+        hook = webhooks.subscribe(
+            db, actor, ("CRM", "crm@example.org", "http://127.0.0.1:9/", ["exception.opened"])
+        )
+        cases.open_case(db, actor, ExceptionKind.POSSIBLE_DUPLICATE, f"route-matrix-hook/{hook.id}")
         db.commit()
+        delivery_id = db.scalars(
+            select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == hook.id)
+        ).one()
         reference = asked.reference
         topic_id = db.scalars(select(HelpTopic.id)).first()
         role = db.scalars(select(Role).where(Role.name == scratch)).one()
@@ -304,6 +323,8 @@ def records(console: Console) -> dict[str, str]:
         "reference": reference,
         "topic_id": str(topic_id),
         "system": "utility-billing",
+        "subscription_id": str(hook.id),
+        "delivery_id": str(delivery_id),
     }
 
 
