@@ -14,6 +14,9 @@ Mounted at /sandbox-source when PAYDESK_SANDBOX_SOURCE_SYSTEMS lists systems:
   account's open bills from its books, signed requests only; its switches (flipped in
   the staff console's connected systems page) make it slow, failing (503) or
   contradicting (the first open bill of each account paid elsewhere)
+- `POST /webhooks/{subscription id}`  a webhook receiver (the demo's subscription sends
+  here): checks the signature against that subscription's secrets (its first 20
+  generations: a sandbox knows no database) and records each event once
 - `GET  /{system}/payments`  what it received, newest first (at most 100), for a browser
   signed in to the staff console with `payments:view` in every department (the list
   names receipts, transactions, accounts and amounts); 401 otherwise, 403 without it
@@ -46,6 +49,7 @@ from shared.auth.account import password_change_due
 from shared.balance_sources.sandbox import SLOW_SECONDS, SandboxBooks
 from shared.config import Settings, WriteBackTarget
 from shared.messaging.signing import SIGNATURE_HEADER
+from shared.messaging.webhooks import signing_secret
 from shared.models import SessionKind
 from shared.web.sessions import SessionData
 
@@ -228,8 +232,37 @@ def sandbox_source_app(settings: Settings) -> Starlette:
             return _error(404, "no such source system here")
         return JSONResponse(await run_in_threadpool(ledger(target).latest))
 
+    async def webhook(request: Request) -> Response:
+        subscription_id = request.path_params["subscription_id"]
+        body = await _body(request)
+        if body is None:
+            return _error(413, "too big for a webhook")
+        header = request.headers.get(SIGNATURE_HEADER, "")
+        now = time.time()
+        # One v1 per secret in use; any secret of the subscription's vouches for the body.
+        t = next((p[2:] for p in header.split(",") if p.startswith("t=")), "")
+        signed = [f"t={t},{part}" for part in header.split(",") if part.startswith("v1=")]
+        secrets = [signing_secret(settings, subscription_id, g) for g in range(1, 21)]
+        if not any(
+            signature_problem(one, body, secret, now) is None
+            for one in signed
+            for secret in secrets
+        ):
+            return _error(401, "no signature of this subscription's matches")
+        try:
+            event = json.loads(body)
+        except (ValueError, RecursionError):
+            event = None
+        key = request.headers.get("Idempotency-Key", "")
+        if not isinstance(event, dict) or not key or event.get("id") != key:
+            return _error(400, 'the body must be a JSON object whose "id" is the Idempotency-Key')
+        book = Ledger(folder / f"webhooks-{subscription_id}.jsonl")
+        outcome = await run_in_threadpool(book.record, key, event)
+        return JSONResponse({"id": key, "status": outcome}, status_code=STATUS[outcome])
+
     return Starlette(
         routes=[
+            Route("/webhooks/{subscription_id:int}", webhook, methods=["POST"], name="webhook"),
             Route("/{system}/payments", receive, methods=["POST"], name="receive"),
             Route("/{system}/payments", received, methods=["GET"], name="received"),
             Route("/{system}/balances", balances, methods=["POST"], name="balances"),

@@ -21,18 +21,21 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from integrations.sandbox_source import Ledger, sandbox_source_app
+from integrations.webhooks import webhook_handler
 from integrations.write_back import write_back_handler
 from paydesk.app import asgi, create_app
+from shared.actors import SYSTEM as SYSTEM_ACTOR
 from shared.balance_sources.configuration import sandbox_url
 from shared.balance_sources.http_json import HttpJsonSource
 from shared.balance_sources.protocol import SourceUnavailable, UnknownAccount
 from shared.balance_sources.sandbox import SandboxBooks, Switches
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings, WriteBackTarget
 from shared.db import transaction
-from shared.messaging import outbox
+from shared.exceptions import cases
+from shared.messaging import outbox, webhooks
 from shared.messaging.signing import SIGNATURE_HEADER, signature
 from shared.messaging.write_back import WRITE_BACK
-from shared.models import Permission, Role
+from shared.models import DeliveryStatus, ExceptionKind, Permission, Role, WebhookDelivery
 from tests import factories
 from tests.integrations.test_write_back import KEEP_TRYING, pay, write_backs
 from tests.staff.conftest import Console, post_login, signed_in
@@ -406,3 +409,43 @@ def test_an_unsigned_balance_request_is_refused(played: tuple[Settings, str, lis
     with pytest.raises(SourceUnavailable) as refused:
         wrong.statement(number)
     assert refused.value.reason == f"{SYSTEM} answered HTTP 401"
+
+
+def test_it_receives_the_demo_s_webhooks_signed_and_once(
+    db: Session, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    settings = make_settings(tmp_path, base_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    subscription = webhooks.subscribe(
+        db, SYSTEM_ACTOR, ("CRM", "crm@example.org", "http://127.0.0.1:9/", ["exception.opened"])
+    )
+    subscription.url = f"{settings.base_url}{SANDBOX_SOURCE_MOUNT}/webhooks/{subscription.id}"
+    cases.open_case(db, SYSTEM_ACTOR, ExceptionKind.POSSIBLE_DUPLICATE, "sandbox-hook")
+    db.commit()
+    app = Starlette(routes=[Mount(SANDBOX_SOURCE_MOUNT, app=sandbox_source_app(settings))])
+    with serving(app, sock):
+        handlers = {webhooks.WEBHOOK: webhook_handler(settings)}
+        assert outbox.deliver_due(factory, handlers) == 1
+        (delivery,) = db.scalars(select(WebhookDelivery)).all()
+        db.refresh(delivery)
+        assert (delivery.status, delivery.response_code) == (DeliveryStatus.DELIVERED, 201)
+        # Signed by another subscription's secret: refused.
+        forged = httpx.post(
+            f"{settings.base_url}{SANDBOX_SOURCE_MOUNT}/webhooks/{subscription.id + 1}",
+            content=delivery.body.encode(),
+            headers={
+                "Idempotency-Key": delivery.event_id,
+                SIGNATURE_HEADER: webhooks.signature_header(
+                    [webhooks.signing_secret(settings, subscription.id, 1)],
+                    delivery.body.encode(),
+                    int(time.time()),
+                ),
+            },
+        )
+        assert forged.status_code == 401
+    sock.close()
+    (line,) = (
+        (tmp_path / "sandbox-source" / f"webhooks-{subscription.id}.jsonl").read_text().splitlines()
+    )
+    assert json.loads(line)["news"]["type"] == "exception.opened"

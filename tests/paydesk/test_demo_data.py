@@ -9,6 +9,7 @@ from shared import audit
 from shared.balance_sources.sandbox import SandboxBooks
 from shared.config import Settings
 from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.messaging.webhooks import EVENT_TYPES
 from shared.models import (
     Account,
     ApprovalAction,
@@ -25,6 +26,8 @@ from shared.models import (
     Receipt,
     SourceMode,
     StaffUser,
+    WebhookDelivery,
+    WebhookSubscription,
     WriteBack,
 )
 from tests.conftest import Database
@@ -124,3 +127,10 @@ def test_the_demo_pulls_utility_balances_from_the_sandbox_source_system(
         assert sum(bill["owing"] for bill in listed) == sum(
             i.owing for i in account.invoices if i.status == "open"
         )
+        # The sandbox's stand-in for the city's CRM is subscribed to every event, and the
+        # demo's payments are already queued for it.
+        (crm,) = session.scalars(select(WebhookSubscription)).all()
+        assert crm.url == f"{settings.base_url}/sandbox-source/webhooks/{crm.id}"
+        assert set(crm.event_types) == set(EVENT_TYPES)
+        queued = {d.event_type for d in session.scalars(select(WebhookDelivery))}
+        assert {"payment.posted", "receipt.issued", "exception.opened"} <= queued
