@@ -32,6 +32,7 @@ migrate: ## Upgrade the database in PAYDESK_DATABASE_URL (default: SQLite under 
 bench: ## Run the benchmarks (see bench/RESULTS.md)
 	$(VENV)/python bench/payments.py
 	$(VENV)/python bench/widget_size.py
+	$(VENV)/python bench/integrations.py
 
 clean: ## Remove the demo database and caches (keeps .venv)
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

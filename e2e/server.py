@@ -179,6 +179,9 @@ def _env(folder: Path, port: int, smtp_port: int, embedder_port: int) -> dict[st
         PAYDESK_LOG_LEVEL="DEBUG",
         # As in the demo: utility bills are written back to the sandbox source system.
         PAYDESK_SANDBOX_SOURCE_SYSTEMS=UTILITY_BILLING,
+        # Its balances are pulled (as in the demo) on every page, so a journey sees the
+        # system's switches at once.
+        PAYDESK_BALANCE_MAX_AGE_SECONDS="0",
         PAYDESK_WIDGET_ORIGINS=f"http://127.0.0.1:{embedder_port}",
     )
     return env

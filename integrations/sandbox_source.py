@@ -10,15 +10,24 @@ Mounted at /sandbox-source when PAYDESK_SANDBOX_SOURCE_SYSTEMS lists systems:
 - `POST /{system}/payments`  one write-back, signed with that system's secret:
   201 recorded, 200 already recorded (same Idempotency-Key, same body), 401 bad or
   stale signature, 400 not a write-back, 404 unknown system, 409 key reused for other news
+- `POST /{system}/balances`  the pull contract (shared/balance_sources/http_json.py): an
+  account's open bills from its books, signed requests only; its switches (flipped in
+  the staff console's connected systems page) make it slow, failing (503) or
+  contradicting (the first open bill of each account paid elsewhere)
+- `POST /webhooks/{subscription id}`  a webhook receiver (the demo's subscription sends
+  here): checks the signature against that subscription's secrets (its first 20
+  generations: a sandbox knows no database) and records each event once
 - `GET  /{system}/payments`  what it received, newest first (at most 100), for a browser
   signed in to the staff console with `payments:view` in every department (the list
   names receipts, transactions, accounts and amounts); 401 otherwise, 403 without it
 
-Accepted news is kept as JSON lines in var/sandbox-source/<system>.jsonl.
+Accepted news is kept as JSON lines in var/sandbox-source/<system>.jsonl, and marks the
+bills paid in its books (shared/balance_sources/sandbox.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import fcntl
 import hashlib
@@ -35,10 +44,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from integrations.write_back import SIGNATURE_HEADER
 from shared.auth.access import UserPermissions
 from shared.auth.account import password_change_due
+from shared.balance_sources.sandbox import SLOW_SECONDS, SandboxBooks
 from shared.config import Settings, WriteBackTarget
+from shared.messaging.signing import SIGNATURE_HEADER
+from shared.messaging.webhooks import signing_secret
 from shared.models import SessionKind
 from shared.web.sessions import SessionData
 
@@ -179,7 +190,40 @@ def sandbox_source_app(settings: Settings) -> Starlette:
         if not isinstance(news, dict) or not key or news.get("id") != key:
             return _error(400, 'the body must be a JSON object whose "id" is the Idempotency-Key')
         outcome = await run_in_threadpool(ledger(target).record, key, news)
+        if outcome == "recorded" and isinstance(news.get("lines"), list):
+            books = SandboxBooks(folder, target.system)
+            await run_in_threadpool(books.mark_paid, str(news.get("account_number")), news["lines"])
         return JSONResponse({"id": key, "status": outcome}, status_code=STATUS[outcome])
+
+    async def balances(request: Request) -> Response:
+        if (target := played(request)) is None:
+            return _error(404, "no such source system here")
+        body = await _body(request)
+        if body is None:
+            return _error(413, "too big for a balance request")
+        header = request.headers.get(SIGNATURE_HEADER, "")
+        if problem := signature_problem(header, body, target.secret, time.time()):
+            return _error(401, problem)
+        try:
+            asked = json.loads(body)
+        except (ValueError, RecursionError):
+            asked = None
+        number = asked.get("account_number") if isinstance(asked, dict) else None
+        if not isinstance(number, str) or not number:
+            return _error(400, 'the body must be a JSON object with an "account_number"')
+        books = SandboxBooks(folder, target.system)
+        switches = await run_in_threadpool(books.switches)
+        if switches.slow:
+            await asyncio.sleep(SLOW_SECONDS)
+        if switches.failing:
+            return _error(503, "the billing system is down (the sandbox's failing switch)")
+        bills = await run_in_threadpool(books.bills, number)
+        if bills is None:
+            return _error(404, "no such account here")
+        if switches.contradicting and bills:
+            bills = bills[1:]  # its first open bill was paid at the city's office
+        as_of = dt.datetime.now(dt.UTC).isoformat()
+        return JSONResponse({"account_number": number, "as_of": as_of, "bills": bills})
 
     async def received(request: Request) -> Response:
         if (refused := list_refused(request)) is not None:
@@ -188,9 +232,39 @@ def sandbox_source_app(settings: Settings) -> Starlette:
             return _error(404, "no such source system here")
         return JSONResponse(await run_in_threadpool(ledger(target).latest))
 
+    async def webhook(request: Request) -> Response:
+        subscription_id = request.path_params["subscription_id"]
+        body = await _body(request)
+        if body is None:
+            return _error(413, "too big for a webhook")
+        header = request.headers.get(SIGNATURE_HEADER, "")
+        now = time.time()
+        # One v1 per secret in use; any secret of the subscription's vouches for the body.
+        t = next((p[2:] for p in header.split(",") if p.startswith("t=")), "")
+        signed = [f"t={t},{part}" for part in header.split(",") if part.startswith("v1=")]
+        secrets = [signing_secret(settings, subscription_id, g) for g in range(1, 21)]
+        if not any(
+            signature_problem(one, body, secret, now) is None
+            for one in signed
+            for secret in secrets
+        ):
+            return _error(401, "no signature of this subscription's matches")
+        try:
+            event = json.loads(body)
+        except (ValueError, RecursionError):
+            event = None
+        key = request.headers.get("Idempotency-Key", "")
+        if not isinstance(event, dict) or not key or event.get("id") != key:
+            return _error(400, 'the body must be a JSON object whose "id" is the Idempotency-Key')
+        book = Ledger(folder / f"webhooks-{subscription_id}.jsonl")
+        outcome = await run_in_threadpool(book.record, key, event)
+        return JSONResponse({"id": key, "status": outcome}, status_code=STATUS[outcome])
+
     return Starlette(
         routes=[
+            Route("/webhooks/{subscription_id:int}", webhook, methods=["POST"], name="webhook"),
             Route("/{system}/payments", receive, methods=["POST"], name="receive"),
             Route("/{system}/payments", received, methods=["GET"], name="received"),
+            Route("/{system}/balances", balances, methods=["POST"], name="balances"),
         ]
     )

@@ -21,8 +21,6 @@ flag on the customer view stays until the system takes it).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 
@@ -35,9 +33,9 @@ from shared.actors import SYSTEM
 from shared.config import Settings
 from shared.db import utcnow
 from shared.messaging import outbox
+from shared.messaging.signing import SIGNATURE_HEADER, signature
 from shared.models import OutboxMessage, WriteBack, WriteBackStatus
 
-SIGNATURE_HEADER = "Paydesk-Signature"
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # A system that did not answer is not asked again for this long: one worker pass waits
 # for its timeout once, not once per message queued for it (their next tries are backed
@@ -51,12 +49,6 @@ class WriteBackRefused(RuntimeError):
 
 class SourceSystemDown(RuntimeError):
     """The source system did not answer (or answered 5xx) a moment ago: not asked again yet."""
-
-
-def signature(secret: str, body: bytes, at: int) -> str:
-    """The signature header's value: a receiver recomputes v1 from t and the raw body."""
-    mac = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={at},v1={mac}"
 
 
 def write_back_handler(settings: Settings) -> outbox.Handler:

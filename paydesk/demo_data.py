@@ -20,13 +20,17 @@ from shared import audit
 from shared.actors import SYSTEM, Actor, ActorType
 from shared.approvals import requests
 from shared.auth.staff_users import create_staff, ensure_default_roles
+from shared.balance_sources import configuration
+from shared.balance_sources.sandbox import SandboxBooks
 from shared.catalog_names import set_translations
-from shared.config import Settings
+from shared.config import SANDBOX_SOURCE_MOUNT, Settings
 from shared.db import utcnow
 from shared.finance import deposits, drawers, journal
 from shared.gateway.protocol import PaymentGateway
 from shared.gateway.sandbox.cards import SANDBOX_CARDS, Behaviour
 from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.messaging import webhooks
+from shared.messaging.webhooks import EVENT_TYPES
 from shared.messaging.write_back import LOCAL
 from shared.models import (
     Account,
@@ -566,6 +570,28 @@ def sample_bills(session: Session, count: int = 3) -> list[tuple[str, str, str, 
     return [(d, a, c, n) for d, a, c, n in rows]
 
 
+def _pull_from_sandbox(session: Session, settings: Settings) -> None:
+    """The systems the sandbox source system plays (the demo's utility billing) are pulled
+    from at start: its books begin as the bills Paydesk holds for them."""
+    for system in configuration.systems(session, settings):
+        if not system.sandbox:
+            continue
+        url = configuration.sandbox_url(settings, system.system)
+        configuration.set_source(session, settings, SYSTEM, system, "pull", url, "2000")
+        SandboxBooks(settings.var_dir / "sandbox-source", system.system).copy_from(session)
+
+
+def _crm_subscription(session: Session, settings: Settings) -> None:
+    """A webhook subscription to every event, received by the sandbox source system (a
+    stand-in for the city's CRM), so the delivery log has something in it from the start."""
+    if not settings.sandbox_source_systems:
+        return
+    base = f"{settings.base_url.rstrip('/')}{SANDBOX_SOURCE_MOUNT}/webhooks"
+    fields = ("Riverton CRM (sandbox)", "crm@riverton.example", f"{base}/0", [*EVENT_TYPES])
+    subscription = webhooks.subscribe(session, SYSTEM, fields)
+    subscription.url = f"{base}/{subscription.id}"
+
+
 def seed_demo(
     session: Session, settings: Settings, gateway: PaymentGateway, sandbox: SandboxGateway | None
 ) -> DemoSummary:
@@ -591,11 +617,14 @@ def seed_demo(
         "demo",
         {"customers": 50, "invoices": len(invoices)},
     )
+    _crm_subscription(session, settings)
     session.commit()
     payments = _payments(session, gateway, sandbox, invoices, rng, settings)
     session.commit()
     _deposit_and_journal(session, settings)
     seed_support(session, settings)
+    session.commit()
+    _pull_from_sandbox(session, settings)
     session.commit()
     return DemoSummary(
         customers=50,

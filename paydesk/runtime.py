@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.auth.oidc import OidcClient, OidcSettings
+from shared.balance_sources.refreshing import Refresher
 from shared.config import Settings
 from shared.db import make_engine, make_sessionmaker
 from shared.gateway.protocol import PaymentGateway
@@ -27,9 +28,15 @@ class Runtime:
     sandbox: SandboxGateway | None = field(default=None)
     # Staff single sign-on, when PAYDESK_OIDC_ISSUER and _CLIENT_ID are set.
     oidc: OidcClient | None = field(default=None)
+    # Pulled balances: one thread pool and circuit breaker for the process.
+    balance_sources: Refresher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.balance_sources = Refresher(self.settings)
 
     def close(self) -> None:
         self.engine.dispose()
+        self.balance_sources.close()
         if self.sandbox is not None:
             self.sandbox.close()
         if self.oidc is not None:

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 
+from integrations.webhooks import paused_email_handler, webhook_handler
 from integrations.write_back import write_back_handler
 from paydesk.runtime import Runtime
 from shared import rate_limit
@@ -19,6 +20,7 @@ from shared.db import transaction, utcnow
 from shared.finance import deposits, journal
 from shared.interactions.replies import SUPPORT_EMAIL, support_email_handler
 from shared.messaging import outbox, write_back
+from shared.messaging.webhooks import WEBHOOK, WEBHOOK_PAUSED_EMAIL
 from shared.messaging.write_back import WRITE_BACK
 from shared.payments import corrections, recovery, settlement
 from shared.receipts.email import RECEIPT_EMAIL, receipt_email_handler
@@ -36,6 +38,8 @@ class Worker:
             RECEIPT_EMAIL: receipt_email_handler(runtime.settings, runtime.mailer),
             WRITE_BACK: write_back_handler(runtime.settings),
             SUPPORT_EMAIL: support_email_handler(runtime.settings, runtime.mailer),
+            WEBHOOK: webhook_handler(runtime.settings),
+            WEBHOOK_PAUSED_EMAIL: paused_email_handler(runtime.settings, runtime.mailer),
         }
         # The batch close this worker acts on next (PAYDESK_BATCH_CLOSE); closes missed
         # while no worker ran are left to `paydesk settle`.

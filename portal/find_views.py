@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,19 +16,22 @@ from portal.payment_views import notice
 from portal.templating import templates
 from portal.web import (
     NO_STORE,
+    citizen,
     client_address,
     form_text,
     redirect_to,
     settings_of,
     too_many_attempts,
 )
+from shared.balance_sources.refreshing import Freshness, Refresher
 from shared.card_numbers import CARD_NUMBER_REFUSED, holds_card_number
 from shared.context_ref import sign_ref
 from shared.customers import lookup
 from shared.i18n import gettext_ as _
+from shared.models import Account
 from shared.payments.amount_input import read_part_payment
 from shared.rate_limit import Limit, RateLimited, count, refuse_if_spent
-from shared.web.endpoint import page
+from shared.web.endpoint import page, writes_on_get
 from shared.web.sessions import rotate
 
 # Failed look-ups only: a shared computer (a library's, a family's) is never refused for
@@ -108,10 +113,15 @@ def find(request: Request, db: Session) -> Response:
 
 
 def _basket_page(
-    request: Request, holdings: list[Holding], errors: dict[str, str], status_code: int = 200
+    request: Request,
+    holdings: list[Holding],
+    errors: dict[str, str],
+    status_code: int = 200,
+    freshness: Mapping[int, Freshness] | None = None,
 ) -> Response:
     context = {
         "holdings": holdings,
+        "freshness": freshness or {},
         "errors": errors,
         "notice": notice(basket.pop_notice(request.session)),
         "help_context": _help_context(request, holdings),
@@ -129,17 +139,24 @@ def _help_context(request: Request, holdings: list[Holding]) -> str:
 
 
 @page
+@writes_on_get
 def basket_view(request: Request, db: Session) -> Response:
+    """The bills found. Its GET writes: the accounts of systems Paydesk pulls from whose
+    data is older than the setting are asked first (never longer than their timeout)."""
     session = request.session
     locale = request.state.locale
     numbers = basket.accounts(session)
     if not numbers:
         return redirect_to(request, "portal:find")
+    refresher: Refresher = request.app.state.runtime.balance_sources
+    found = db.scalars(select(Account).where(Account.account_number.in_(numbers)))
+    freshness = refresher.refresh(db, found, citizen(request)).accounts
+    db.commit()
     chosen = basket.choices(session) if request.method == "GET" else None
     settings = settings_of(request)
     holdings = basket.load(db, numbers, settings.currency, locale, settings.timezone, chosen)
     if request.method == "GET":
-        return _basket_page(request, holdings, {})
+        return _basket_page(request, holdings, {}, freshness=freshness)
 
     form = request.state.form
     selected = set(form.getlist("pay"))

@@ -75,6 +75,10 @@ def notice(popped: tuple[str | None, str | None]) -> str | None:
     return messages.get(code, messages["failed"])
 
 
+# Refusals whose own words are shown: they name the bill and what it owes now.
+SAID_AS_IS = frozenset({"held", "paid_elsewhere", "balance_changed"})
+
+
 def _runtime_gateway(request: Request) -> PaymentGateway:
     gateway: PaymentGateway = request.app.state.runtime.gateway
     return gateway
@@ -247,7 +251,13 @@ def pay_return(request: Request, db: Session) -> Response:
         timezone=settings_of(request).timezone,
     )
     try:
-        outcome = payments.take_payment(db, gateway, payment_request, citizen(request))
+        outcome = payments.take_payment(
+            db,
+            gateway,
+            payment_request,
+            citizen(request),
+            balances=request.app.state.runtime.balance_sources,
+        )
     except payments.IdempotencyConflict:
         found = payments.find_by_key(db, result.our_key)
         if found is None:
@@ -255,7 +265,7 @@ def pay_return(request: Request, db: Session) -> Response:
         return _after(request, found[1])
     except payments.PaymentRefused as refused:
         basket.state(session)["choices"] = None
-        if refused.code == "held":
+        if refused.code in SAID_AS_IS:
             basket.set_notice(session, refused.code, refused.message)
         else:
             basket.set_notice(session, "stale")

@@ -92,6 +92,13 @@ class AuditAction(StrEnum):
     GL_EXPORT_DOWNLOADED = "finance:journal:downloaded"
     CREDIT_CREATED = "payment:credit:created"
     BALANCES_REFRESHED = "account:balance:refreshed"
+    BALANCES_PULLED = "account:balance:pulled"
+    BALANCE_SOURCE_SET = "integration:balance_source:set"
+    WEBHOOK_SUBSCRIBED = "integration:webhook:subscribed"
+    WEBHOOK_CHANGED = "integration:webhook:changed"
+    WEBHOOK_SECRET_ROTATED = "integration:webhook:secret_rotated"  # noqa: S105 - an event name
+    WEBHOOK_SENT_AGAIN = "integration:webhook:sent_again"
+    WEBHOOK_PAUSED = "integration:webhook:paused"
     EXCEPTION_OPENED = "exception:case:opened"
     EXCEPTION_ASSIGNED = "exception:case:assigned"
     EXCEPTION_RESOLVED = "exception:case:resolved"

@@ -65,7 +65,7 @@ class WriteBackTarget:
     secret: str
 
 
-def _secret_variable(system: str) -> str:
+def secret_variable(system: str) -> str:
     return "PAYDESK_WRITE_BACK_SECRET_" + re.sub(r"[^A-Z0-9]", "_", system.upper())
 
 
@@ -78,10 +78,10 @@ def _write_back_targets() -> tuple[WriteBackTarget, ...]:
         system, _, url = (part.strip() for part in entry.partition("="))
         if not system or not url.startswith(("http://", "https://")):
             raise ValueError(f"PAYDESK_WRITE_BACK_URLS: {entry!r} is not system=http(s)://address")
-        secret = os.environ.get(_secret_variable(system), "")
+        secret = os.environ.get(secret_variable(system), "")
         if not secret:
             raise ValueError(
-                f"PAYDESK_WRITE_BACK_URLS names {system!r}: set {_secret_variable(system)} "
+                f"PAYDESK_WRITE_BACK_URLS names {system!r}: set {secret_variable(system)} "
                 "to the secret its write-backs are signed with"
             )
         targets.append(WriteBackTarget(system, url, secret))
@@ -244,6 +244,22 @@ class Settings:
     # Source systems played by the sandbox source system under /sandbox-source (the demo's
     # utility billing). One not in PAYDESK_WRITE_BACK_URLS gets its write-backs there.
     sandbox_source_systems: tuple[str, ...] = field(default_factory=_sandbox_source_systems)
+    # Balances pulled from a source system (shared/balance_sources): an account's balance
+    # older than this is asked again when a page shows it or a payment is about to take it.
+    balance_max_age_seconds: int = field(
+        default_factory=lambda: _env_int("BALANCE_MAX_AGE_SECONDS", 300)
+    )
+    # A system that failed this many times in a row is not asked for this many seconds.
+    balance_breaker_failures: int = field(
+        default_factory=lambda: _env_int("BALANCE_BREAKER_FAILURES", 3)
+    )
+    balance_breaker_seconds: int = field(
+        default_factory=lambda: _env_int("BALANCE_BREAKER_SECONDS", 60)
+    )
+    # After a webhook secret is rotated, the old one still signs for this many hours.
+    webhook_secret_overlap_hours: int = field(
+        default_factory=lambda: _env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+    )
     # Support requests: first-response and resolution targets per priority, in minutes.
     support_sla: tuple[tuple[str, int, int], ...] = field(default_factory=_support_sla)
     # A request is "at risk" once this share of a target's time is used.
@@ -281,6 +297,14 @@ class Settings:
             url = f"{self.base_url.rstrip('/')}{SANDBOX_SOURCE_MOUNT}/{system}/payments"
             return WriteBackTarget(system, url, self._sandbox_source_secret(system))
         return configured
+
+    def source_secret(self, system: str) -> str | None:
+        """The secret Paydesk shares with a source system: it signs write-backs and balance
+        pulls alike. PAYDESK_WRITE_BACK_SECRET_<SYSTEM>, or the sandbox's derived one."""
+        if secret := os.environ.get(secret_variable(system)):
+            return secret
+        target = self.write_back_target(system)
+        return target.secret if target is not None else None
 
     def _sandbox_source_secret(self, system: str) -> str:
         # Derived from the secret key, so the sender and the sandbox agree with nothing

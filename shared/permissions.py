@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, str] = {
     "admin:roles": "Manage roles",
     "admin:terminals": "Manage kiosks and counter terminals",
     "admin:settings": "Change settings",
+    "admin:integrations": "Manage connected systems and webhooks",
 }
 
 _VIEW = {"customers:view", "payments:view"}
@@ -120,5 +121,11 @@ PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
         "drawers:approve",
     ),
     "oversight": ("audit:view", "reports:view", "exports:gl", "deposits:prepare"),
-    "administration": ("admin:users", "admin:roles", "admin:terminals", "admin:settings"),
+    "administration": (
+        "admin:users",
+        "admin:roles",
+        "admin:terminals",
+        "admin:settings",
+        "admin:integrations",
+    ),
 }

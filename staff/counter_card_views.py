@@ -116,7 +116,13 @@ def card_return(request: Request, db: Session) -> Response:
     )
     actor = dataclasses.replace(staff_of(request).actor, terminal_id=attempt.get("terminal"))
     try:
-        outcome = payments.take_payment(db, gateway_of(request), payment_request, actor)
+        outcome = payments.take_payment(
+            db,
+            gateway_of(request),
+            payment_request,
+            actor,
+            balances=request.app.state.runtime.balance_sources,
+        )
     except payments.PaymentRefused as refused:
         customer = _customer(db, customer_id)
         bills = open_bills(db, request, customer_id)

@@ -437,7 +437,14 @@ def take(request: Request, db: Session, start_card: StartCard) -> Response:
     if form.tender == "card":
         return start_card(request, db, customer, bills, form, payment_request)
     try:
-        outcome = payments.take_payment(db, gateway_of(request), payment_request, actor, override)
+        outcome = payments.take_payment(
+            db,
+            gateway_of(request),
+            payment_request,
+            actor,
+            override,
+            balances=request.app.state.runtime.balance_sources,
+        )
     except payments.PaymentRefused as refused:
         return form_page(request, db, customer, bills, form, {"form": refused.message}, 422)
     except payments.IdempotencyConflict:

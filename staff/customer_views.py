@@ -18,10 +18,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared.balance_sources.refreshing import Refreshed, Refresher
 from shared.customers import balances
 from shared.customers.search import Cursor
 from shared.customers.visibility import Visible, in_department, known_in, within
 from shared.exceptions import queue
+from shared.i18n import gettext_ as _
 from shared.messaging import write_back
 from shared.models import (
     Account,
@@ -38,7 +40,7 @@ from shared.models import (
 from shared.payments import duplicates as duplicates_rule
 from shared.payments.states import IN_DOUBT
 from shared.terminals import registry as terminal_registry
-from shared.web.endpoint import fragment_or_page, page
+from shared.web.endpoint import fragment_or_page, page, writes_on_get
 from staff.access import StaffContext, requires
 from staff.payment_views import display
 from staff.templating import NO_STORE, templates
@@ -250,13 +252,30 @@ def refresh_balances(request: Request, db: Session) -> Response:
             )
         )
     )
-    balances.refresh(db, accounts, request.state.staff.actor)
+    actor = request.state.staff.actor
+    # Accounts whose system Paydesk pulls from are asked now; the others are recomputed.
+    pulled = refresher_of(request).refresh(db, accounts, actor, force=True)
+    balances.refresh(db, [a for a in accounts if a.id not in pulled.accounts], actor)
+    if pulled.failed():
+        request.session["staff_customer_notice"] = _(
+            "Some accounts could not be refreshed from their billing system: their last "
+            "known balance is shown, with its time."
+        )
     return redirect_to(request, "staff:customer", customer_id=customer.id)
+
+
+def refresher_of(request: Request) -> Refresher:
+    refresher: Refresher = request.app.state.runtime.balance_sources
+    return refresher
 
 
 @page
 @requires("customers:view")
+@writes_on_get
 def customer_view(request: Request, db: Session) -> Response:
+    """The customer view. Its GET writes: accounts of systems Paydesk pulls from whose
+    data is older than the setting are refreshed first (and committed), never waiting
+    longer than the slowest system's timeout."""
     customer = visible_customer(request, db)
     staff: StaffContext = request.state.staff
     departments = staff.permissions.departments_for("customers:view")
@@ -268,6 +287,8 @@ def customer_view(request: Request, db: Session) -> Response:
             .order_by(Department.name, Account.account_number)
         )
     )
+    pulled: Refreshed = refresher_of(request).refresh(db, accounts, staff.actor)
+    db.commit()
     invoices_from = _invoice_cursor(request.query_params.get("invoices_after", ""))
     invoices = _open_invoices(db, customer.id, departments, invoices_from)
     raw_cursor = request.query_params.get("payments_after", "")
@@ -348,6 +369,7 @@ def customer_view(request: Request, db: Session) -> Response:
         "duplicates": duplicates(db, customer.id, payment_departments) if may_see_payments else [],
         "on_hold": on_hold,
         "write_backs": write_back.pending_for(db, paid_into) if may_see_payments else [],
+        "freshness": pulled.accounts,
         "limited": departments is not None,
     }
     return fragment_or_page(

@@ -16,10 +16,12 @@ from staff import (
     finance_routes,
     help_admin_views,
     home_views,
+    integration_views,
     queue_routes,
     sso_views,
     support_routes,
     terminal_views,
+    webhook_views,
 )
 
 GET_POST = ["GET", "POST"]
@@ -92,6 +94,44 @@ routes: list[BaseRoute] = [
         help_admin_views.help_topic,
         methods=GET_POST,
         name="admin_help_topic",
+    ),
+    Route("/admin/integrations", integration_views.integrations, name="admin_integrations"),
+    Route(
+        "/admin/integrations/sources/{system}",
+        integration_views.source,
+        methods=GET_POST,
+        name="admin_integration_source",
+    ),
+    Route(
+        "/admin/integrations/sandbox/{system}",
+        integration_views.sandbox_switches,
+        methods=["POST"],
+        name="admin_integration_sandbox",
+    ),
+    Route("/admin/webhooks", webhook_views.subscriptions, methods=GET_POST, name="admin_webhooks"),
+    Route(
+        "/admin/webhooks/{subscription_id:int}",
+        webhook_views.subscription,
+        methods=GET_POST,
+        name="admin_webhook",
+    ),
+    Route(
+        "/admin/webhooks/{subscription_id:int}/rotate",
+        webhook_views.rotate,
+        methods=["POST"],
+        name="admin_webhook_rotate",
+    ),
+    Route(
+        "/admin/webhooks/{subscription_id:int}/deliveries/{delivery_id:int}/again",
+        webhook_views.send_one_again,
+        methods=["POST"],
+        name="admin_webhook_delivery_again",
+    ),
+    Route(
+        "/admin/webhooks/{subscription_id:int}/again",
+        webhook_views.send_range_again,
+        methods=["POST"],
+        name="admin_webhook_range_again",
     ),
     Route("/admin/roles", admin_role_views.roles, name="admin_roles"),
     Route("/admin/roles/new", admin_role_views.role_new, methods=GET_POST, name="admin_role_new"),

@@ -48,7 +48,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "gateway": {"kernel"},
     "auth": {"kernel", "models"},
     "web": {"kernel", "models", "auth"},
-    "exceptions": {"kernel", "models"},
+    # An exception opened is a webhook event (`shared.messaging.webhooks`).
+    "exceptions": {"kernel", "models", "messaging"},
     "approvals": {"kernel", "models"},
     # Finance reads settlement reports (the gateway's value types) and asks for approvals;
     # payments put counter cash into drawers and card batches into deposits.
@@ -68,6 +69,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     },
     "interactions": {"kernel", "models", "customers", "messaging"},
     "terminals": {"kernel", "models"},
+    # Pulled balances are applied to the bills held here, minding what payments hold.
+    "balance_sources": {"kernel", "models", "customers", "messaging", "payments"},
     "help": {
         "kernel",
         "models",

@@ -42,6 +42,7 @@ from shared.exceptions import cases
 from shared.gateway.sandbox.cards import Behaviour
 from shared.gateway.sandbox.gateway import SandboxGateway
 from shared.interactions import sla, support
+from shared.messaging import webhooks
 from shared.models import (
     ApprovalRequest,
     Channel,
@@ -117,7 +118,13 @@ def site(
         base = f"http://127.0.0.1:{sock.getsockname()[1]}"
         with (
             runtime_on_fresh_database(
-                request.param, tmp, secret_key="pci-inputs", base_url=base, timezone="UTC"
+                request.param,
+                tmp,
+                secret_key="pci-inputs",
+                base_url=base,
+                timezone="UTC",
+                # A system the sandbox plays: the connected systems page offers its switches.
+                sandbox_source_systems=("utility-billing",),
             ) as runtime,
             serving(asgi(create_app(runtime)), sock, access_log=True),
         ):
@@ -414,6 +421,32 @@ def _administration(site: Site) -> None:
         db.flush()
         kiosk_id = kiosk.id
     inject(site, admin, f"/staff/terminals/{kiosk_id}", {"reason": "Moved upstairs"})
+    inject(site, admin, "/staff/admin/integrations", {})  # the sandbox's switches
+    inject(
+        site,
+        admin,
+        "/staff/admin/integrations/sources/utility-billing",
+        {"mode": "pull", "timeout": "2000"},
+    )
+    hook = {
+        "owner": "CRM team",
+        "owner_email": "crm@example.org",
+        "url": "https://crm.example.org/hooks",
+        "events": ["exception.opened"],
+    }
+    inject(site, admin, "/staff/admin/webhooks", hook)
+    with transaction(site.runtime.factory) as db:
+        made = webhooks.subscribe(
+            db, SYSTEM, ("PCI", "p@example.org", hook["url"], ["exception.opened"])
+        )  # type: ignore[arg-type]
+        cases.open_case(db, SYSTEM, ExceptionKind.POSSIBLE_DUPLICATE, f"pci-hook-{made.id}")
+        hook_id = made.id
+    inject(
+        site,
+        admin,
+        f"/staff/admin/webhooks/{hook_id}",
+        hook | {"from": "2026-12-01", "to": "2026-12-31"},
+    )
     inject(site, admin, "/staff/", {})  # sign out, sign out everywhere: nothing typed
 
 

@@ -196,6 +196,8 @@ def find(body: schemas.LookupRequest, request: Request, db: Db, caller: Kiosk) -
         account = lookup.find_account(db, body.reference, body.access_code)
         bills: list[schemas.Bill] = []
         if account is not None:
+            # What the source system says now, as on the portal's bills page.
+            parts_of(request).balance_sources.refresh(db, [account], caller.actor)
             bills = kiosk_bills.open_bills(
                 db,
                 account,
@@ -372,7 +374,13 @@ def pay(
         )
         gateway = parts_of(request).gateway
         try:
-            outcome = taking.take_payment(db, gateway, payment_request, caller.actor)
+            outcome = taking.take_payment(
+                db,
+                gateway,
+                payment_request,
+                caller.actor,
+                balances=parts_of(request).balance_sources,
+            )
         except taking.IdempotencyConflict:
             raise _refuse(
                 db,

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from shared import audit
 from shared.actors import Actor
+from shared.balance_sources.refreshing import Refresher
 from shared.config import Settings
 from shared.gateway.protocol import PaymentGateway
 from shared.i18n import LOCALES, N_, current_locale, gettext_
@@ -30,6 +31,8 @@ class Parts(Protocol):
     settings: Settings
     factory: sessionmaker[Session]
     gateway: PaymentGateway
+    # Source systems asked about bills before they are shown or paid (shared.balance_sources).
+    balance_sources: Refresher
 
 
 class ApiError(Exception):

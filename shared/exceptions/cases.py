@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.actors import Actor
 from shared.db import utcnow
+from shared.messaging import webhooks
 from shared.models import ExceptionCase, ExceptionKind, ExceptionStatus, StaffUser
 
 CASES = cast(Table, ExceptionCase.__table__)
@@ -65,6 +66,11 @@ def open_case(
             "exception",
             created,
             {"kind": kind.value, "subject": subject, "amount": amount},
+        )
+        webhooks.emit(
+            session,
+            "exception.opened",
+            {"id": created, "kind": kind.value, "subject": subject, "amount": amount},
         )
     case = session.scalars(
         select(ExceptionCase).where(ExceptionCase.kind == kind, ExceptionCase.subject == subject)

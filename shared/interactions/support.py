@@ -22,6 +22,7 @@ from shared.card_numbers import scrub
 from shared.db import utcnow
 from shared.i18n import LOCALES
 from shared.interactions import history, numbering, replies, sla
+from shared.messaging import webhooks
 from shared.models import (
     Account,
     Allocation,
@@ -216,6 +217,17 @@ def open_request(
     )
     if request.contact_email:
         replies.confirm(session, request)
+    webhooks.emit(
+        session,
+        "support_request.created",
+        {
+            "reference": request.reference,
+            "channel": str(channel),
+            "priority": str(priority),
+            "about": f"{about.kind}:{about.reference}" if about else None,
+            "created_at": now.isoformat(),
+        },
+    )
     return request
 
 

@@ -23,6 +23,7 @@ from shared.card_numbers import scrub
 from shared.db import utcnow
 from shared.i18n import gettext_ as _
 from shared.interactions import history, sla
+from shared.messaging import webhooks
 from shared.models import (
     Outcome,
     StaffUser,
@@ -92,6 +93,12 @@ def move(
         else audit.AuditAction.SUPPORT_STATUS_CHANGED,
         {"from": str(previous), "to": str(to), **details},
     )
+    if to is S.RESOLVED:
+        webhooks.emit(
+            session,
+            "support_request.resolved",
+            {"reference": request.reference, "resolved_at": now.isoformat(), **details},
+        )
 
 
 def _active(request: SupportRequest) -> None:

@@ -26,9 +26,12 @@ MESSAGES = cast(Table, OutboxMessage.__table__)
 _INSERT = insert(MESSAGES).returning(MESSAGES.c.id)
 
 
-def enqueue(session: Session, kind: str, payload: dict[str, Any]) -> OutboxMessage:
-    """Write a message in the caller's transaction (a Core insert: this is on the payment path)."""
-    message = OutboxMessage(kind=kind, payload=payload)
+def enqueue(
+    session: Session, kind: str, payload: dict[str, Any], not_before: dt.datetime | None = None
+) -> OutboxMessage:
+    """Write a message in the caller's transaction (a Core insert: this is on the payment path),
+    to be sent at once or not before `not_before`."""
+    message = OutboxMessage(kind=kind, payload=payload, next_attempt_at=not_before)
     message.id = session.connection().execute(_INSERT, row_of(message)).scalar_one()
     attach(session, message)
     return message

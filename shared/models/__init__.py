@@ -46,6 +46,7 @@ from shared.models.payments import (
 )
 from shared.models.rate_limit import RateLimitWindow
 from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
+from shared.models.sources import BalanceSourceSetting, SourceMode
 from shared.models.staff import (
     AccessStamp,
     Permission,
@@ -63,6 +64,12 @@ from shared.models.support import (
     SupportStatus,
 )
 from shared.models.web_session import SessionKind, WebSession
+from shared.models.webhooks import (
+    DeliveryStatus,
+    SubscriptionStatus,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from shared.models.write_back import WriteBack, WriteBackStatus
 
 __all__ = [
@@ -76,6 +83,7 @@ __all__ = [
     "ApprovalStatus",
     "AuditChainHead",
     "AuditEvent",
+    "BalanceSourceSetting",
     "Channel",
     "ContactMethod",
     "Correction",
@@ -84,6 +92,7 @@ __all__ = [
     "CreditStatus",
     "Customer",
     "CustomerSearchTerm",
+    "DeliveryStatus",
     "Department",
     "DepartmentName",
     "Deposit",
@@ -125,7 +134,9 @@ __all__ = [
     "RoleAssignment",
     "SessionKind",
     "SettlementBatchRecord",
+    "SourceMode",
     "StaffUser",
+    "SubscriptionStatus",
     "SupportPriority",
     "SupportRequest",
     "SupportRequestEvent",
@@ -134,6 +145,8 @@ __all__ = [
     "Tender",
     "Terminal",
     "WebSession",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WriteBack",
     "WriteBackStatus",
 ]

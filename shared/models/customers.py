@@ -121,6 +121,9 @@ class Account(Base):
     access_code: Mapped[str] = mapped_column(String(32))
     balance: Mapped[Minor] = mapped_column(default=0)
     balance_as_of: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The source system's own time for the balance last pulled from it: an answer older
+    # than this (two refreshes crossing) never overwrites a newer one.
+    source_as_of: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[Timestamp]
 
     customer: Mapped[Customer] = relationship(back_populates="accounts")

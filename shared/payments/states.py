@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, attributes
 from shared import audit
 from shared.actors import Actor
 from shared.db import attach, row_of, utcnow
+from shared.messaging import webhooks
 from shared.models import HoldOutcome, Payment, PaymentStatus, PaymentStatusChange
 from shared.payments import holds
 
@@ -39,6 +40,16 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     S.VOIDED: frozenset(),
     S.REFUNDED: frozenset(),
     S.REVERSED: frozenset(),
+}
+
+# The webhook event a payment reaching a state emits (`shared.messaging.webhooks`).
+_EVENTS = {
+    S.POSTED: "payment.posted",
+    S.SETTLED: "payment.settled",
+    S.VOIDED: "payment.voided",
+    S.REFUNDED: "payment.refunded",
+    S.PARTIALLY_REFUNDED: "payment.refunded",
+    S.REVERSED: "payment.reversed",
 }
 
 # The column that records when a payment first reached a state, where there is one.
@@ -187,3 +198,17 @@ def write_history(
             {"from": str(previous), "to": str(to), "amount": payment.amount},
             reason,
         )
+        if event := _EVENTS.get(to):
+            webhooks.emit(
+                session,
+                event,
+                {
+                    "transaction_id": payment.transaction_id,
+                    "status": str(to),
+                    "amount": payment.amount,
+                    "currency": payment.currency,
+                    "channel": str(payment.channel),
+                    "tender": str(payment.tender),
+                    "at": at.isoformat(),
+                },
+            )

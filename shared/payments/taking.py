@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -107,6 +108,45 @@ class PaymentRefused(Exception):
     def message(self) -> str:
         translated = gettext_(self._message)
         return translated % self._values if self._values else translated
+
+
+class ChangedBill(Protocol):
+    """A bill whose owing its source system just changed."""
+
+    @property
+    def invoice_number(self) -> str: ...
+    @property
+    def after(self) -> int: ...
+
+
+class BalanceCheck(Protocol):
+    """Asks the source systems of the bills about to be paid
+    (`shared.balance_sources.refreshing.Refresher`)."""
+
+    def before_payment(
+        self, session: Session, invoice_numbers: list[str], actor: Actor
+    ) -> Sequence[ChangedBill]: ...
+
+
+def _contradicted(changed: ChangedBill, request: PaymentRequest) -> PaymentRefused:
+    if changed.after <= 0:
+        return PaymentRefused(
+            "paid_elsewhere",
+            N_(
+                "Bill %(number)s was just paid elsewhere, its billing system says: it now "
+                "owes nothing. Nothing was charged."
+            ),
+            number=changed.invoice_number,
+        )
+    return PaymentRefused(
+        "balance_changed",
+        N_(
+            "Bill %(number)s now owes %(owing)s, its billing system says. Nothing was "
+            "charged: check the amount and pay again."
+        ),
+        number=changed.invoice_number,
+        owing=Money(changed.after, request.currency).format(request.locale),
+    )
 
 
 class IdempotencyConflict(Exception):
@@ -454,16 +494,28 @@ def take_payment(
     request: PaymentRequest,
     actor: Actor,
     override: ApprovalRequest | None = None,
+    balances: BalanceCheck | None = None,
 ) -> PaymentOutcome:
     """Take a payment. Idempotent by `request.idempotency_key`; commits as it goes.
 
     A used key is found by the unique index when the payment row is written,
     not by a look-up first: retries are rare, and every payment saves a query. An approved
     `override` (for `request.overridden`) is used up in the payment's own transaction.
+    With `balances`, the bills of systems Paydesk pulls from are asked about first (when
+    their data is older than the setting); a bill whose owing the source just changed
+    refuses the payment, showing what it owes now (the change itself is kept).
     """
     card = request.tender is Tender.CARD
     receipt: Receipt | None = None
+    changed: Sequence[ChangedBill] = ()
+    if balances is not None:
+        changed = balances.before_payment(
+            session, [item.invoice_number for item in request.items], actor
+        )
+        session.commit()
     try:
+        if changed:
+            raise _contradicted(changed[0], request)
         if card:
             payment, shares = _create(session, request, actor, (), override)
         else:

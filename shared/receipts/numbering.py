@@ -25,6 +25,7 @@ from shared.catalog_names import bill_description, name_in
 from shared.config import Settings
 from shared.db import attach, row_of, utcnow
 from shared.identifiers import receipt_number
+from shared.messaging import webhooks
 from shared.models import (
     AccountCredit,
     Allocation,
@@ -86,6 +87,17 @@ def issue(session: Session, payment: Payment, actor: Actor) -> Receipt:
         "receipt",
         receipt.receipt_number,
         {"transaction_id": payment.transaction_id, "amount": payment.amount},
+    )
+    webhooks.emit(
+        session,
+        "receipt.issued",
+        {
+            "receipt_number": receipt.receipt_number,
+            "transaction_id": payment.transaction_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "issued_at": now.isoformat(),
+        },
     )
     return receipt
 

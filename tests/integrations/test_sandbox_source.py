@@ -21,13 +21,21 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from integrations.sandbox_source import Ledger, sandbox_source_app
-from integrations.write_back import SIGNATURE_HEADER, signature, write_back_handler
+from integrations.webhooks import webhook_handler
+from integrations.write_back import write_back_handler
 from paydesk.app import asgi, create_app
+from shared.actors import SYSTEM as SYSTEM_ACTOR
+from shared.balance_sources.configuration import sandbox_url
+from shared.balance_sources.http_json import HttpJsonSource
+from shared.balance_sources.protocol import SourceUnavailable, UnknownAccount
+from shared.balance_sources.sandbox import SandboxBooks, Switches
 from shared.config import SANDBOX_SOURCE_MOUNT, Settings, WriteBackTarget
 from shared.db import transaction
-from shared.messaging import outbox
+from shared.exceptions import cases
+from shared.messaging import outbox, webhooks
+from shared.messaging.signing import SIGNATURE_HEADER, signature
 from shared.messaging.write_back import WRITE_BACK
-from shared.models import Permission, Role
+from shared.models import DeliveryStatus, ExceptionKind, Permission, Role, WebhookDelivery
 from tests import factories
 from tests.integrations.test_write_back import KEEP_TRYING, pay, write_backs
 from tests.staff.conftest import Console, post_login, signed_in
@@ -314,3 +322,130 @@ def test_a_pending_sign_in_is_no_staff_session(console: Console) -> None:
     account = console.user(["supervisor"])  # must enrol a code: the password alone is not it
     assert post_login(client, account.username, account.password).status_code == 303
     assert client.get(f"{SANDBOX_SOURCE_MOUNT}/{SYSTEM}/payments").status_code == 401
+
+
+# -- balances: the pull contract, played ---------------------------------------------
+
+
+@pytest.fixture
+def played(db: Session, tmp_path: Path) -> Iterator[tuple[Settings, str, list[str]]]:
+    """The sandbox serving balances on loopback, its books copied from two utility bills."""
+    first, second = factories.bills(db, [8_450, 2_000])
+    second.account_id = first.account_id
+    first.account.source_system = SYSTEM
+    second.fee_type_id = first.fee_type_id
+    db.commit()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = make_settings(tmp_path, base_url=base)
+    assert SandboxBooks(tmp_path / "sandbox-source", SYSTEM).copy_from(db) >= 1
+    app = Starlette(routes=[Mount(SANDBOX_SOURCE_MOUNT, app=sandbox_source_app(settings))])
+    with serving(app, sock):
+        yield settings, first.account.account_number, [first.invoice_number, second.invoice_number]
+    sock.close()
+
+
+def _source(settings: Settings, timeout: float = 2.0) -> HttpJsonSource:
+    secret = settings.source_secret(SYSTEM)
+    assert secret is not None
+    return HttpJsonSource(SYSTEM, sandbox_url(settings, SYSTEM), secret, timeout)
+
+
+def test_it_serves_the_bills_it_holds_and_hears_of_payments(
+    played: tuple[Settings, str, list[str]],
+) -> None:
+    settings, number, bills = played
+    statement = _source(settings).statement(number)
+    assert [(b.invoice_number, b.owing) for b in statement.bills] == [
+        (bills[0], 8_450),
+        (bills[1], 2_000),
+    ]
+    with pytest.raises(UnknownAccount):
+        _source(settings).statement("NO-SUCH-ACCOUNT")
+    # A write-back marks the bill paid in its books.
+    paid = json.dumps(
+        {
+            "event": "payment.posted",
+            "id": KEY,
+            "account_number": number,
+            "lines": [{"invoice_number": bills[0], "amount": 8_450, "owing_after": 0}],
+        }
+    ).encode()
+    target = settings.write_back_target(SYSTEM)
+    assert target is not None
+    answer = httpx.post(
+        target.url,
+        content=paid,
+        headers={
+            "Idempotency-Key": KEY,
+            SIGNATURE_HEADER: signature(target.secret, paid, int(time.time())),
+        },
+    )
+    assert answer.status_code == 201
+    assert [b.invoice_number for b in _source(settings).statement(number).bills] == [bills[1]]
+
+
+def test_its_switches_make_it_fail_contradict_and_dawdle(
+    played: tuple[Settings, str, list[str]],
+) -> None:
+    settings, number, bills = played
+    books = SandboxBooks(settings.var_dir / "sandbox-source", SYSTEM)
+    books.set_switches(Switches(failing=True))
+    with pytest.raises(SourceUnavailable) as down:
+        _source(settings).statement(number)
+    assert down.value.reason == f"{SYSTEM} answered HTTP 503"
+    books.set_switches(Switches(contradicting=True))
+    assert [b.invoice_number for b in _source(settings).statement(number).bills] == [bills[1]]
+    books.set_switches(Switches(slow=True))
+    with pytest.raises(SourceUnavailable) as slow:
+        _source(settings, timeout=0.2).statement(number)
+    assert slow.value.reason == f"{SYSTEM} did not answer in time"
+
+
+def test_an_unsigned_balance_request_is_refused(played: tuple[Settings, str, list[str]]) -> None:
+    settings, number, _bills = played
+    wrong = HttpJsonSource(SYSTEM, sandbox_url(settings, SYSTEM), "not-the-secret", 2.0)
+    with pytest.raises(SourceUnavailable) as refused:
+        wrong.statement(number)
+    assert refused.value.reason == f"{SYSTEM} answered HTTP 401"
+
+
+def test_it_receives_the_demo_s_webhooks_signed_and_once(
+    db: Session, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    settings = make_settings(tmp_path, base_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+    subscription = webhooks.subscribe(
+        db, SYSTEM_ACTOR, ("CRM", "crm@example.org", "http://127.0.0.1:9/", ["exception.opened"])
+    )
+    subscription.url = f"{settings.base_url}{SANDBOX_SOURCE_MOUNT}/webhooks/{subscription.id}"
+    cases.open_case(db, SYSTEM_ACTOR, ExceptionKind.POSSIBLE_DUPLICATE, "sandbox-hook")
+    db.commit()
+    app = Starlette(routes=[Mount(SANDBOX_SOURCE_MOUNT, app=sandbox_source_app(settings))])
+    with serving(app, sock):
+        handlers = {webhooks.WEBHOOK: webhook_handler(settings)}
+        assert outbox.deliver_due(factory, handlers) == 1
+        (delivery,) = db.scalars(select(WebhookDelivery)).all()
+        db.refresh(delivery)
+        assert (delivery.status, delivery.response_code) == (DeliveryStatus.DELIVERED, 201)
+        # Signed by another subscription's secret: refused.
+        forged = httpx.post(
+            f"{settings.base_url}{SANDBOX_SOURCE_MOUNT}/webhooks/{subscription.id + 1}",
+            content=delivery.body.encode(),
+            headers={
+                "Idempotency-Key": delivery.event_id,
+                SIGNATURE_HEADER: webhooks.signature_header(
+                    [webhooks.signing_secret(settings, subscription.id, 1)],
+                    delivery.body.encode(),
+                    int(time.time()),
+                ),
+            },
+        )
+        assert forged.status_code == 401
+    sock.close()
+    (line,) = (
+        (tmp_path / "sandbox-source" / f"webhooks-{subscription.id}.jsonl").read_text().splitlines()
+    )
+    assert json.loads(line)["news"]["type"] == "exception.opened"

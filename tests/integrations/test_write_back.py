@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from integrations.write_back import SIGNATURE_HEADER, write_back_handler
+from integrations.write_back import write_back_handler
 from shared.actors import Actor, ActorType
 from shared.config import Settings, WriteBackTarget
 from shared.db import utcnow
 from shared.messaging import outbox
+from shared.messaging.signing import SIGNATURE_HEADER
 from shared.messaging.write_back import WRITE_BACK, of_payment, pending_for
 from shared.models import (
     AuditEvent,

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from paydesk.demo_data import DEMO_PASSWORDS, UTILITY_BILLING, is_seeded, seed_demo
 from shared import audit
+from shared.balance_sources.sandbox import SandboxBooks
 from shared.config import Settings
 from shared.finance import journal
 from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.messaging.webhooks import EVENT_TYPES
 from shared.models import (
     Account,
     ApprovalAction,
     ApprovalRequest,
     ApprovalStatus,
+    BalanceSourceSetting,
     Correction,
     CorrectionKind,
     Customer,
@@ -27,7 +32,10 @@ from shared.models import (
     Payment,
     PaymentStatus,
     Receipt,
+    SourceMode,
     StaffUser,
+    WebhookDelivery,
+    WebhookSubscription,
     WriteBack,
 )
 from tests.conftest import Database
@@ -127,3 +135,35 @@ def test_demo_data_covers_departments_customers_and_payment_states(
         assert len(days) >= 2
         journal.check_balanced(journal.entries_between(session, min(days), max(days)))
         assert audit.verify(session).ok
+
+
+def test_the_demo_pulls_utility_balances_from_the_sandbox_source_system(
+    fresh_database: Database, sandbox: SandboxGateway, tmp_path: Path
+) -> None:
+    settings = Settings(var_dir=tmp_path, sandbox_source_systems=(UTILITY_BILLING,))
+    factory = fresh_database.sessionmaker()
+    with factory() as session:
+        seed_demo(session, settings, sandbox, sandbox)
+        source = session.get(BalanceSourceSetting, UTILITY_BILLING)
+        assert source is not None
+        assert (source.mode, source.url) == (
+            SourceMode.PULL,
+            f"{settings.base_url}/sandbox-source/{UTILITY_BILLING}/balances",
+        )
+        # The sandbox's books hold what Paydesk holds for its accounts.
+        account = session.scalars(
+            select(Account).where(Account.source_system == UTILITY_BILLING).limit(1)
+        ).one()
+        books = SandboxBooks(tmp_path / "sandbox-source", UTILITY_BILLING)
+        listed = books.bills(account.account_number)
+        assert listed is not None
+        assert sum(bill["owing"] for bill in listed) == sum(
+            i.owing for i in account.invoices if i.status == "open"
+        )
+        # The sandbox's stand-in for the city's CRM is subscribed to every event, and the
+        # demo's payments are already queued for it.
+        (crm,) = session.scalars(select(WebhookSubscription)).all()
+        assert crm.url == f"{settings.base_url}/sandbox-source/webhooks/{crm.id}"
+        assert set(crm.event_types) == set(EVENT_TYPES)
+        queued = {d.event_type for d in session.scalars(select(WebhookDelivery))}
+        assert {"payment.posted", "receipt.issued", "exception.opened"} <= queued

@@ -22,6 +22,7 @@ from shared.db import transaction
 from shared.exceptions import cases
 from shared.finance import deposits, drawers, journal
 from shared.interactions import contacts, sla, support
+from shared.messaging import webhooks
 from shared.messaging.mailer import FileMailer
 from shared.models import (
     ContactMethod,
@@ -32,6 +33,7 @@ from shared.models import (
     RoleAssignment,
     StaffUser,
     SupportPriority,
+    WebhookDelivery,
 )
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
@@ -183,6 +185,20 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("GET", "/staff/admin/help"): "admin:settings",
     ("GET", "/staff/admin/help/{topic_id:int}"): "admin:settings",
     ("POST", "/staff/admin/help/{topic_id:int}"): "admin:settings",
+    ("GET", "/staff/admin/integrations"): "admin:integrations",
+    ("GET", "/staff/admin/integrations/sources/{system}"): "admin:integrations",
+    ("POST", "/staff/admin/integrations/sources/{system}"): "admin:integrations",
+    ("POST", "/staff/admin/integrations/sandbox/{system}"): "admin:integrations",
+    ("GET", "/staff/admin/webhooks"): "admin:integrations",
+    ("POST", "/staff/admin/webhooks"): "admin:integrations",
+    ("GET", "/staff/admin/webhooks/{subscription_id:int}"): "admin:integrations",
+    ("POST", "/staff/admin/webhooks/{subscription_id:int}"): "admin:integrations",
+    ("POST", "/staff/admin/webhooks/{subscription_id:int}/rotate"): "admin:integrations",
+    (
+        "POST",
+        "/staff/admin/webhooks/{subscription_id:int}/deliveries/{delivery_id:int}/again",
+    ): "admin:integrations",
+    ("POST", "/staff/admin/webhooks/{subscription_id:int}/again"): "admin:integrations",
     ("GET", "/staff/support"): "tickets:work",
     ("GET", "/staff/support/{reference}"): "tickets:work",
     ("POST", "/staff/support/{reference}/assign"): "tickets:work",
@@ -259,6 +275,8 @@ def records(console: Console) -> dict[str, str]:
         (bill,) = factories.bills(db, [2_500])
         department_id = bill.account.department_id
         outcome = factories.paid_in_cash(db, bill, Actor(ActorType.SYSTEM, "test"))
+        # Its bills come from another system: the connected systems' pages name it.
+        bill.account.source_system = "utility-billing"
         customer = db.get(Customer, outcome.payment.customer_id)
         assert customer is not None
         actor = Actor(ActorType.STAFF, staff.username, staff_user_id=staff.id)
@@ -323,7 +341,14 @@ def records(console: Console) -> dict[str, str]:
         exported = journal.export(
             db, accounts, asker, actor, dt.date(2001, 1, 1), dt.date(2001, 1, 1)
         )
+        hook = webhooks.subscribe(
+            db, actor, ("CRM", "crm@example.org", "http://127.0.0.1:9/", ["exception.opened"])
+        )
+        cases.open_case(db, actor, ExceptionKind.POSSIBLE_DUPLICATE, f"route-matrix-hook/{hook.id}")
         db.commit()
+        delivery_id = db.scalars(
+            select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == hook.id)
+        ).one()
         reference = asked.reference
         topic_id = db.scalars(select(HelpTopic.id)).first()
         kiosk = registry.register(
@@ -361,6 +386,9 @@ def records(console: Console) -> dict[str, str]:
         "deposit_id": str(deposit.id),
         "entry_id": str(entry.id),
         "export_id": str(exported.id),
+        "system": "utility-billing",
+        "subscription_id": str(hook.id),
+        "delivery_id": str(delivery_id),
     }
 
 
