@@ -102,7 +102,9 @@ def _portal_household(customer: Customer, paid_ever: set[int]) -> bool:
     )
 
 
-def demo_customer(server: Server, slot: int) -> DemoCustomer:
+def demo_customer(server: Server, slot: int, prefer: str | None = None) -> DemoCustomer:
+    """The `slot`-th demo customer that fits the staff journeys, with two untouched bills
+    of two departments (`prefer`'s first when they have one)."""
     found: list[DemoCustomer] = []
     with server.db() as db:
         customers = db.scalars(
@@ -129,7 +131,8 @@ def demo_customer(server: Server, slot: int) -> DemoCustomer:
                     first_bill.setdefault(bill.department, bill)
             if receipt is None or len(first_bill) < 2:
                 continue
-            two = tuple(first_bill.values())[:2]
+            bills = sorted(first_bill.values(), key=lambda bill: bill.department != prefer)
+            two = bills[:2]
             found.append(
                 DemoCustomer(
                     customer.id,

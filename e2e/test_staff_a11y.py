@@ -63,7 +63,7 @@ def paying_a_water_bill(server: Server) -> DemoCustomer:
     water bills live in the utility billing system, so the payment is written back."""
     return next(
         who
-        for who in (demo_customer(server, slot) for slot in itertools.count(3))
+        for who in (demo_customer(server, slot, prefer=WATER) for slot in itertools.count(3))
         if WATER in {bill.department for bill in who.bills}
     )
 
