@@ -48,6 +48,7 @@ def kind_names() -> dict[str, str]:
         ExceptionKind.SETTLEMENT_MISMATCH: _("Settlement mismatch"),
         ExceptionKind.WRITE_BACK_FAILING: _("Write-back failing"),
         ExceptionKind.REVERSAL: _("Reversal"),
+        ExceptionKind.RECONCILIATION_BREAK: _("Reconciliation break"),
     }
 
 

@@ -46,6 +46,14 @@ from shared.models.payments import (
 )
 from shared.models.rate_limit import RateLimitWindow
 from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
+from shared.models.reconciliation import (
+    BankLine,
+    BankStatement,
+    DepositMatch,
+    MatchKind,
+    ReconciliationMatch,
+    StatementFormat,
+)
 from shared.models.staff import (
     AccessStamp,
     Permission,
@@ -76,6 +84,8 @@ __all__ = [
     "ApprovalStatus",
     "AuditChainHead",
     "AuditEvent",
+    "BankLine",
+    "BankStatement",
     "Channel",
     "ContactMethod",
     "Correction",
@@ -88,6 +98,7 @@ __all__ = [
     "DepartmentName",
     "Deposit",
     "DepositKind",
+    "DepositMatch",
     "DrawerSession",
     "DrawerStatus",
     "ExceptionCase",
@@ -109,6 +120,7 @@ __all__ = [
     "Invoice",
     "InvoiceStatus",
     "LinkKind",
+    "MatchKind",
     "OutboxMessage",
     "OutboxStatus",
     "Outcome",
@@ -121,11 +133,13 @@ __all__ = [
     "Receipt",
     "ReceiptDelivery",
     "ReceiptSequence",
+    "ReconciliationMatch",
     "Role",
     "RoleAssignment",
     "SessionKind",
     "SettlementBatchRecord",
     "StaffUser",
+    "StatementFormat",
     "SupportPriority",
     "SupportRequest",
     "SupportRequestEvent",
