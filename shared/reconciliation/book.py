@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.actors import Actor
+from shared.card_numbers import scrub
 from shared.db import utcnow
 from shared.exceptions.cases import open_case, resolve
 from shared.i18n import N_, gettext_
@@ -42,9 +43,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:\-]*")
 class ReconcileError(Exception):
     """A match by hand is refused; `message` says why in the reader's language."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str = "lines") -> None:
         super().__init__(message)
         self._message = message
+        self.field = field  # the form field it is about: "lines" or "reason"
 
     @property
     def message(self) -> str:
@@ -87,7 +89,7 @@ def import_file(
             statement_id=stmt.statement_id,
             account=stmt.account,
             format=parsed.format,
-            file_name=file_name[:200],
+            file_name=scrub(file_name)[:200],
             file_sha256=parsed.sha256,
             currency=stmt.currency,
             statement_date=stmt.statement_date,
@@ -103,9 +105,10 @@ def import_file(
                 booking_date=line.booking_date,
                 amount=line.amount,
                 type_code=line.type_code,
-                bank_reference=line.bank_reference,
-                customer_reference=line.customer_reference,
-                text=line.text,
+                # A bank's free text is no place for a card number: masked before it is kept.
+                bank_reference=scrub(line.bank_reference),
+                customer_reference=scrub(line.customer_reference),
+                text=scrub(line.text),
             )
             for line in stmt.lines
         )
@@ -199,28 +202,41 @@ def reconcile(session: Session, window_days: int, today: dt.date, actor: Actor) 
     opened = 0
     for item in deposit_items(session):
         if item.day < cutoff:
-            opened += _break(session, actor, f"deposit:{item.id}", item.amount, item.id, None)
-    for item in line_items(session):
-        if item.day < cutoff:
-            opened += _break(session, actor, f"bank-line:{item.id}", item.amount, None, item.id)
+            label = item.refs[0] if item.refs else f"#{item.id}"
+            details = {
+                "deposit_id": item.id,
+                "deposit": f"{'Bag' if item.group == 'counter' else 'Card batch'} {label}",
+                "day": item.day.isoformat(),
+            }
+            opened += _break(session, actor, f"deposit:{item.id}", item.amount, details)
+    stale = session.execute(
+        select(BankLine.id, BankLine.booking_date, BankLine.amount, BankStatement)
+        .join(BankStatement, BankStatement.id == BankLine.statement_id)
+        .where(BankLine.match_id.is_(None), BankLine.booking_date < cutoff)
+    ).all()
+    for line_id, day, amount, stmt in stale:
+        details = {
+            "bank_line_id": line_id,
+            "statement_pk": stmt.id,
+            "statement": stmt.statement_id,
+            "day": day.isoformat(),
+        }
+        opened += _break(session, actor, f"bank-line:{line_id}", amount, details)
     return Outcome(len(found), opened)
 
 
 def _break(
-    session: Session,
-    actor: Actor,
-    subject: str,
-    amount: int,
-    deposit_id: int | None,
-    line_id: int | None,
+    session: Session, actor: Actor, subject: str, amount: int, details: dict[str, object]
 ) -> int:
+    """Open the break for `subject` (1), or find it open or resolved already (0)."""
     before = session.scalar(
         select(func.count(ExceptionCase.id)).where(
             ExceptionCase.kind == ExceptionKind.RECONCILIATION_BREAK,
             ExceptionCase.subject == subject,
         )
     )
-    details = {"deposit_id": deposit_id} if deposit_id else {"bank_line_id": line_id}
+    if before:
+        return 0
     open_case(
         session,
         actor,
@@ -229,7 +245,7 @@ def _break(
         amount=amount,
         details=details,
     )
-    return 0 if before else 1
+    return 1
 
 
 def _record(
@@ -294,7 +310,7 @@ def match_by_hand(
     if not line_ids:
         raise ReconcileError(N_("Choose at least one bank line."))
     if not reason or len(reason) > REASON_LENGTH:
-        raise ReconcileError(N_("Say why these match (up to 1000 characters)."))
+        raise ReconcileError(N_("Say why these match (up to 1000 characters)."), "reason")
     lines = list(
         session.scalars(select(BankLine).where(BankLine.id.in_(line_ids)).with_for_update())
     )
