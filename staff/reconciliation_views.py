@@ -83,7 +83,7 @@ def import_statement(request: Request, db: Session) -> Response:
     settings = settings_of(request)
     upload = request.state.form.get("statement")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return _page(request, db, {"statement": _("Choose a BAI2 or camt.053 file.")}, status=400)
+        return _page(request, db, {"statement": _("Choose a BAI2 or camt.053 file.")}, status=422)
     data = upload.file.read(MOST_BYTES + 1)
     name = scrub(upload.filename)
     try:
@@ -94,7 +94,7 @@ def import_statement(request: Request, db: Session) -> Response:
             "where": error.where,
             "reason": scrub(error.reason),
         }
-        return _page(request, db, {"statement": message}, status=400)
+        return _page(request, db, {"statement": message}, status=422)
     today = in_zone(utcnow(), settings.timezone).date()
     outcome = book.reconcile(db, settings.reconcile_window_days, today, staff.actor)
     if imported.new:
@@ -117,12 +117,12 @@ def match_by_hand(request: Request, db: Session) -> Response:
     reason = form_text(request, "reason")
     values = {"reason": scrub(reason), "lines": line_ids, "deposits": deposit_ids}
     if holds_card_number(reason):
-        return _page(request, db, {"match-reason": _(CARD_NUMBER_REFUSED)}, values, 400)
+        return _page(request, db, {"match-reason": _(CARD_NUMBER_REFUSED)}, values, 422)
     try:
         book.match_by_hand(db, deposit_ids, line_ids, reason, staff.user, staff.actor)
     except ReconcileError as error:
         db.rollback()
-        return _page(request, db, {f"match-{error.field}": error.message}, values, 400)
+        return _page(request, db, {f"match-{error.field}": error.message}, values, 422)
     request.session[NOTICE] = _("Matched by hand; any break it settles is resolved.")
     return redirect_to(request, "staff:finance_reconciliation")
 

@@ -51,16 +51,16 @@ def test_import_trail_break_and_match_by_hand(console: Console) -> None:
     broken = _upload(
         finance, "bad.xml", CAMT053.replace("<CdtDbtInd>DBIT", "<CdtDbtInd>DR").encode()
     )
-    assert broken.status_code == 400
+    assert broken.status_code == 422
     assert "Ntry[3]/CdtDbtInd" in broken.text and "CRDT or DBIT" in broken.text
     assert "Imported statements" in broken.text and "STMT-20261207-001" not in broken.text
     missing = finance.post(
         "/staff/finance/reconciliation/import",
         data={"csrf_token": csrf_from(finance.get("/staff/finance/reconciliation").text)},
     )
-    assert missing.status_code == 400 and "Choose a BAI2 or camt.053 file" in missing.text
+    assert missing.status_code == 422 and "Choose a BAI2 or camt.053 file" in missing.text
     bad_bai = _upload(finance, "bad.bai", BAI2.replace("49,321000,7/", "49,1,7/").encode())
-    assert bad_bai.status_code == 400 and "line 9" in bad_bai.text
+    assert bad_bai.status_code == 422 and "line 9" in bad_bai.text
 
     done = _upload(finance, "statement.xml", CAMT053.encode())
     assert done.status_code == 303
@@ -86,7 +86,7 @@ def test_import_trail_break_and_match_by_hand(console: Console) -> None:
         "/staff/finance/reconciliation/match",
         data={"csrf_token": token, "line": fee_line.group(1), "deposit": str(lost), "reason": ""},
     )
-    assert silent.status_code == 400 and "Say why these match" in silent.text
+    assert silent.status_code == 422 and "Say why these match" in silent.text
     matched = finance.post(
         "/staff/finance/reconciliation/match",
         data={

@@ -36,9 +36,11 @@ from shared.models import (
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
 from shared.permissions import DEFAULT_ROLES
+from shared.reconciliation import book as reconciliation
 from shared.terminals import registry
 from shared.web.endpoint import page
 from tests import factories
+from tests.shared.reconciliation.samples import CAMT053
 from tests.staff.conftest import Console, csrf, signed_in
 
 # Single sign-on is off unless configured: its pages then answer 404 to everyone.
@@ -327,6 +329,7 @@ def records(console: Console) -> dict[str, str]:
         exported = journal.export(
             db, accounts, asker, actor, dt.date(2001, 1, 1), dt.date(2001, 1, 1)
         )
+        statement = reconciliation.import_file(db, CAMT053.encode(), "route.xml", None, actor)
         db.commit()
         reference = asked.reference
         topic_id = db.scalars(select(HelpTopic.id)).first()
@@ -365,6 +368,7 @@ def records(console: Console) -> dict[str, str]:
         "deposit_id": str(deposit.id),
         "entry_id": str(entry.id),
         "export_id": str(exported.id),
+        "statement_id": str(statement.statements[0].id),
     }
 
 
