@@ -7,7 +7,6 @@ from shared import audit
 from shared.config import Settings
 from shared.finance import journal
 from shared.gateway.sandbox.gateway import SandboxGateway
-from shared.reconciliation import book
 from shared.models import (
     Account,
     ApprovalAction,
@@ -32,6 +31,7 @@ from shared.models import (
     StaffUser,
     WriteBack,
 )
+from shared.reconciliation import book
 from tests.conftest import Database
 
 
