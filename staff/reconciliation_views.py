@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -87,6 +88,11 @@ def import_statement(request: Request, db: Session) -> Response:
     data = upload.file.read(MOST_BYTES + 1)
     name = scrub(upload.filename)
     try:
+        imported = book.import_file(db, data, name, staff.user, staff.actor)
+        db.flush()
+    except IntegrityError:
+        # The same statement imported by someone else at this very moment: theirs stands.
+        db.rollback()
         imported = book.import_file(db, data, name, staff.user, staff.actor)
     except StatementFileError as error:
         db.rollback()
