@@ -103,7 +103,15 @@ def describe(case: ExceptionCase) -> str:
         return text % d
     if case.kind is ExceptionKind.RECONCILIATION_BREAK:
         if d["deposit_id"]:
-            return _("%(deposit)s of %(day)s is in no bank statement line.") % d
+            deposit = (
+                _("Bag %(bag)s") % {"bag": d["reference"]}
+                if d["deposit_kind"] == "counter"
+                else _("Card batch deposit #%(id)s") % {"id": d["deposit_id"]}
+            )
+            return _("%(deposit)s of %(day)s is in no bank statement line.") % {
+                "deposit": deposit,
+                "day": d["day"],
+            }
         return _("The bank line of %(day)s on statement %(statement)s matches no deposit.") % d
     return _("A payment was reversed (chargeback or returned cheque).")
 

@@ -202,10 +202,11 @@ def reconcile(session: Session, window_days: int, today: dt.date, actor: Actor) 
     opened = 0
     for item in deposit_items(session):
         if item.day < cutoff:
-            label = item.refs[0] if item.refs else f"#{item.id}"
+            # The queue words it in the reader's language from these.
             details = {
                 "deposit_id": item.id,
-                "deposit": f"{'Bag' if item.group == 'counter' else 'Card batch'} {label}",
+                "deposit_kind": item.group,
+                "reference": item.refs[0] if item.refs else "",
                 "day": item.day.isoformat(),
             }
             opened += _break(session, actor, f"deposit:{item.id}", item.amount, details)

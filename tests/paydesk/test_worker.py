@@ -90,4 +90,4 @@ def test_a_deposit_the_bank_never_credited_becomes_a_break(runtime: Runtime) -> 
         (case,) = db.scalars(
             select(ExceptionCase).where(ExceptionCase.kind == ExceptionKind.RECONCILIATION_BREAK)
         ).all()
-        assert case.details["deposit"] == "Bag BAG-NEVER"
+        assert case.details["reference"] == "BAG-NEVER" and case.amount == 5_000
