@@ -239,6 +239,42 @@ def cmd_journal_post(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_statement_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from paydesk.runtime import build_runtime
+    from shared.actors import SYSTEM
+    from shared.db import transaction, utcnow
+    from shared.local_time import in_zone
+    from shared.reconciliation import book
+    from shared.reconciliation.statements import StatementFileError
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        print(f"Cannot read {path}: {error.strerror}.", file=sys.stderr)
+        return 2
+    runtime = build_runtime(_settings())
+    settings = runtime.settings
+    try:
+        with transaction(runtime.factory) as session:
+            imported = book.import_file(session, data, path.name, None, SYSTEM)
+            today = in_zone(utcnow(), settings.timezone).date()
+            outcome = book.reconcile(session, settings.reconcile_window_days, today, SYSTEM)
+    except StatementFileError as error:
+        print(f"{path.name} was not imported: {error.where}: {error.reason}", file=sys.stderr)
+        return 1
+    if not imported.new:
+        print("This statement was imported before: nothing changed.")
+    else:
+        print(
+            f"Imported {len(imported.statements)} statement(s): {outcome.matched} matches, "
+            f"{outcome.breaks_opened} new breaks."
+        )
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -381,6 +417,13 @@ def parser() -> argparse.ArgumentParser:
     journal_sub.add_parser(
         "post", help="write the journal entries of everything not journaled yet"
     ).set_defaults(func=cmd_journal_post)
+    statement_cmd = sub.add_parser("statement", help="bank statements")
+    statement_sub = statement_cmd.add_subparsers(dest="statement_command", required=True)
+    statement_import = statement_sub.add_parser(
+        "import", help="import a BAI2 or camt.053 bank statement and reconcile it"
+    )
+    statement_import.add_argument("file", help="the statement file")
+    statement_import.set_defaults(func=cmd_statement_import)
     audit_cmd = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="verify the hash chain")

@@ -29,6 +29,7 @@ from shared.finance import deposits, drawers, journal
 from shared.gateway.protocol import PaymentGateway
 from shared.gateway.sandbox.cards import SANDBOX_CARDS, Behaviour
 from shared.gateway.sandbox.gateway import SandboxGateway
+from shared.local_time import in_zone
 from shared.messaging import webhooks
 from shared.messaging.webhooks import EVENT_TYPES
 from shared.messaging.write_back import LOCAL
@@ -38,6 +39,7 @@ from shared.models import (
     Channel,
     Customer,
     Department,
+    Deposit,
     DrawerSession,
     FeeType,
     Invoice,
@@ -47,6 +49,7 @@ from shared.models import (
 )
 from shared.payments import corrections, recovery, settlement
 from shared.payments.taking import Item, PaymentRequest, take_payment
+from shared.reconciliation import book as reconciliation
 
 UTILITY_BILLING = "utility-billing"
 # Departments whose bills are held in another system: each payment is written back there
@@ -449,6 +452,37 @@ def _deposit_and_journal(session: Session, settings: Settings) -> None:
     session.commit()
 
 
+def _bank_statement(session: Session, settings: Settings) -> None:
+    """Yesterday's bank statement (camt.053), imported by finance and reconciled: the bag
+    and the card batches are in it, and one credit the bank booked days ago that no
+    deposit explains is a break in the exceptions queue, to match by hand."""
+    finance, actor = _staff(session, "finance")
+    today = in_zone(utcnow(), settings.timezone).date()
+    unexplained = today - dt.timedelta(days=settings.reconcile_window_days + 2)
+    entries = [
+        (d.business_date, d.total, d.bag_number or "")
+        for d in session.scalars(select(Deposit).order_by(Deposit.id))
+    ]
+    entries.append((unexplained, 4_250, "UNIDENTIFIED"))
+    ntry = "".join(
+        f'<Ntry><Amt Ccy="{settings.currency}">{abs(amount) / 100:.2f}</Amt>'
+        f"<CdtDbtInd>{'CRDT' if amount >= 0 else 'DBIT'}</CdtDbtInd>"
+        f"<BookgDt><Dt>{day.isoformat()}</Dt></BookgDt><AcctSvcrRef>DEMO-{n}</AcctSvcrRef>"
+        f"<NtryDtls><TxDtls><Refs><EndToEndId>{ref or 'NOTPROVIDED'}</EndToEndId></Refs>"
+        f"</TxDtls></NtryDtls><AddtlNtryInf>DEPOSIT {ref}</AddtlNtryInf></Ntry>"
+        for n, (day, amount, ref) in enumerate(entries, 1)
+    )
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>'
+        f"<Stmt><Id>DEMO-{today.isoformat()}</Id><Acct><Id><Othr><Id>RIVERTON-OPERATING</Id>"
+        f"</Othr></Id><Ccy>{settings.currency}</Ccy></Acct>{ntry}</Stmt></BkToCstmrStmt></Document>"
+    )
+    reconciliation.import_file(session, document.encode(), "demo-statement.xml", finance, actor)
+    reconciliation.reconcile(session, settings.reconcile_window_days, today, actor)
+    session.commit()
+
+
 def _staff(session: Session, username: str) -> tuple[StaffUser, Actor]:
     user = session.scalars(select(StaffUser).where(StaffUser.username == username)).one()
     return user, Actor(ActorType.STAFF, username, staff_user_id=user.id)
@@ -622,6 +656,7 @@ def seed_demo(
     payments = _payments(session, gateway, sandbox, invoices, rng, settings)
     session.commit()
     _deposit_and_journal(session, settings)
+    _bank_statement(session, settings)
     seed_support(session, settings)
     session.commit()
     _pull_from_sandbox(session, settings)

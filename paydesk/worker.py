@@ -19,11 +19,13 @@ from shared.approvals import requests
 from shared.db import transaction, utcnow
 from shared.finance import deposits, journal
 from shared.interactions.replies import SUPPORT_EMAIL, support_email_handler
+from shared.local_time import in_zone
 from shared.messaging import outbox, write_back
 from shared.messaging.webhooks import WEBHOOK, WEBHOOK_PAUSED_EMAIL
 from shared.messaging.write_back import WRITE_BACK
 from shared.payments import corrections, recovery, settlement
 from shared.receipts.email import RECEIPT_EMAIL, receipt_email_handler
+from shared.reconciliation import book as reconciliation
 from shared.web.sessions import purge_expired
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,13 @@ class Worker:
             with transaction(rt.factory) as session:
                 done["sessions_purged"] = purge_expired(session, rt.settings)
                 rate_limit.purge(session, dt.timedelta(days=1))
+            # A deposit the bank never credited is a break once its window has passed, even
+            # if no statement is imported that day.
+            with transaction(rt.factory) as session:
+                today = in_zone(utcnow(), rt.settings.timezone).date()
+                done["reconciliation_breaks"] = reconciliation.reconcile(
+                    session, rt.settings.reconcile_window_days, today, SYSTEM
+                ).breaks_opened
         self.passes += 1
         if utcnow() >= self.next_close:
             with transaction(rt.factory) as session:

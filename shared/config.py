@@ -281,6 +281,9 @@ class Settings:
     card_fee_basis_points: int = field(
         default_factory=lambda: _env_int("CARD_FEE_BASIS_POINTS", 175)
     )
+    # A bank line matches a deposit booked on its business day up to this many days later;
+    # what is still unmatched after that is a reconciliation break.
+    reconcile_window_days: int = field(default_factory=lambda: _env_int("RECONCILE_WINDOW_DAYS", 3))
     gl_cash: str = field(default_factory=lambda: _env("GL_CASH", "1010-CASH"))
     gl_card_clearing: str = field(
         default_factory=lambda: _env("GL_CARD_CLEARING", "1020-CARD-CLEARING")

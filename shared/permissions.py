@@ -28,6 +28,7 @@ PERMISSIONS: dict[str, str] = {
     "drawers:operate": "Open, count and close one's own cash drawer",
     "drawers:approve": "Approve a drawer counted over or short beyond the tolerance",
     "deposits:prepare": "Prepare bank deposits from closed drawers",
+    "reconciliation:work": "Import bank statements and reconcile them with deposits",
     "admin:users": "Manage staff users",
     "admin:roles": "Manage roles",
     "admin:terminals": "Manage kiosks and counter terminals",
@@ -83,6 +84,7 @@ DEFAULT_ROLES: dict[str, tuple[str, frozenset[str]]] = {
                 "exceptions:work",
                 "reversals:request",
                 "deposits:prepare",
+                "reconciliation:work",
             }
         ),
     ),
@@ -120,7 +122,13 @@ PERMISSION_GROUPS: dict[str, tuple[str, ...]] = {
         "exceptions:work",
         "drawers:approve",
     ),
-    "oversight": ("audit:view", "reports:view", "exports:gl", "deposits:prepare"),
+    "oversight": (
+        "audit:view",
+        "reports:view",
+        "exports:gl",
+        "deposits:prepare",
+        "reconciliation:work",
+    ),
     "administration": (
         "admin:users",
         "admin:roles",

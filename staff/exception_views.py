@@ -48,6 +48,7 @@ def kind_names() -> dict[str, str]:
         ExceptionKind.SETTLEMENT_MISMATCH: _("Settlement mismatch"),
         ExceptionKind.WRITE_BACK_FAILING: _("Write-back failing"),
         ExceptionKind.REVERSAL: _("Reversal"),
+        ExceptionKind.RECONCILIATION_BREAK: _("Reconciliation break"),
     }
 
 
@@ -100,6 +101,18 @@ def describe(case: ExceptionCase) -> str:
         }
         text = problems.get(str(d["problem"]), _("Batch %(batch)s does not match."))
         return text % d
+    if case.kind is ExceptionKind.RECONCILIATION_BREAK:
+        if d["deposit_id"]:
+            deposit = (
+                _("Bag %(bag)s") % {"bag": d["reference"]}
+                if d["deposit_kind"] == "counter"
+                else _("Card batch deposit #%(id)s") % {"id": d["deposit_id"]}
+            )
+            return _("%(deposit)s of %(day)s is in no bank statement line.") % {
+                "deposit": deposit,
+                "day": d["day"],
+            }
+        return _("The bank line of %(day)s on statement %(statement)s matches no deposit.") % d
     return _("A payment was reversed (chargeback or returned cheque).")
 
 
@@ -210,6 +223,11 @@ def _detail_page(request: Request, db: Session, case: ExceptionCase, **extra: An
         "customer": customer,
         "kinds": kind_names(),
         "outcomes": outcome_names(),
+        # Reached on the reconciliation page, not chosen here.
+        "matched_names": {
+            "matched": _("Matched with the bank statement"),
+            "matched_by_hand": _("Matched by hand on the reconciliation page"),
+        },
         "description": describe(case),
         "workers": workers,
         "assignee": db.get(StaffUser, case.assignee_id) if case.assignee_id else None,

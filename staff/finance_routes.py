@@ -3,7 +3,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from staff import finance_views as views
-from staff import ledger_views, report_views
+from staff import ledger_views, reconciliation_views, report_views
 
 POST = ["POST"]
 
@@ -27,6 +27,28 @@ routes: list[BaseRoute] = [
         "/finance/deposits/{deposit_id:int}/slip.pdf",
         views.deposit_slip,
         name="finance_deposit_slip",
+    ),
+    Route(
+        "/finance/reconciliation",
+        reconciliation_views.reconciliation,
+        name="finance_reconciliation",
+    ),
+    Route(
+        "/finance/reconciliation/import",
+        reconciliation_views.import_statement,
+        methods=POST,
+        name="finance_statement_import",
+    ),
+    Route(
+        "/finance/reconciliation/match",
+        reconciliation_views.match_by_hand,
+        methods=POST,
+        name="finance_match",
+    ),
+    Route(
+        "/finance/statements/{statement_id:int}",
+        reconciliation_views.statement_detail,
+        name="finance_statement",
     ),
     Route("/finance/journal", ledger_views.journal_day, name="finance_journal"),
     Route(

@@ -37,6 +37,7 @@ from shared.models import (
     StaffUser,
 )
 from shared.money import Money, MoneyError, parse_money
+from shared.reconciliation import book as reconciliation
 from shared.web.endpoint import page
 from staff.access import StaffContext, requires
 from staff.payment_views import display
@@ -371,6 +372,8 @@ def deposit_detail(request: Request, db: Session) -> Response:
         "batch": batch,
         "drawers": [(d, deposits.drawer_deposit(d)) for d in deposit.drawers],
         "payments": deposits.payments_in(db, deposit),
+        # The trail's next step: the statement lines this money arrived in.
+        "bank_lines": reconciliation.line_of(db, deposit),
     }
     return render(request, "staff/finance/deposit_detail.html", context)
 

@@ -55,6 +55,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     # payments put counter cash into drawers and card batches into deposits.
     "finance": {"kernel", "models", "gateway", "approvals"},
     "messaging": {"kernel", "models", "exceptions"},
+    # Reconciliation matches bank lines with finance's deposits and opens breaks.
+    "reconciliation": {"kernel", "models", "exceptions"},
     "customers": {"kernel", "models"},
     "receipts": {"kernel", "models", "messaging"},
     "payments": {
@@ -92,6 +94,7 @@ DOCSTRING_ONLY_PACKAGES = {
     "exceptions",
     "approvals",
     "finance",
+    "reconciliation",
     "interactions",
     "help",
     "terminals",

@@ -59,6 +59,7 @@ from shared.payments.taking import Item, PaymentRequest, take_payment
 from shared.terminals import registry
 from shared.web.logging import configure_logging
 from tests import factories
+from tests.shared.reconciliation.samples import BAI2, CAMT053
 from tests.shared.sandbox import token
 from tests.support.apps import runtime_on_fresh_database
 from tests.support.forms import Form, forms_of
@@ -564,6 +565,32 @@ def _finance(site: Site, cashier: httpx.Client, customer_id: int, invoice: str) 
     finance = _signed_in(site, ["finance"])
     inject(site, finance, "/staff/finance/deposits", {"bag": "BAG-PCI"})
     inject(site, finance, "/staff/finance/journal", {"first": "2001-01-01", "last": "2001-01-01"})
+    _bank_statements(site, finance)
+
+
+def _bank_statements(site: Site, finance: httpx.Client) -> None:
+    """The reconciliation forms: the match's reason is typed; the upload's field is a file,
+    so card numbers go into the file itself (a bank line's text, its references and the
+    file's name), which is imported and kept, masked."""
+    page = "/staff/finance/reconciliation"
+    inject(site, finance, page, {"reason": "Matched by phone with the bank."})
+    card = "4111 1111 1111 1111"
+    carrying = BAI2.replace(
+        "BR001,BAG-1001,COUNTER DEPOSIT", f"BR001,{card},PAID BY {card}"
+    ).replace("BR004", "4111111111111111")
+    for name, data in (
+        (f"statement {card}.bai", carrying.encode()),
+        ("statement.xml", CAMT053.replace("Counter deposit", f"card {card}").encode()),
+        ("broken.xml", CAMT053.replace("<CdtDbtInd>DBIT", f"<CdtDbtInd>{card}").encode()),
+    ):
+        html = finance.get(page).text
+        answer = finance.post(
+            "/staff/finance/reconciliation/import",
+            data={"csrf_token": _csrf(html)},
+            files={"statement": (name, data, "application/octet-stream")},
+        )
+        assert answer.status_code in (303, 422), answer.text[:300]
+    site.seen_routes.add("/staff/finance/reconciliation/import")
 
 
 def _addresses_and_query_strings(site: Site, cashier: httpx.Client) -> None:

@@ -46,6 +46,14 @@ from shared.models.payments import (
 )
 from shared.models.rate_limit import RateLimitWindow
 from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
+from shared.models.reconciliation import (
+    BankLine,
+    BankStatement,
+    DepositMatch,
+    MatchKind,
+    ReconciliationMatch,
+    StatementFormat,
+)
 from shared.models.sources import BalanceSourceSetting, SourceMode
 from shared.models.staff import (
     AccessStamp,
@@ -84,6 +92,8 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "BalanceSourceSetting",
+    "BankLine",
+    "BankStatement",
     "Channel",
     "ContactMethod",
     "Correction",
@@ -97,6 +107,7 @@ __all__ = [
     "DepartmentName",
     "Deposit",
     "DepositKind",
+    "DepositMatch",
     "DrawerSession",
     "DrawerStatus",
     "ExceptionCase",
@@ -118,6 +129,7 @@ __all__ = [
     "Invoice",
     "InvoiceStatus",
     "LinkKind",
+    "MatchKind",
     "OutboxMessage",
     "OutboxStatus",
     "Outcome",
@@ -130,12 +142,14 @@ __all__ = [
     "Receipt",
     "ReceiptDelivery",
     "ReceiptSequence",
+    "ReconciliationMatch",
     "Role",
     "RoleAssignment",
     "SessionKind",
     "SettlementBatchRecord",
     "SourceMode",
     "StaffUser",
+    "StatementFormat",
     "SubscriptionStatus",
     "SupportPriority",
     "SupportRequest",

@@ -17,6 +17,7 @@ class ExceptionKind(StrEnum):
     SETTLEMENT_MISMATCH = "settlement_mismatch"
     WRITE_BACK_FAILING = "write_back_failing"
     REVERSAL = "reversal"
+    RECONCILIATION_BREAK = "reconciliation_break"
 
 
 class ExceptionStatus(StrEnum):

@@ -36,6 +36,7 @@ from shared.models import (
     Receipt,
 )
 from tests.conftest import Database
+from tests.shared.reconciliation.samples import BAI2
 from tests.support.pci import card_numbers_in, card_numbers_in_files
 
 if TYPE_CHECKING:
@@ -426,3 +427,20 @@ def test_journal_post_writes_each_payment_once_and_balanced(
         days = sorted(set(db.scalars(select(GlEntry.journal_date))))
         journal.check_balanced(journal.entries_between(db, days[0], days[-1]))
     assert paydesk("audit", "verify", cwd=tmp_path, **env).returncode == 0
+
+
+def test_statement_import_once_and_refused_with_where(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    env = {"PAYDESK_DATABASE_URL": fresh_database.url, "PAYDESK_VAR_DIR": str(tmp_path / "var")}
+    assert paydesk("migrate", cwd=tmp_path, **env).returncode == 0
+    good, bad = tmp_path / "good.bai", tmp_path / "bad.bai"
+    good.write_text(BAI2)
+    bad.write_text(BAI2.replace("98,351000,2,12/", "98,351000,2,13/"))
+    refused = paydesk("statement", "import", str(bad), cwd=tmp_path, **env)
+    assert refused.returncode == 1 and "bad.bai was not imported: line 13:" in refused.stderr
+    first = paydesk("statement", "import", str(good), cwd=tmp_path, **env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Imported 2 statement(s): 0 matches")
+    again = paydesk("statement", "import", str(good), cwd=tmp_path, **env)
+    assert again.stdout.strip() == "This statement was imported before: nothing changed."

@@ -17,6 +17,7 @@ from shared.models import (
     ApprovalRequest,
     ApprovalStatus,
     BalanceSourceSetting,
+    BankStatement,
     Correction,
     CorrectionKind,
     Customer,
@@ -38,6 +39,7 @@ from shared.models import (
     WebhookSubscription,
     WriteBack,
 )
+from shared.reconciliation import book
 from tests.conftest import Database
 
 
@@ -130,6 +132,13 @@ def test_demo_data_covers_departments_customers_and_payment_states(
             Correction.kind.in_((CorrectionKind.REFUND, CorrectionKind.REVERSAL))
         )
         assert taken_back.total == -(session.scalar(refunded_or_reversed) or 0) < 0
+        # One statement: the bag and both batches found in it, one credit that is a break.
+        (statement,) = session.scalars(select(BankStatement)).all()
+        assert all(book.line_of(session, d) for d in (bag, card, taken_back))
+        (gap,) = session.scalars(
+            select(ExceptionCase).where(ExceptionCase.kind == ExceptionKind.RECONCILIATION_BREAK)
+        ).all()
+        assert gap.amount == 4_250 and gap.details["statement"] == statement.statement_id
         entries = session.scalars(select(GlEntry)).all()
         days = {e.journal_date for e in entries}
         assert len(days) >= 2

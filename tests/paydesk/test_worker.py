@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,16 @@ from paydesk.worker import Worker
 from shared.config import WriteBackTarget
 from shared.messaging import outbox
 from shared.messaging.write_back import WRITE_BACK
-from shared.models import OutboxMessage, OutboxStatus, WriteBack, WriteBackStatus
+from shared.models import (
+    Deposit,
+    DepositKind,
+    ExceptionCase,
+    ExceptionKind,
+    OutboxMessage,
+    OutboxStatus,
+    WriteBack,
+    WriteBackStatus,
+)
 from tests.conftest import BACKENDS
 from tests.integrations.test_write_back import SECRET, bills_from_tax_system, pay
 from tests.shared.smtp_server import free_port
@@ -58,3 +68,26 @@ def test_a_write_back_outlives_the_attempts_an_email_gets(runtime: Runtime) -> N
         message = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == WRITE_BACK)).one()
         assert message.status is OutboxStatus.PENDING
         assert message.attempts == outbox.MAX_ATTEMPTS + 1
+
+
+def test_a_deposit_the_bank_never_credited_becomes_a_break(runtime: Runtime) -> None:
+    with runtime.factory() as db:
+        db.add(
+            Deposit(
+                kind=DepositKind.COUNTER,
+                bag_number="BAG-NEVER",
+                currency="CAD",
+                business_date=dt.date(2026, 1, 5),
+                cash=5_000,
+                total=5_000,
+                idempotency_key="worker-break",
+            )
+        )
+        db.commit()
+    assert Worker(runtime).tick()["reconciliation_breaks"] == 1
+    assert Worker(runtime).tick()["reconciliation_breaks"] == 0
+    with runtime.factory() as db:
+        (case,) = db.scalars(
+            select(ExceptionCase).where(ExceptionCase.kind == ExceptionKind.RECONCILIATION_BREAK)
+        ).all()
+        assert case.details["reference"] == "BAG-NEVER" and case.amount == 5_000

@@ -38,9 +38,11 @@ from shared.models import (
 from shared.models.interactions import InteractionChannel
 from shared.payments import corrections
 from shared.permissions import DEFAULT_ROLES
+from shared.reconciliation import book as reconciliation
 from shared.terminals import registry
 from shared.web.endpoint import page
 from tests import factories
+from tests.shared.reconciliation.samples import CAMT053
 from tests.staff.conftest import Console, csrf, signed_in
 
 # Single sign-on is off unless configured: its pages then answer 404 to everyone.
@@ -220,6 +222,10 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("POST", "/staff/finance/deposits"): "deposits:prepare",
     ("GET", "/staff/finance/deposits/{deposit_id:int}"): "reports:view",
     ("GET", "/staff/finance/deposits/{deposit_id:int}/slip.pdf"): "reports:view",
+    ("GET", "/staff/finance/reconciliation"): "reconciliation:work",
+    ("POST", "/staff/finance/reconciliation/import"): "reconciliation:work",
+    ("POST", "/staff/finance/reconciliation/match"): "reconciliation:work",
+    ("GET", "/staff/finance/statements/{statement_id:int}"): "reports:view",
     ("GET", "/staff/finance/journal"): "reports:view",
     ("POST", "/staff/finance/journal/export"): "exports:gl",
     ("GET", "/staff/finance/journal/entries/{entry_id:int}"): "reports:view",
@@ -345,6 +351,7 @@ def records(console: Console) -> dict[str, str]:
             db, actor, ("CRM", "crm@example.org", "http://127.0.0.1:9/", ["exception.opened"])
         )
         cases.open_case(db, actor, ExceptionKind.POSSIBLE_DUPLICATE, f"route-matrix-hook/{hook.id}")
+        statement = reconciliation.import_file(db, CAMT053.encode(), "route.xml", None, actor)
         db.commit()
         delivery_id = db.scalars(
             select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == hook.id)
@@ -389,6 +396,7 @@ def records(console: Console) -> dict[str, str]:
         "system": "utility-billing",
         "subscription_id": str(hook.id),
         "delivery_id": str(delivery_id),
+        "statement_id": str(statement.statements[0].id),
     }
 
 
