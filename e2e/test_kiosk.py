@@ -10,6 +10,10 @@ with the real server, driven by keyboard alone, with axe-core on every screen.
 - The out-of-service screen (a kiosk whose server cannot be reached).
 - A blocked card, then a printer that cannot print: retry, the QR code, the receipt
   emailed from the on-screen keyboard.
+- Through a relay that loses the network on cue: a card the bank declines (another card,
+  then) a payment whose request never arrived ("not charged"), one whose answer was lost
+  ("being confirmed", resolved when the network is back) and a receipt that cannot be
+  fetched ("approved, no receipt yet"): every one of those screens passes axe.
 - Staff find the kiosk's payment in the console, naming its terminal.
 """
 
@@ -37,8 +41,18 @@ from e2e.keyboard import activate, assert_focus_visible, type_into
 from e2e.server import Server
 from e2e.staff_steps import Hands, sign_in
 from shared.actors import Actor, ActorType
-from shared.models import Account, AccountStatus, Department, Invoice, InvoiceStatus
+from shared.models import (
+    Account,
+    AccountStatus,
+    Allocation,
+    Department,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+)
 from shared.terminals import registry
+from tests.kiosk.proxy import Relay
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = Actor(ActorType.STAFF, "e2e-admin")
@@ -71,8 +85,15 @@ def _start(
 
 
 def _start_with(
-    server: Server, terminal: str, *options: str, server_url: str | None = None, **env: str
+    server: Server,
+    terminal: str,
+    *options: str,
+    server_url: str | None = None,
+    through: str | None = None,
+    **env: str,
 ) -> Iterator[KioskProcess]:
+    """`server_url`: a server where the kiosk is not registered; `through`: a relay in
+    front of the real server (registered, enrolled through the relay)."""
     code = None
     if server_url is None:
         with server.writer() as db:
@@ -83,7 +104,8 @@ def _start_with(
     state_dir = server.folder / f"kiosk-{terminal}"
     log = server.folder / f"kiosk-{terminal}.log"
     args = [
-        sys.executable, "-m", "paydesk.cli", "kiosk", "--server", server_url or server.base_url,
+        sys.executable, "-m", "paydesk.cli", "kiosk",
+        "--server", server_url or through or server.base_url,
         "--terminal", terminal, "--port", str(port), "--state-dir", str(state_dir),
     ]  # fmt: skip
     if code:
@@ -293,6 +315,93 @@ def test_a_card_error_then_a_printer_that_cannot_print_offer_retry_email_and_qr(
     activate(page, page.locator("button[value=send]"))
     expect(page.locator(".success")).to_contain_text("ana@example.org")
     assert_accessible(page)
+
+
+@pytest.fixture(scope="module")
+def relay(server: Server) -> Iterator[Relay]:
+    relay = Relay(int(server.base_url.rsplit(":", 1)[1]))
+    yield relay
+    relay.close()
+
+
+@pytest.fixture(scope="module")
+def relayed_kiosk(server: Server, relay: Relay) -> Iterator[KioskProcess]:
+    yield from _start_with(server, "KIOSK-E2E-RELAY", through=relay.url)
+
+
+HEADINGS = {
+    "declined": {"en": "Payment declined", "fr": "Paiement refusé", "es": "Pago rechazado"},
+    "not_charged": {
+        "en": "The payment did not go through",
+        "fr": "Le paiement n’a pas abouti",
+        "es": "El pago no se completó",
+    },
+    "in_doubt": {
+        "en": "Your payment is being confirmed",
+        "fr": "Votre paiement est en cours de confirmation",
+        "es": "Su pago se está confirmando",
+    },
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+def test_declined_not_charged_being_confirmed_and_no_receipt_yet_screens_by_keyboard(
+    new_page: NewPage, relayed_kiosk: KioskProcess, relay: Relay, server: Server, locale: str
+) -> None:
+    (account, code, bill), _ = _two_accounts(server, 6 + ["en", "fr", "es"].index(locale))
+    relay.uncut()
+    relay.up()
+    page = new_page(*SCREEN)
+    page.goto(relayed_kiosk.url + "/")
+    activate(page, page.locator(f"button[name=lang][value={locale}]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    heading = page.locator("h1")
+    # The bank declines the card: nothing taken, another card is offered.
+    activate(page, page.locator("button[name=card][value=declined]"))
+    expect(heading).to_have_text(HEADINGS["declined"][locale], timeout=WAIT_MS)
+    expect(page.locator("[role=alert]")).to_be_visible()
+    assert_accessible(page)
+    activate(page, page.locator("form[action$='/card/retry'] button"))
+    # The payment's request is lost on the way: the server never saw it, so the kiosk,
+    # having asked by its key, says nothing was charged.
+    relay.cut("POST /api/v1/kiosk/payments ")
+    activate(page, page.locator("button[name=card][value=visa]"))
+    expect(heading).to_have_text(HEADINGS["not_charged"][locale], timeout=WAIT_MS)
+    relay.uncut()
+    assert_accessible(page)
+    activate(page, page.locator("form[action$='/card/retry'] button"))
+    # The answer is lost and the network stays down: "being confirmed" until it is back.
+    relay.lose_next_payment()
+    activate(page, page.locator("button[name=card][value=visa]"))
+    expect(heading).to_have_text(HEADINGS["in_doubt"][locale], timeout=WAIT_MS)
+    assert page.locator("button").filter(has_text=re.compile("visa", re.I)).count() == 0
+    assert_accessible(page)
+    # Back, but the receipt cannot be fetched: approved, the transaction number to keep.
+    relay.cut("GET /api/v1/kiosk/receipts/")
+    relay.up()
+    _wait_for_screen(page, "/receipt")
+    page.wait_for_selector('body[data-state=""]', timeout=WAIT_MS)
+    expect(page.locator("[role=alert]")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("TX-")
+    relay.uncut()
+    assert_accessible(page)
+    activate(page, page.locator("form[action$='/finish'] button"))
+    _wait_for_screen(page, "/thanks?lang=" + locale)
+    # One charge for the bill: the declined attempt and the one never sent took nothing.
+    with server.db() as db:
+        statuses = db.scalars(
+            select(Payment.status)
+            .join(Allocation, Allocation.payment_id == Payment.id)
+            .join(Invoice, Invoice.id == Allocation.invoice_id)
+            .where(Invoice.invoice_number == bill)
+        ).all()
+    assert len(statuses) == 2 and statuses.count(PaymentStatus.DECLINED) == 1
 
 
 def test_staff_find_the_kiosk_payment_with_its_terminal(

@@ -206,3 +206,20 @@ def test_a_bank_that_answers_too_late_shows_being_confirmed_until_the_server_kno
     assert settled is not None
     assert settled.state == (AttemptState.APPROVED if final == "printed" else AttemptState.DECLINED)
     assert settled.transaction_id == payment.transaction_id
+
+
+def test_approved_with_a_receipt_that_cannot_be_fetched_keeps_the_transaction_number(
+    kiosks: Kiosks, server: Server
+) -> None:
+    kiosk = kiosks.start()
+    invoices = _bills_found(kiosk, server, [2200])
+    kiosk.relay.cut("GET /api/v1/kiosk/receipts/")
+    kiosk.pay(invoices)
+    kiosk.reader.insert("visa")
+    kiosk.wait_for_state("no_receipt")
+    kiosk.reader.remove()
+    screen = kiosk.client.get("/receipt").text
+    assert "Payment approved" in screen
+    assert "Your receipt cannot be printed right now. Keep the transaction number" in screen
+    transaction = kiosk.service.journal.last_transaction()
+    assert transaction is not None and transaction in screen
