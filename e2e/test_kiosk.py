@@ -13,7 +13,10 @@ with the real server, driven by keyboard alone, with axe-core on every screen.
 - Through a relay that loses the network on cue: a card the bank declines (another card,
   then) a payment whose request never arrived ("not charged"), one whose answer was lost
   ("being confirmed", resolved when the network is back) and a receipt that cannot be
-  fetched ("approved, no receipt yet"): every one of those screens passes axe.
+  fetched ("approved, no receipt yet"): every one of those screens passes axe. The
+  sandbox's slow cards ("being confirmed", then the recovery job's approval or decline).
+- A printer out of paper (the emulated ESC/POS printer on a pseudo-terminal): the QR code
+  and the email keypad, nothing printed, and staff see "paper out".
 - Staff find the kiosk's payment in the console, naming its terminal.
 """
 
@@ -53,6 +56,8 @@ from shared.models import (
 )
 from shared.terminals import registry
 from tests.kiosk.proxy import Relay
+from tests.kiosk_devices.printer.emulator import EscPosEmulator
+from tests.kiosk_devices.printer.transports import PtyPrinter
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = Actor(ActorType.STAFF, "e2e-admin")
@@ -402,6 +407,95 @@ def test_declined_not_charged_being_confirmed_and_no_receipt_yet_screens_by_keyb
             .where(Invoice.invoice_number == bill)
         ).all()
     assert len(statuses) == 2 and statuses.count(PaymentStatus.DECLINED) == 1
+
+
+@pytest.mark.parametrize(
+    ("card", "locale", "told"),
+    [
+        ("timeout_approved", "es", "Pago aprobado"),
+        ("timeout_declined", "fr", "Paiement refusé"),
+    ],
+)
+def test_a_bank_that_answers_too_late_shows_being_confirmed_then_the_answer(
+    new_page: NewPage,
+    relayed_kiosk: KioskProcess,
+    relay: Relay,
+    server: Server,
+    card: str,
+    locale: str,
+    told: str,
+) -> None:
+    (account, code, _bill), _ = _two_accounts(server, 9 + ["es", "fr"].index(locale))
+    relay.uncut()
+    relay.up()
+    page = new_page(*SCREEN)
+    page.goto(relayed_kiosk.url + "/")
+    activate(page, page.locator(f"button[name=lang][value={locale}]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    # The processor's answer never came; the kiosk cannot ask about it yet either, so the
+    # screen stays on "being confirmed" long enough to be checked.
+    relay.cut("GET /api/v1/kiosk/payments/by-key/")
+    activate(page, page.locator(f"button[name=card][value={card}]"))
+    expect(page.locator("h1")).to_have_text(HEADINGS["in_doubt"][locale], timeout=WAIT_MS)
+    assert_accessible(page)
+    # The server's recovery job has the processor's answer; the kiosk asks and shows it.
+    relay.uncut()
+    expect(page.locator("h1")).to_have_text(told, timeout=WAIT_MS * 3)
+    assert_accessible(page)
+
+
+@pytest.fixture(scope="module")
+def paper_printer() -> Iterator[PtyPrinter]:
+    printer = PtyPrinter(EscPosEmulator(42))
+    printer.start()
+    yield printer
+    printer.stop()
+
+
+@pytest.fixture(scope="module")
+def paper_kiosk(server: Server, paper_printer: PtyPrinter) -> Iterator[KioskProcess]:
+    yield from _start_with(server, "KIOSK-E2E-PAPER", "--printer", str(paper_printer.path))
+
+
+def test_a_printer_out_of_paper_offers_the_qr_code_and_email_and_staff_see_it(
+    new_page: NewPage, paper_kiosk: KioskProcess, paper_printer: PtyPrinter, server: Server
+) -> None:
+    (account, code, _bill), _ = _two_accounts(server, 11)
+    paper_printer.emulator.run_out_of_paper()
+    page = new_page(*SCREEN)
+    page.goto(paper_kiosk.url + "/")
+    activate(page, page.locator("button[name=lang][value=en]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    activate(page, page.locator("button[name=card][value=mastercard]"))
+    _wait_for_screen(page, "/receipt")
+    page.wait_for_selector('body[data-state=""]', timeout=WAIT_MS)
+    expect(page.locator("[role=alert]")).to_contain_text("The receipt printer cannot print")
+    expect(page.locator(".qr img")).to_be_visible()
+    expect(page.locator("button[value=send]")).to_be_visible()
+    assert_accessible(page)
+    assert paper_printer.emulator.lines() == []  # nothing came out of it
+
+    def printer_state() -> object:
+        with server.db() as db:
+            found = registry.by_code(db, "KIOSK-E2E-PAPER")
+            return ((found.health or {}) if found else {}).get("printer", {}).get("state")
+
+    deadline = time.monotonic() + 30
+    while printer_state() != "paper_out":
+        assert time.monotonic() < deadline, "staff never saw the printer out of paper"
+        time.sleep(0.2)
 
 
 def test_staff_find_the_kiosk_payment_with_its_terminal(
