@@ -17,6 +17,8 @@ with the real server, driven by keyboard alone, with axe-core on every screen.
   sandbox's slow cards ("being confirmed", then the recovery job's approval or decline).
 - A printer out of paper (the emulated ESC/POS printer on a pseudo-terminal): the QR code
   and the email keypad, nothing printed, and staff see "paper out".
+- Killed in the middle of a payment (its answer lost): restarted, the kiosk reconciles
+  its journal before it welcomes anyone, and the server charged once.
 - Staff find the kiosk's payment in the console, naming its terminal.
 """
 
@@ -334,6 +336,17 @@ def relayed_kiosk(server: Server, relay: Relay) -> Iterator[KioskProcess]:
     yield from _start_with(server, "KIOSK-E2E-RELAY", through=relay.url)
 
 
+def _payments_of(server: Server, bill: str) -> dict[int, PaymentStatus]:
+    with server.db() as db:
+        rows = db.execute(
+            select(Payment.id, Payment.status)
+            .join(Allocation, Allocation.payment_id == Payment.id)
+            .join(Invoice, Invoice.id == Allocation.invoice_id)
+            .where(Invoice.invoice_number == bill)
+        ).all()
+    return {int(payment_id): status for payment_id, status in rows}
+
+
 HEADINGS = {
     "declined": {"en": "Payment declined", "fr": "Paiement refusé", "es": "Pago rechazado"},
     "not_charged": {
@@ -354,6 +367,7 @@ def test_declined_not_charged_being_confirmed_and_no_receipt_yet_screens_by_keyb
     new_page: NewPage, relayed_kiosk: KioskProcess, relay: Relay, server: Server, locale: str
 ) -> None:
     (account, code, bill), _ = _two_accounts(server, 6 + ["en", "fr", "es"].index(locale))
+    before = _payments_of(server, bill)  # the demo's own history of the bill, if any
     relay.uncut()
     relay.up()
     page = new_page(*SCREEN)
@@ -399,14 +413,9 @@ def test_declined_not_charged_being_confirmed_and_no_receipt_yet_screens_by_keyb
     activate(page, page.locator("form[action$='/finish'] button"))
     _wait_for_screen(page, "/thanks?lang=" + locale)
     # One charge for the bill: the declined attempt and the one never sent took nothing.
-    with server.db() as db:
-        statuses = db.scalars(
-            select(Payment.status)
-            .join(Allocation, Allocation.payment_id == Payment.id)
-            .join(Invoice, Invoice.id == Allocation.invoice_id)
-            .where(Invoice.invoice_number == bill)
-        ).all()
-    assert len(statuses) == 2 and statuses.count(PaymentStatus.DECLINED) == 1
+    assert sorted(_payments_of(server, bill).values()) == sorted(
+        [*before.values(), PaymentStatus.DECLINED, PaymentStatus.POSTED]
+    )
 
 
 @pytest.mark.parametrize(
@@ -496,6 +505,61 @@ def test_a_printer_out_of_paper_offers_the_qr_code_and_email_and_staff_see_it(
     while printer_state() != "paper_out":
         assert time.monotonic() < deadline, "staff never saw the printer out of paper"
         time.sleep(0.2)
+
+
+def test_killed_mid_payment_the_kiosk_reconciles_before_the_next_resident_and_charged_once(
+    new_page: NewPage, relay: Relay, server: Server
+) -> None:
+    (account, code, bill), _ = _two_accounts(server, 12)
+    relay.uncut()
+    relay.up()
+    relay.payment_answer_dropped.clear()
+    terminal = "KIOSK-E2E-KILL"
+    first = _start_with(server, terminal, through=relay.url)
+    kiosk = next(first)
+    page = new_page(*SCREEN)
+    page.goto(kiosk.url + "/")
+    activate(page, page.locator("button[name=lang][value=en]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    # The server charges; its answer is lost, and the kiosk is killed before it knows.
+    relay.lose_next_payment()
+    activate(page, page.locator("button[name=card][value=visa]"))
+    assert relay.payment_answer_dropped.wait(WAIT_MS / 1000 * 4), kiosk.log.read_text()
+    expect(page.locator("h1")).to_have_text(HEADINGS["in_doubt"]["en"], timeout=WAIT_MS)
+    kiosk.process.kill()
+    kiosk.process.wait(timeout=10)
+    first.close()
+    with sqlite3.connect(kiosk.state_dir / "journal.sqlite3") as journal:
+        ((key, state),) = journal.execute("SELECT idempotency_key, state FROM attempts").fetchall()
+    assert state in ("sending", "in_doubt")
+    # Restarted with the network back: it reconciles, then the next resident is welcomed.
+    relay.up()
+    again = _start_with(server, terminal, server_url=relay.url)
+    restarted = next(again)
+    try:
+        page.goto(restarted.url + "/")
+        deadline = time.monotonic() + 30
+        while page.locator("button[name=lang]").count() == 0:
+            assert time.monotonic() < deadline, restarted.log.read_text()
+            page.wait_for_timeout(300)
+            page.goto(restarted.url + "/")
+        assert bill not in page.content()
+        assert_accessible(page)
+        with sqlite3.connect(restarted.state_dir / "journal.sqlite3") as journal:
+            rows = journal.execute("SELECT idempotency_key, state FROM attempts").fetchall()
+        assert rows == [(key, "approved")]
+        with server.db() as db:
+            charged = db.scalars(select(Payment).where(Payment.idempotency_key == key)).all()
+            assert len(charged) == 1
+            assert charged[0].status in (PaymentStatus.POSTED, PaymentStatus.SETTLED)
+    finally:
+        again.close()
 
 
 def test_staff_find_the_kiosk_payment_with_its_terminal(
