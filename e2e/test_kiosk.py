@@ -10,6 +10,15 @@ with the real server, driven by keyboard alone, with axe-core on every screen.
 - The out-of-service screen (a kiosk whose server cannot be reached).
 - A blocked card, then a printer that cannot print: retry, the QR code, the receipt
   emailed from the on-screen keyboard.
+- Through a relay that loses the network on cue: a card the bank declines (another card,
+  then) a payment whose request never arrived ("not charged"), one whose answer was lost
+  ("being confirmed", resolved when the network is back) and a receipt that cannot be
+  fetched ("approved, no receipt yet"): every one of those screens passes axe. The
+  sandbox's slow cards ("being confirmed", then the recovery job's approval or decline).
+- A printer out of paper (the emulated ESC/POS printer on a pseudo-terminal): the QR code
+  and the email keypad, nothing printed, and staff see "paper out".
+- Killed in the middle of a payment (its answer lost): restarted, the kiosk reconciles
+  its journal before it welcomes anyone, and the server charged once.
 - Staff find the kiosk's payment in the console, naming its terminal.
 """
 
@@ -37,8 +46,20 @@ from e2e.keyboard import activate, assert_focus_visible, type_into
 from e2e.server import Server
 from e2e.staff_steps import Hands, sign_in
 from shared.actors import Actor, ActorType
-from shared.models import Account, AccountStatus, Department, Invoice, InvoiceStatus
+from shared.models import (
+    Account,
+    AccountStatus,
+    Allocation,
+    Department,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+)
 from shared.terminals import registry
+from tests.kiosk.proxy import Relay
+from tests.kiosk_devices.printer.emulator import EscPosEmulator
+from tests.kiosk_devices.printer.transports import PtyPrinter
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = Actor(ActorType.STAFF, "e2e-admin")
@@ -71,8 +92,15 @@ def _start(
 
 
 def _start_with(
-    server: Server, terminal: str, *options: str, server_url: str | None = None, **env: str
+    server: Server,
+    terminal: str,
+    *options: str,
+    server_url: str | None = None,
+    through: str | None = None,
+    **env: str,
 ) -> Iterator[KioskProcess]:
+    """`server_url`: a server where the kiosk is not registered; `through`: a relay in
+    front of the real server (registered, enrolled through the relay)."""
     code = None
     if server_url is None:
         with server.writer() as db:
@@ -83,7 +111,8 @@ def _start_with(
     state_dir = server.folder / f"kiosk-{terminal}"
     log = server.folder / f"kiosk-{terminal}.log"
     args = [
-        sys.executable, "-m", "paydesk.cli", "kiosk", "--server", server_url or server.base_url,
+        sys.executable, "-m", "paydesk.cli", "kiosk",
+        "--server", server_url or through or server.base_url,
         "--terminal", terminal, "--port", str(port), "--state-dir", str(state_dir),
     ]  # fmt: skip
     if code:
@@ -293,6 +322,244 @@ def test_a_card_error_then_a_printer_that_cannot_print_offer_retry_email_and_qr(
     activate(page, page.locator("button[value=send]"))
     expect(page.locator(".success")).to_contain_text("ana@example.org")
     assert_accessible(page)
+
+
+@pytest.fixture(scope="module")
+def relay(server: Server) -> Iterator[Relay]:
+    relay = Relay(int(server.base_url.rsplit(":", 1)[1]))
+    yield relay
+    relay.close()
+
+
+@pytest.fixture(scope="module")
+def relayed_kiosk(server: Server, relay: Relay) -> Iterator[KioskProcess]:
+    yield from _start_with(server, "KIOSK-E2E-RELAY", through=relay.url)
+
+
+def _payments_of(server: Server, bill: str) -> dict[int, PaymentStatus]:
+    with server.db() as db:
+        rows = db.execute(
+            select(Payment.id, Payment.status)
+            .join(Allocation, Allocation.payment_id == Payment.id)
+            .join(Invoice, Invoice.id == Allocation.invoice_id)
+            .where(Invoice.invoice_number == bill)
+        ).all()
+    return {int(payment_id): status for payment_id, status in rows}
+
+
+HEADINGS = {
+    "declined": {"en": "Payment declined", "fr": "Paiement refusé", "es": "Pago rechazado"},
+    "not_charged": {
+        "en": "The payment did not go through",
+        "fr": "Le paiement n’a pas abouti",
+        "es": "El pago no se completó",
+    },
+    "in_doubt": {
+        "en": "Your payment is being confirmed",
+        "fr": "Votre paiement est en cours de confirmation",
+        "es": "Su pago se está confirmando",
+    },
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+def test_declined_not_charged_being_confirmed_and_no_receipt_yet_screens_by_keyboard(
+    new_page: NewPage, relayed_kiosk: KioskProcess, relay: Relay, server: Server, locale: str
+) -> None:
+    (account, code, bill), _ = _two_accounts(server, 6 + ["en", "fr", "es"].index(locale))
+    before = _payments_of(server, bill)  # the demo's own history of the bill, if any
+    relay.uncut()
+    relay.up()
+    page = new_page(*SCREEN)
+    page.goto(relayed_kiosk.url + "/")
+    activate(page, page.locator(f"button[name=lang][value={locale}]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    heading = page.locator("h1")
+    # The bank declines the card: nothing taken, another card is offered.
+    activate(page, page.locator("button[name=card][value=declined]"))
+    expect(heading).to_have_text(HEADINGS["declined"][locale], timeout=WAIT_MS)
+    expect(page.locator("[role=alert]")).to_be_visible()
+    assert_accessible(page)
+    activate(page, page.locator("form[action$='/card/retry'] button"))
+    # The payment's request is lost on the way: the server never saw it, so the kiosk,
+    # having asked by its key, says nothing was charged.
+    relay.cut("POST /api/v1/kiosk/payments ")
+    activate(page, page.locator("button[name=card][value=visa]"))
+    expect(heading).to_have_text(HEADINGS["not_charged"][locale], timeout=WAIT_MS)
+    relay.uncut()
+    assert_accessible(page)
+    activate(page, page.locator("form[action$='/card/retry'] button"))
+    # The answer is lost and the network stays down: "being confirmed" until it is back.
+    relay.lose_next_payment()
+    activate(page, page.locator("button[name=card][value=visa]"))
+    expect(heading).to_have_text(HEADINGS["in_doubt"][locale], timeout=WAIT_MS)
+    assert page.locator("button").filter(has_text=re.compile("visa", re.I)).count() == 0
+    assert_accessible(page)
+    # Back, but the receipt cannot be fetched: approved, the transaction number to keep.
+    relay.cut("GET /api/v1/kiosk/receipts/")
+    relay.up()
+    _wait_for_screen(page, "/receipt")
+    page.wait_for_selector('body[data-state=""]', timeout=WAIT_MS)
+    expect(page.locator("[role=alert]")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("TX-")
+    relay.uncut()
+    assert_accessible(page)
+    activate(page, page.locator("form[action$='/finish'] button"))
+    _wait_for_screen(page, "/thanks?lang=" + locale)
+    # One charge for the bill: the declined attempt and the one never sent took nothing.
+    assert sorted(_payments_of(server, bill).values()) == sorted(
+        [*before.values(), PaymentStatus.DECLINED, PaymentStatus.POSTED]
+    )
+
+
+@pytest.mark.parametrize(
+    ("card", "locale", "told"),
+    [
+        ("timeout_approved", "es", "Pago aprobado"),
+        ("timeout_declined", "fr", "Paiement refusé"),
+    ],
+)
+def test_a_bank_that_answers_too_late_shows_being_confirmed_then_the_answer(
+    new_page: NewPage,
+    relayed_kiosk: KioskProcess,
+    relay: Relay,
+    server: Server,
+    card: str,
+    locale: str,
+    told: str,
+) -> None:
+    (account, code, _bill), _ = _two_accounts(server, 9 + ["es", "fr"].index(locale))
+    relay.uncut()
+    relay.up()
+    page = new_page(*SCREEN)
+    page.goto(relayed_kiosk.url + "/")
+    activate(page, page.locator(f"button[name=lang][value={locale}]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    # The processor's answer never came; the kiosk cannot ask about it yet either, so the
+    # screen stays on "being confirmed" long enough to be checked.
+    relay.cut("GET /api/v1/kiosk/payments/by-key/")
+    activate(page, page.locator(f"button[name=card][value={card}]"))
+    expect(page.locator("h1")).to_have_text(HEADINGS["in_doubt"][locale], timeout=WAIT_MS)
+    assert_accessible(page)
+    # The server's recovery job has the processor's answer; the kiosk asks and shows it.
+    relay.uncut()
+    expect(page.locator("h1")).to_have_text(told, timeout=WAIT_MS * 3)
+    assert_accessible(page)
+
+
+@pytest.fixture(scope="module")
+def paper_printer() -> Iterator[PtyPrinter]:
+    printer = PtyPrinter(EscPosEmulator(42))
+    printer.start()
+    yield printer
+    printer.stop()
+
+
+@pytest.fixture(scope="module")
+def paper_kiosk(server: Server, paper_printer: PtyPrinter) -> Iterator[KioskProcess]:
+    yield from _start_with(server, "KIOSK-E2E-PAPER", "--printer", str(paper_printer.path))
+
+
+def test_a_printer_out_of_paper_offers_the_qr_code_and_email_and_staff_see_it(
+    new_page: NewPage, paper_kiosk: KioskProcess, paper_printer: PtyPrinter, server: Server
+) -> None:
+    (account, code, _bill), _ = _two_accounts(server, 11)
+    paper_printer.emulator.run_out_of_paper()
+    page = new_page(*SCREEN)
+    page.goto(paper_kiosk.url + "/")
+    activate(page, page.locator("button[name=lang][value=en]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    activate(page, page.locator("button[name=card][value=mastercard]"))
+    _wait_for_screen(page, "/receipt")
+    page.wait_for_selector('body[data-state=""]', timeout=WAIT_MS)
+    expect(page.locator("[role=alert]")).to_contain_text("The receipt printer cannot print")
+    expect(page.locator(".qr img")).to_be_visible()
+    expect(page.locator("button[value=send]")).to_be_visible()
+    assert_accessible(page)
+    assert paper_printer.emulator.lines() == []  # nothing came out of it
+
+    def printer_state() -> object:
+        with server.db() as db:
+            found = registry.by_code(db, "KIOSK-E2E-PAPER")
+            return ((found.health or {}) if found else {}).get("printer", {}).get("state")
+
+    deadline = time.monotonic() + 30
+    while printer_state() != "paper_out":
+        assert time.monotonic() < deadline, "staff never saw the printer out of paper"
+        time.sleep(0.2)
+
+
+def test_killed_mid_payment_the_kiosk_reconciles_before_the_next_resident_and_charged_once(
+    new_page: NewPage, relay: Relay, server: Server
+) -> None:
+    (account, code, bill), _ = _two_accounts(server, 12)
+    relay.uncut()
+    relay.up()
+    relay.payment_answer_dropped.clear()
+    terminal = "KIOSK-E2E-KILL"
+    first = _start_with(server, terminal, through=relay.url)
+    kiosk = next(first)
+    page = new_page(*SCREEN)
+    page.goto(kiosk.url + "/")
+    activate(page, page.locator("button[name=lang][value=en]"))
+    _wait_for_screen(page, "/find")
+    type_into(page, page.locator("#reference"), account)
+    type_into(page, page.locator("#access_code"), code)
+    page.keyboard.press("Enter")
+    _wait_for_screen(page, "/bills")
+    activate(page, page.locator("button[value=pay]"))
+    _wait_for_screen(page, "/card")
+    # The server charges; its answer is lost, and the kiosk is killed before it knows.
+    relay.lose_next_payment()
+    activate(page, page.locator("button[name=card][value=visa]"))
+    assert relay.payment_answer_dropped.wait(WAIT_MS / 1000 * 4), kiosk.log.read_text()
+    expect(page.locator("h1")).to_have_text(HEADINGS["in_doubt"]["en"], timeout=WAIT_MS)
+    kiosk.process.kill()
+    kiosk.process.wait(timeout=10)
+    first.close()
+    with sqlite3.connect(kiosk.state_dir / "journal.sqlite3") as journal:
+        ((key, state),) = journal.execute("SELECT idempotency_key, state FROM attempts").fetchall()
+    assert state in ("sending", "in_doubt")
+    # Restarted with the network back: it reconciles, then the next resident is welcomed.
+    relay.up()
+    again = _start_with(server, terminal, server_url=relay.url)
+    restarted = next(again)
+    try:
+        page.goto(restarted.url + "/")
+        deadline = time.monotonic() + 30
+        while page.locator("button[name=lang]").count() == 0:
+            assert time.monotonic() < deadline, restarted.log.read_text()
+            page.wait_for_timeout(300)
+            page.goto(restarted.url + "/")
+        assert bill not in page.content()
+        assert_accessible(page)
+        with sqlite3.connect(restarted.state_dir / "journal.sqlite3") as journal:
+            rows = journal.execute("SELECT idempotency_key, state FROM attempts").fetchall()
+        assert rows == [(key, "approved")]
+        with server.db() as db:
+            charged = db.scalars(select(Payment).where(Payment.idempotency_key == key)).all()
+            assert len(charged) == 1
+            assert charged[0].status in (PaymentStatus.POSTED, PaymentStatus.SETTLED)
+    finally:
+        again.close()
 
 
 def test_staff_find_the_kiosk_payment_with_its_terminal(

@@ -356,11 +356,16 @@ def _simulated(request: Request) -> SimulatedCardReader | None:
     return reader if isinstance(reader, SimulatedCardReader) else None
 
 
-# The simulated reader's cards a demo visitor may "insert": approved ones and the faults.
+# The simulated reader's cards a demo visitor may "insert": approved ones, the bank's
+# refusals and slow answers, and the reader's faults.
 DEMO_CARDS = {
     "visa": N_("Visa (approved)"),
     "mastercard": N_("Mastercard (approved)"),
     "amex": N_("American Express (approved)"),
+    "declined": N_("A card the bank declines"),
+    "insufficient_funds": N_("A card without enough funds"),
+    "timeout_approved": N_("A slow bank that approves"),
+    "timeout_declined": N_("A slow bank that declines"),
     "blocked": N_("A blocked card"),
     "removed_mid_read": N_("A card pulled out too early"),
 }

@@ -85,6 +85,37 @@ SIMULATED_PROFILES: Mapping[str, SimulatedProfile] = _profiles(
     SimulatedProfile(
         "discover", "Discover", _DISCOVER, "6011111111111117", "3003", "SANDBOX/DISCOVER"
     ),
+    # Cards the reader reads fine and the sandbox processor answers badly (its test
+    # cards in shared/gateway/sandbox/cards.py): a decline, insufficient funds, and no
+    # answer in time, the payment then found approved or declined.
+    SimulatedProfile(
+        "declined", "Visa, declined", _VISA, "4000000000000002", "3012", "SANDBOX/DECLINED"
+    ),
+    SimulatedProfile(
+        "insufficient_funds",
+        "Visa, no funds",
+        _VISA,
+        "4000000000009995",
+        "3012",
+        "SANDBOX/NO FUNDS",
+        _FULL_PDOL,
+    ),
+    SimulatedProfile(
+        "timeout_approved",
+        "Visa, slow yes",
+        _VISA,
+        "4000000000000119",
+        "3012",
+        "SANDBOX/SLOW YES",
+    ),
+    SimulatedProfile(
+        "timeout_declined",
+        "Visa, slow no",
+        _VISA,
+        "4000000000000127",
+        "3012",
+        "SANDBOX/SLOW NO",
+    ),
     SimulatedProfile(
         "blocked",
         "Blocked Visa (6283 on SELECT)",

@@ -4,6 +4,10 @@
 once (the kiosk sees the server as unreachable). `lose_next_payment()`: the next
 `POST /api/v1/kiosk/payments` reaches the server, which charges, but its answer is
 dropped and the network goes down with it: a payment in flight when the network fails.
+`cut(request_line)`: requests starting that way never reach the server, their
+connection is closed (the kiosk hears nothing; the server did nothing), until `uncut()`
+(the HTTP client retries an idempotent request once on a closed keep-alive connection, so
+"the next one" would not be enough).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class Relay:
         self.url = f"http://127.0.0.1:{self.port}"
         self._up = True
         self._lose_payment = False
+        self._cut: list[bytes] = []
         self.payment_answer_dropped = threading.Event()
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -48,6 +53,12 @@ class Relay:
 
     def lose_next_payment(self) -> None:
         self._lose_payment = True
+
+    def cut(self, request_line: str) -> None:
+        self._cut.append(request_line.encode())
+
+    def uncut(self) -> None:
+        self._cut.clear()
 
     def close(self) -> None:
         self._stopping = True
@@ -85,6 +96,8 @@ class Relay:
                     if not data:
                         return
                     if sock is client:
+                        if any(data.startswith(cut) for cut in self._cut):
+                            return  # closed below, the request unsent
                         if self._lose_payment and PAYMENT_REQUEST in data:
                             self._lose_payment = False
                             swallowing = True

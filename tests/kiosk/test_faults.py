@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from kiosk.journal import AttemptState
 from kiosk_devices.printer import EscPosPrinter, PrinterProfile
+from shared.payments import recovery
 from tests.kiosk.conftest import Kiosk, Kiosks, Server
 from tests.kiosk_devices.printer.emulator import EscPosEmulator
 from tests.kiosk_devices.printer.transports import PtyPrinter
@@ -172,3 +174,52 @@ def test_a_card_pulled_out_while_it_is_read_says_so_and_charges_nothing(
     assert "You were not charged." in screen.text
     assert kiosk.service.journal.last_transaction() is None
     assert kiosk.service.journal.open_attempts() == []
+
+
+@pytest.mark.parametrize(
+    ("card", "final", "told"),
+    [("timeout_approved", "printed", "Payment approved"), ("timeout_declined", "declined", "")],
+)
+def test_a_bank_that_answers_too_late_shows_being_confirmed_until_the_server_knows(
+    kiosks: Kiosks, server: Server, card: str, final: str, told: str
+) -> None:
+    kiosk = kiosks.start()
+    invoices = _bills_found(kiosk, server, [3900])
+    kiosk.pay(invoices)
+    kiosk.reader.insert(card)
+    kiosk.wait_for_state("in_doubt")
+    kiosk.reader.remove()
+    screen = kiosk.client.get("/card")
+    assert "Your payment is being confirmed" in screen.text
+    assert "please do not pay again" in screen.text
+    (attempt,) = kiosk.service.journal.open_attempts()
+    # The server's recovery job asks the processor (this test server runs no worker).
+    assert server.runtime.sandbox is not None
+    recovery.recover(server.factory, server.runtime.sandbox, dt.timedelta(0))
+    kiosk.wait_for_state(final)
+    if final == "printed":
+        assert told in kiosk.client.get("/receipt").text
+    else:
+        assert "No money was taken." in kiosk.client.get("/card").text
+    (payment,) = server.payments_by_key(attempt.idempotency_key)
+    settled = kiosk.service.journal.get(attempt.idempotency_key)
+    assert settled is not None
+    assert settled.state == (AttemptState.APPROVED if final == "printed" else AttemptState.DECLINED)
+    assert settled.transaction_id == payment.transaction_id
+
+
+def test_approved_with_a_receipt_that_cannot_be_fetched_keeps_the_transaction_number(
+    kiosks: Kiosks, server: Server
+) -> None:
+    kiosk = kiosks.start()
+    invoices = _bills_found(kiosk, server, [2200])
+    kiosk.relay.cut("GET /api/v1/kiosk/receipts/")
+    kiosk.pay(invoices)
+    kiosk.reader.insert("visa")
+    kiosk.wait_for_state("no_receipt")
+    kiosk.reader.remove()
+    screen = kiosk.client.get("/receipt").text
+    assert "Payment approved" in screen
+    assert "Your receipt cannot be printed right now. Keep the transaction number" in screen
+    transaction = kiosk.service.journal.last_transaction()
+    assert transaction is not None and transaction in screen

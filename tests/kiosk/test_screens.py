@@ -7,10 +7,12 @@ import re
 import uuid
 
 import pytest
+from sqlalchemy import select
 
+from kiosk.journal import AttemptState
 from shared.actors import Actor, ActorType
 from shared.gateway.sandbox.cards import Behaviour
-from shared.models import PaymentStatus, Tender
+from shared.models import Allocation, Invoice, Payment, PaymentStatus, Tender
 from shared.payments.taking import Item, PaymentRequest, take_payment
 from tests.kiosk.conftest import Kiosk, Kiosks, Server
 from tests.shared.sandbox import token
@@ -258,3 +260,74 @@ def test_a_card_number_typed_into_any_kiosk_field_is_kept_nowhere(
     assert card_numbers_in_files(sorted(kiosk.settings.state_dir.rglob("*"))) == {}
     assert card_numbers_in("\n".join(caplog.messages).encode()) == []
     assert card_numbers_in_database(server.runtime.engine) == {}
+
+
+@pytest.mark.parametrize(
+    ("card", "told"),
+    [
+        ("declined", "Your card was declined. No money was taken. Try another card"),
+        ("insufficient_funds", "Your card was declined because there are not enough funds."),
+    ],
+)
+def test_a_card_the_bank_declines_says_so_charges_nothing_and_another_card_can_pay(
+    kiosks: Kiosks, server: Server, card: str, told: str
+) -> None:
+    kiosk = kiosks.start()
+    (bill,) = server.bills([4100])
+    kiosk.begin("en")
+    kiosk.find(bill.account.account_number, "4821")
+    kiosk.pay([bill.invoice_number])
+    kiosk.reader.insert(card)
+    kiosk.wait_for_state("declined")
+    kiosk.reader.remove()
+    screen = kiosk.client.get("/card")
+    assert "Payment declined" in screen.text
+    assert told in screen.text
+    assert "No money was taken." in screen.text
+    assert "Use another card" in screen.text and "Back to my bills" in screen.text
+    # Nothing charged: the journal holds the attempt as declined, and so does the server.
+    assert kiosk.service.journal.open_attempts() == []
+    run = kiosk.service.sessions.get(kiosk.client.cookies.get("paydesk_kiosk")).run
+    attempt = kiosk.service.journal.get(run.key)
+    assert attempt is not None and attempt.state == AttemptState.DECLINED
+    (declined,) = server.payments_by_key(run.key)
+    assert declined.status is PaymentStatus.DECLINED
+    # Another card pays the same bill, once.
+    retry = kiosk.client.post(
+        "/card/retry", data={"csrf_token": kiosk.csrf(screen.text)}, follow_redirects=True
+    )
+    assert "Insert or tap your card" in retry.text
+    kiosk.reader.insert("visa")
+    kiosk.wait_for_state("printed")
+    kiosk.reader.remove()
+    assert "Payment approved" in kiosk.client.get("/receipt").text
+    with server.factory() as db:
+        statuses = db.scalars(
+            select(Payment.status)
+            .join(Allocation, Allocation.payment_id == Payment.id)
+            .where(Allocation.invoice_id == bill.id)
+        ).all()
+        assert db.get(Invoice, bill.id).amount_paid == 4100  # type: ignore[union-attr]
+    assert sorted(statuses) == sorted([PaymentStatus.DECLINED, PaymentStatus.POSTED])
+
+
+def test_after_a_decline_back_to_my_bills_cancels_and_the_bill_is_still_there(
+    kiosks: Kiosks, server: Server
+) -> None:
+    kiosk = kiosks.start()
+    (bill,) = server.bills([4200])
+    kiosk.begin("fr")
+    kiosk.find(bill.account.account_number, "4821")
+    kiosk.pay([bill.invoice_number])
+    kiosk.reader.insert("declined")
+    kiosk.wait_for_state("declined")
+    kiosk.reader.remove()
+    screen = kiosk.client.get("/card")
+    assert "Paiement refusé" in screen.text
+    assert "Votre carte a été refusée." in screen.text
+    back = kiosk.client.post(
+        "/card/cancel", data={"csrf_token": kiosk.csrf(screen.text)}, follow_redirects=True
+    )
+    assert back.url.path == "/bills"
+    assert f'value="{bill.invoice_number}"' in back.text  # still there to tick and pay
+    assert kiosk.state() == "in_service"
