@@ -46,7 +46,7 @@ from shared.models.payments import (
 )
 from shared.models.rate_limit import RateLimitWindow
 from shared.models.receipts import Receipt, ReceiptDelivery, ReceiptSequence
-from shared.models.sources import BalanceSourceSetting, SourceMode
+from shared.models.sources import BalanceSourceSetting, IntegrationClient, SourceMode
 from shared.models.staff import (
     AccessStamp,
     Permission,
@@ -111,6 +111,7 @@ __all__ = [
     "HelpTopic",
     "HoldOutcome",
     "IdempotencyRecord",
+    "IntegrationClient",
     "Interaction",
     "InteractionChannel",
     "InteractionLink",
