@@ -1,11 +1,18 @@
-"""Connected systems: the staff customer view's latency when balances are pulled.
+"""Connected systems: bills pushed per second, and the customer view's latency when
+balances are pulled.
 
-    .venv/bin/python bench/integrations.py               # SQLite, 200 views of each
+    .venv/bin/python bench/integrations.py --push        # part 1: the bulk push endpoint
+    .venv/bin/python bench/integrations.py               # part 2: SQLite, 200 views of each
     .venv/bin/python bench/integrations.py --views 500
     PAYDESK_TEST_POSTGRES_URL=postgresql+psycopg://... .venv/bin/python bench/integrations.py
 
-Part 2 of the issue's benchmark (part 1, bills pushed per second through the bulk
-endpoint, waits for the integration API). A fresh database behind a real uvicorn on
+Part 1 (`--push`): a fresh database behind a real uvicorn on loopback, a system set to
+push with 100 accounts, an integration client with `balances:write`; `--requests` bulk
+requests of `--lines` NDJSON lines each (every line a bill new to Paydesk), then the same
+again as updates (version 2, a new owing). Bills per second is lines / wall time, the
+client waiting for each answer before sending the next.
+
+Part 2: a fresh database behind a real uvicorn on
 loopback, an agent signed in with httpx, and three customers with an account in four
 departments each:
 
@@ -25,6 +32,7 @@ three customers are interleaved; p50 and p95 are printed with GET /healthz besid
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import socket
@@ -40,6 +48,7 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from paydesk.app import asgi, create_app
+from shared import integration_clients
 from shared.actors import SYSTEM
 from shared.auth.staff_users import create_staff
 from shared.config import WriteBackTarget
@@ -167,14 +176,99 @@ def run(backend: str, views: int, breaker: bool) -> None:
     print(f"slow system asked {len(slow.asked)} times, fast {len(fast.asked)} times")
 
 
+def run_push(backend: str, requests: int, lines: int) -> None:
+    system = "bench-push"
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with runtime_on_fresh_database(
+            backend,
+            Path(tmp),
+            secret_key="bench-push",
+            base_url=base,
+            log_level="WARNING",
+            api_client_calls_per_minute=1_000_000,
+        ) as runtime:
+            with transaction(runtime.factory) as db:
+                dept = factories.department(db, name="Bench taxes")
+                fee = factories.fee_type(db, dept)
+                customer = factories.customer(db, name="Bench Resident")
+                numbers = []
+                for _ in range(100):
+                    account = factories.account(db, customer, dept)
+                    account.source_system = system
+                    numbers.append(account.account_number)
+                db.add(
+                    BalanceSourceSetting(
+                        system=system,
+                        mode=SourceMode.PUSH,
+                        timeout_ms=2000,
+                        updated_by="bench",
+                        updated_at=utcnow(),
+                    )
+                )
+                made = integration_clients.register(
+                    db, SYSTEM, name="Bench system", scopes=["balances:write"]
+                )
+                fee_code = fee.code
+            with (
+                serving(asgi(create_app(runtime)), sock),
+                httpx.Client(base_url=base, timeout=600) as client,
+            ):
+                token = client.post(
+                    "/api/v1/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(made.client_id, made.client_secret),
+                ).json()["access_token"]
+                headers = {
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/x-ndjson",
+                }
+                print(f"\n{backend}: {requests} bulk requests of {lines} lines")
+                print(f"{'round':<12} {'bills':>8} {'seconds':>9} {'bills/s':>9}")
+                for version, label in ((1, "new bills"), (2, "updates")):
+                    start = time.perf_counter()
+                    for r in range(requests):
+                        body = "".join(
+                            json.dumps(
+                                {
+                                    "number": f"PB-{r:04d}-{n:06d}",
+                                    "account": numbers[n % len(numbers)],
+                                    "version": version,
+                                    "owing": 1_000 * version + n,
+                                    "fee_type": fee_code,
+                                }
+                            )
+                            + "\n"
+                            for n in range(lines)
+                        )
+                        answer = client.post(
+                            f"/api/v1/bills/{system}:bulk", content=body, headers=headers
+                        )
+                        assert answer.status_code == 200, answer.text[:300]
+                        bad = [x for x in answer.text.splitlines() if '"status":200' not in x]
+                        assert not bad, bad[:2]
+                    took = time.perf_counter() - start
+                    total = requests * lines
+                    print(f"{label:<12} {total:>8} {took:>9.2f} {total / took:>9.0f}")
+        sock.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--views", type=int, default=200)
     parser.add_argument("--no-breaker", action="store_true")
+    parser.add_argument("--push", action="store_true", help="part 1: the bulk push endpoint")
+    parser.add_argument("--requests", type=int, default=5)
+    parser.add_argument("--lines", type=int, default=2000)
     args = parser.parse_args()
     backends = ["sqlite"] + (["postgres"] if os.environ.get("PAYDESK_TEST_POSTGRES_URL") else [])
     for backend in backends:
-        run(backend, args.views, breaker=not args.no_breaker)
+        if args.push:
+            run_push(backend, args.requests, args.lines)
+        else:
+            run(backend, args.views, breaker=not args.no_breaker)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,10 @@ class AuditAction(StrEnum):
     BALANCES_REFRESHED = "account:balance:refreshed"
     BALANCES_PULLED = "account:balance:pulled"
     BALANCE_SOURCE_SET = "integration:balance_source:set"
+    INTEGRATION_CLIENT_REGISTERED = "integration:client:registered"
+    INTEGRATION_CLIENT_REVOKED = "integration:client:revoked"
+    INTEGRATION_TOKEN_ISSUED = "integration:token:issued"  # noqa: S105 - an event name
+    BALANCES_PUSHED = "account:balance:pushed"
     WEBHOOK_SUBSCRIBED = "integration:webhook:subscribed"
     WEBHOOK_CHANGED = "integration:webhook:changed"
     WEBHOOK_SECRET_ROTATED = "integration:webhook:secret_rotated"  # noqa: S105 - an event name

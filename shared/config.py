@@ -250,6 +250,10 @@ class Settings:
         default_factory=lambda: _env_int("BALANCE_MAX_AGE_SECONDS", 300)
     )
     # A system that failed this many times in a row is not asked for this many seconds.
+    # Calls one integration client may make per minute (the push API; a bulk call is one).
+    api_client_calls_per_minute: int = field(
+        default_factory=lambda: _env_int("API_CLIENT_CALLS_PER_MINUTE", 600)
+    )
     balance_breaker_failures: int = field(
         default_factory=lambda: _env_int("BALANCE_BREAKER_FAILURES", 3)
     )

@@ -16,6 +16,7 @@ from staff import (
     finance_routes,
     help_admin_views,
     home_views,
+    integration_client_views,
     integration_views,
     queue_routes,
     sso_views,
@@ -96,6 +97,18 @@ routes: list[BaseRoute] = [
         name="admin_help_topic",
     ),
     Route("/admin/integrations", integration_views.integrations, name="admin_integrations"),
+    Route(
+        "/admin/integrations/clients",
+        integration_client_views.clients,
+        methods=GET_POST,
+        name="admin_integration_clients",
+    ),
+    Route(
+        "/admin/integrations/clients/{client_id:int}/revoke",
+        integration_client_views.revoke,
+        methods=["POST"],
+        name="admin_integration_client_revoke",
+    ),
     Route(
         "/admin/integrations/sources/{system}",
         integration_views.source,

@@ -71,6 +71,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     },
     "interactions": {"kernel", "models", "customers", "messaging"},
     "terminals": {"kernel", "models"},
+    # Integration clients sign and check their tokens the way kiosks do.
+    "integration_clients": {"kernel", "models", "terminals"},
     # Pulled balances are applied to the bills held here, minding what payments hold.
     "balance_sources": {"kernel", "models", "customers", "messaging", "payments"},
     "help": {

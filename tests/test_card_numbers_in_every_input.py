@@ -34,6 +34,7 @@ from starlette.routing import Mount, Route
 from paydesk.app import asgi, create_app
 from paydesk.runtime import Runtime
 from paydesk.worker import Worker
+from shared import integration_clients
 from shared.actors import SYSTEM
 from shared.auth.mfa import current_step
 from shared.auth.staff_users import create_staff
@@ -428,6 +429,14 @@ def _administration(site: Site) -> None:
         admin,
         "/staff/admin/integrations/sources/utility-billing",
         {"mode": "pull", "timeout": "2000"},
+    )
+    with transaction(site.runtime.factory) as db:  # listed, with its revoke button
+        integration_clients.register(db, SYSTEM, name="PCI system", scopes=["balances:write"])
+    inject(
+        site,
+        admin,
+        "/staff/admin/integrations/clients",
+        {"name": "Tax billing", "scope": ["balances:write"]},
     )
     hook = {
         "owner": "CRM team",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.requests import Request
 
-from integrations.api import docs, kiosk, schemas, token
+from integrations.api import docs, kiosk, push, schemas, token
 from integrations.api.web import EXCEPTION_HANDLERS, Parts
 
 DESCRIPTION = (
@@ -13,7 +13,9 @@ DESCRIPTION = (
     "one-time code, gets 15-minute bearer tokens by OAuth2 client credentials (scope "
     "`kiosk`), and finds bills, takes card-present payments, prints receipts, reports its "
     "health and calls for help. Errors are `{error, message}` (plus `fields` on 422); "
-    "money is integer minor units with a display string in the request's locale."
+    "money is integer minor units with a display string in the request's locale. Back-end "
+    "systems registered as integration clients push accounts and bills (scope "
+    "`balances:write`); those endpoints answer errors as RFC 9457 problem details."
 )
 
 
@@ -44,4 +46,5 @@ def create_api(parts: Parts) -> FastAPI:
     api.add_api_route("/docs", docs.docs_page, methods=["GET"], include_in_schema=False)
     api.include_router(token.router)
     api.include_router(kiosk.router)
+    api.include_router(push.router)
     return api

@@ -12,7 +12,8 @@ from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from sqlalchemy.orm import Session
 
-from shared.models import Terminal
+from shared import audit, integration_clients
+from shared.models import IntegrationClient, Terminal
 from shared.terminals import credentials
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -50,6 +51,26 @@ class KioskClient(ClientMixin):  # type: ignore[misc]
         return grant_type == "client_credentials"
 
 
+class SystemClient(KioskClient):
+    """A back-end system's integration client as Authlib sees a client: it gets the scopes
+    it asks for among those it was registered with (all of them when it asks for none)."""
+
+    def __init__(self, client: IntegrationClient) -> None:
+        self.client = client
+
+    def get_client_id(self) -> str | None:
+        return self.client.client_id
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        allowed = list(self.client.scopes)
+        if not scope:
+            return " ".join(allowed)
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return integration_clients.secret_matches(self.client, client_secret)
+
+
 class _Grant(grants.ClientCredentialsGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
 
@@ -73,13 +94,16 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
     """One per token request: it holds that request's database session."""
 
     def __init__(self, db: Session, secret_key: str) -> None:
-        super().__init__(scopes_supported=[credentials.SCOPE])
+        super().__init__(scopes_supported=[credentials.SCOPE, *integration_clients.SCOPES])
         self.db = db
         self.secret_key = secret_key
         self.register_grant(_Grant)
         self.register_token_generator("default", self._token)
 
     def query_client(self, client_id: str) -> KioskClient | None:
+        system = integration_clients.by_client_id(self.db, client_id or "")
+        if system is not None:
+            return SystemClient(system)
         terminal = credentials.by_client_id(self.db, client_id or "")
         return KioskClient(terminal) if terminal is not None else None
 
@@ -95,6 +119,25 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
+        if isinstance(client, SystemClient):
+            granted = client.get_allowed_scope(scope)
+            assert client.client.client_id is not None
+            audit.record(
+                self.db,
+                integration_clients.actor(client.client),
+                audit.AuditAction.INTEGRATION_TOKEN_ISSUED,
+                "integration_client",
+                client.client.client_id,
+                {"scope": granted},
+            )
+            return {
+                "access_token": credentials.sign_token(
+                    self.secret_key, client.client.client_id, granted
+                ),
+                "token_type": "Bearer",
+                "expires_in": int(credentials.TOKEN_LIFETIME.total_seconds()),
+                "scope": granted,
+            }
         issued = credentials.issue_token(self.db, client.terminal, self.secret_key)
         return {
             "access_token": issued.token,

@@ -239,3 +239,57 @@ class Index(Model):
     openapi: str
     docs: str
     versions: dict[str, dict[str, str]]
+
+
+# -- push (balances:write) ----------------------------------------------------------------
+
+MinorUnits = Annotated[int, Field(ge=0, le=10**12)]
+SourceVersion = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=2**63 - 1,
+        description="The system's own version or timestamp (e.g. epoch milliseconds) of this "
+        "record: an update whose version is not newer than the stored one is not applied.",
+    ),
+]
+
+
+class ProblemDetails(Model):
+    """RFC 9457 problem details (`application/problem+json`)."""
+
+    type: str = Field(examples=["https://paydesk.invalid/problems/not-a-push-system"])
+    title: str
+    status: int
+    detail: str
+    errors: dict[str, str] | None = None
+
+
+class PushedBill(Model):
+    account: Reference = Field(description="The account number the bill is on (this system's).")
+    version: SourceVersion
+    owing: MinorUnits = Field(description="What is still owing, in minor units; 0: paid.")
+    amount_due: MinorUnits | None = Field(default=None, description="The bill's full amount.")
+    fee_type: Reference | None = Field(
+        default=None, description="Needed for a bill new to Paydesk: a fee type code."
+    )
+    description: Detail | None = None
+    due_date: dt.date | None = None
+
+
+class BulkBill(PushedBill):
+    number: Reference = Field(description="The bill's number in the system.")
+
+
+class PushedAccount(Model):
+    version: SourceVersion
+    status: Literal["active", "closed", "hold", "collections"]
+
+
+class PushResult(Model):
+    system: str
+    number: str
+    applied: bool = Field(description="False when the stored version was as new or newer.")
+    version: int = Field(description="The version Paydesk holds now.")
+    owing: int
+    status: str

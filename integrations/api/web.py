@@ -64,6 +64,60 @@ NOT_FOUND = N_("There is nothing here.")
 UNREADABLE = N_("The body is not readable JSON.")
 
 
+PROBLEM_BASE = "https://paydesk.invalid/problems/"
+# The push API answers errors as RFC 9457 problem details; the kiosk API keeps its shape.
+_PROBLEM_PATHS = ("/v1/accounts/", "/v1/bills/")
+
+
+class Problem(Exception):
+    """Answered as RFC 9457 problem details (`application/problem+json`)."""
+
+    def __init__(
+        self,
+        status_code: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(slug)
+        self.status_code, self.slug, self.title, self.detail = status_code, slug, title, detail
+        self.headers = dict(headers or {})
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status_code,
+            "detail": self.detail,
+        }
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+
+def _problem_response(problem: Problem) -> Response:
+    return JSONResponse(
+        problem.body(),
+        problem.status_code,
+        headers=problem.headers or None,
+        media_type="application/problem+json",
+    )
+
+
+async def _problem(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return _problem_response(exc)
+
+
+def _wants_problem(request: Request) -> bool:
+    path = request.scope.get("path", "")
+    return any(part in path for part in _PROBLEM_PATHS)
+
+
 def _error_response(error: ApiError) -> Response:
     body: dict[str, Any] = {"error": error.code, "message": error.message}
     if error.fields is not None:
@@ -82,16 +136,34 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> Response:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     fields: dict[str, str] = {}
     for problem in exc.errors():
         fields.setdefault(_field_name(tuple(problem.get("loc", ("body",)))), str(problem["msg"]))
+    if _wants_problem(request):
+        return _problem_response(
+            Problem(422, "invalid", "Invalid request", gettext_(INVALID), errors=fields)
+        )
     return _error_response(invalid(fields))
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if _wants_problem(request):
+        if exc.status_code == 400:
+            detail, slug = gettext_(UNREADABLE), "invalid"
+            return _problem_response(Problem(422, slug, "Invalid request", detail))
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "error")
+        return _problem_response(
+            Problem(
+                exc.status_code,
+                slug,
+                slug.replace("-", " ").capitalize(),
+                str(exc.detail),
+                headers=exc.headers,
+            )
+        )
     if exc.status_code == 400:
         # FastAPI could not parse the body (not JSON, not UTF-8): invalid input like any other.
         return _error_response(invalid({"body": gettext_(UNREADABLE)}))
@@ -103,6 +175,7 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     ApiError: _api_error,
+    Problem: _problem,
     RequestValidationError: _validation_error,
     StarletteHTTPException: _http_error,
 }

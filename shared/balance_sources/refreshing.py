@@ -207,7 +207,7 @@ class Refresher:
         return [c for c in refreshed.changed if c.invoice_number in invoice_numbers]
 
 
-def _waiting_for_news(session: Session, account: Account, invoice_ids: list[int]) -> bool:
+def waiting_for_news(session: Session, account: Account, invoice_ids: list[int]) -> bool:
     """Whether Paydesk knows of a payment on the account that the source may not yet."""
     pending = session.scalar(
         select(WriteBack.id)
@@ -237,27 +237,13 @@ def apply(session: Session, account: Account, statement: Statement, actor: Actor
         )
     }
     now = utcnow()
-    if _waiting_for_news(session, account, [i.id for i in invoices.values()]):
+    if waiting_for_news(session, account, [i.id for i in invoices.values()]):
         return []
     changed: list[Changed] = []
-
-    def owing(invoice: Invoice) -> int:
-        return invoice.owing if invoice.status is InvoiceStatus.OPEN else 0
-
     for number, bill in named.items():
-        invoice = invoices.get(number)
-        if invoice is None:
-            invoice = _new_bill(session, account, bill)
-            if invoice is None:
-                continue
-            changed.append(Changed(account.account_number, number, 0, bill.owing))
-            continue
-        before = owing(invoice)
-        invoice.amount_due = invoice.amount_paid + bill.owing
-        if invoice.status is not InvoiceStatus.CANCELLED:
-            invoice.status = InvoiceStatus.OPEN if bill.owing > 0 else InvoiceStatus.PAID
-        if owing(invoice) != before:
-            changed.append(Changed(account.account_number, number, before, owing(invoice)))
+        _invoice, change = apply_bill(session, account, invoices.get(number), bill)
+        if change is not None:
+            changed.append(change)
     for number, invoice in invoices.items():
         if number in named or invoice.status is not InvoiceStatus.OPEN:
             continue
@@ -267,12 +253,7 @@ def apply(session: Session, account: Account, statement: Statement, actor: Actor
         invoice.status = InvoiceStatus.PAID
         if before:
             changed.append(Changed(account.account_number, number, before, 0))
-    session.flush()
-    ids = [account.id]
-    balance_before = account.balance
-    account.balance = balances.open_bills(session, ids).get(account.id, 0) - (
-        balances.open_credits(session, ids).get(account.id, 0)
-    )
+    balance_before = rebalance(session, account)
     account.balance_as_of, account.source_as_of = now, statement.as_of
     if changed or account.balance != balance_before:
         audit.record(
@@ -291,6 +272,43 @@ def apply(session: Session, account: Account, statement: Statement, actor: Actor
             },
         )
     return changed
+
+
+def _owing(invoice: Invoice) -> int:
+    return invoice.owing if invoice.status is InvoiceStatus.OPEN else 0
+
+
+def apply_bill(
+    session: Session, account: Account, invoice: Invoice | None, bill: SourceBill
+) -> tuple[Invoice | None, Changed | None]:
+    """Make one bill held here owe what its source says (pulled or pushed): its owing
+    becomes what Paydesk received on it plus the source's owing; a bill not held yet is
+    added when its fee type is known in the account's department. The bill (None when it
+    could not be added) and its change, if its owing changed."""
+    number = bill.invoice_number
+    if invoice is None:
+        invoice = _new_bill(session, account, bill)
+        if invoice is None:
+            return None, None
+        return invoice, Changed(account.account_number, number, 0, bill.owing)
+    before = _owing(invoice)
+    invoice.amount_due = invoice.amount_paid + bill.owing
+    if invoice.status is not InvoiceStatus.CANCELLED:
+        invoice.status = InvoiceStatus.OPEN if bill.owing > 0 else InvoiceStatus.PAID
+    if _owing(invoice) == before:
+        return invoice, None
+    return invoice, Changed(account.account_number, number, before, _owing(invoice))
+
+
+def rebalance(session: Session, account: Account) -> int:
+    """Recompute the account's balance from its bills held here; the balance before."""
+    session.flush()
+    ids = [account.id]
+    before = account.balance
+    account.balance = balances.open_bills(session, ids).get(account.id, 0) - (
+        balances.open_credits(session, ids).get(account.id, 0)
+    )
+    return before
 
 
 def _new_bill(session: Session, account: Account, bill: SourceBill) -> Invoice | None:

@@ -54,7 +54,7 @@ from shared.models.reconciliation import (
     ReconciliationMatch,
     StatementFormat,
 )
-from shared.models.sources import BalanceSourceSetting, SourceMode
+from shared.models.sources import BalanceSourceSetting, IntegrationClient, SourceMode
 from shared.models.staff import (
     AccessStamp,
     Permission,
@@ -122,6 +122,7 @@ __all__ = [
     "HelpTopic",
     "HoldOutcome",
     "IdempotencyRecord",
+    "IntegrationClient",
     "Interaction",
     "InteractionChannel",
     "InteractionLink",

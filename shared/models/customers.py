@@ -4,7 +4,17 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Date, ForeignKey, Index, String, delete, event, insert
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    delete,
+    event,
+    insert,
+)
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 from sqlalchemy.orm.attributes import get_history
 
@@ -124,6 +134,8 @@ class Account(Base):
     # The source system's own time for the balance last pulled from it: an answer older
     # than this (two refreshes crossing) never overwrites a newer one.
     source_as_of: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The push API's ordering: the system's own version of the account last applied.
+    source_version: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[Timestamp]
 
     customer: Mapped[Customer] = relationship(back_populates="accounts")
@@ -151,6 +163,9 @@ class Invoice(Base):
         default=InvoiceStatus.OPEN,
     )
     issued_at: Mapped[Timestamp]
+    # The push API's ordering: the source system's version of the bill last applied (an
+    # older one is never applied over it).
+    source_version: Mapped[int | None] = mapped_column(BigInteger)
 
     account: Mapped[Account] = relationship(back_populates="invoices")
     fee_type: Mapped[FeeType] = relationship()

@@ -133,14 +133,34 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=_TOKEN_SALT)
 
 
+def sign_token(secret_key: str, client_id: str, scope: str) -> str:
+    """A signed bearer token naming `client_id` (a kiosk's or an integration client's);
+    whoever reads it checks that client id against its registry on every call."""
+    return str(
+        _serializer(secret_key).dumps({"c": client_id, "s": scope, "n": secrets.token_hex(4)})
+    )
+
+
+def read_token(token: str, secret_key: str) -> tuple[str, frozenset[str]] | None:
+    """(client id, scopes) of a well-signed, unexpired token; None otherwise."""
+    try:
+        data = _serializer(secret_key).loads(token, max_age=int(TOKEN_LIFETIME.total_seconds()))
+    except (BadSignature, SignatureExpired, UnicodeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    client_id, scope = data.get("c"), data.get("s")
+    if not isinstance(client_id, str) or not isinstance(scope, str):
+        return None
+    return client_id, frozenset(scope.split())
+
+
 def issue_token(
     session: Session, terminal: Terminal, secret_key: str, scope: str = SCOPE
 ) -> AccessToken:
     """A signed bearer token for `terminal`, valid 15 minutes while it stays enrolled."""
     assert terminal.client_id is not None
-    token = _serializer(secret_key).dumps(
-        {"c": terminal.client_id, "s": scope, "n": secrets.token_hex(4)}
-    )
+    token = sign_token(secret_key, terminal.client_id, scope)
     audit.record(
         session,
         registry.terminal_actor(terminal),
@@ -149,7 +169,7 @@ def issue_token(
         terminal.code,
         {"scope": scope},
     )
-    return AccessToken(str(token), int(TOKEN_LIFETIME.total_seconds()), scope)
+    return AccessToken(token, int(TOKEN_LIFETIME.total_seconds()), scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,19 +181,11 @@ class Bearer:
 def verify_token(session: Session, token: str, secret_key: str) -> Bearer | None:
     """The terminal a bearer token speaks for, or None: bad signature, expired, or the
     terminal revoked or enrolled again since (checked now, on every call)."""
-    try:
-        data = _serializer(secret_key).loads(token, max_age=int(TOKEN_LIFETIME.total_seconds()))
-    except (BadSignature, SignatureExpired, UnicodeError, ValueError):
+    read = read_token(token, secret_key)
+    terminal = by_client_id(session, read[0]) if read else None
+    if read is None or terminal is None:
         return None
-    if not isinstance(data, dict):
-        return None
-    client_id, scope = data.get("c"), data.get("s")
-    if not isinstance(client_id, str) or not isinstance(scope, str):
-        return None
-    terminal = by_client_id(session, client_id)
-    if terminal is None:
-        return None
-    return Bearer(terminal, frozenset(scope.split()))
+    return Bearer(terminal, read[1])
 
 
 def provision(

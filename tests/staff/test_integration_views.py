@@ -5,6 +5,7 @@ the system says was paid elsewhere, with what it owes now."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -12,9 +13,16 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from shared.config import WriteBackTarget
-from shared.models import AuditEvent, BalanceSourceSetting, Invoice, Payment, SourceMode
+from shared.models import (
+    AuditEvent,
+    BalanceSourceSetting,
+    IntegrationClient,
+    Invoice,
+    Payment,
+    SourceMode,
+)
 from tests import factories
-from tests.staff.conftest import Console, post, signed_in
+from tests.staff.conftest import Console, csrf, post, signed_in
 from tests.staff.test_counter import in_cash, pay_form
 from tests.support.apps import runtime_on_fresh_database
 from tests.support.pull_source import PullSource, bill
@@ -153,3 +161,48 @@ def test_the_counter_refuses_a_bill_paid_elsewhere_and_shows_a_changed_amount(
     assert f"Bill {number} was just paid elsewhere" in paid.text
     with connected.factory() as db:
         assert db.scalars(select(Payment).where(Payment.customer_id == customer_id)).all() == []
+
+
+def test_an_administrator_registers_a_system_client_and_revokes_it(connected: Console) -> None:
+    admin, _ = signed_in(connected, ["admin"])
+    page = "/staff/admin/integrations/clients"
+    refused = admin.post(page, data={"name": "Tax billing", "csrf_token": csrf(admin)})
+    assert refused.status_code == 422
+    assert "Choose at least one scope from the list." in refused.text
+
+    made = admin.post(
+        page,
+        data={"name": "Tax billing", "scope": ["balances:write"], "csrf_token": csrf(admin)},
+    )
+
+    assert made.status_code == 200
+    assert "the secret is shown only this once" in made.text
+    client_id = re.search(r'id="client-id">([^<]+)<', made.text)
+    secret = re.search(r'id="client-secret">([^<]+)<', made.text)
+    assert client_id and secret
+    again = admin.get(page).text
+    assert client_id[1] in again and secret[1] not in again  # shown once
+    token = admin.post(
+        "/api/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id[1], secret[1]),
+    )
+    assert token.status_code == 200
+    assert token.json()["scope"] == "balances:write"
+    with connected.factory() as db:
+        found = db.scalars(
+            select(IntegrationClient).where(IntegrationClient.client_id == client_id[1])
+        ).one()
+        assert found.secret_hash != secret[1]
+        client_key = found.id
+
+    revoked = post(admin, f"/staff/admin/integrations/clients/{client_key}/revoke")
+
+    assert revoked.status_code == 303
+    assert "Tax billing is revoked" in admin.get(page).text
+    refused_token = admin.post(
+        "/api/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id[1], secret[1]),
+    )
+    assert refused_token.status_code == 401

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from paydesk.app import create_app
+from shared import integration_clients
 from shared.actors import Actor, ActorType
 from shared.auth.access import SIGNED_IN, UserPermissions, can
 from shared.db import transaction
@@ -188,6 +189,9 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("GET", "/staff/admin/help/{topic_id:int}"): "admin:settings",
     ("POST", "/staff/admin/help/{topic_id:int}"): "admin:settings",
     ("GET", "/staff/admin/integrations"): "admin:integrations",
+    ("GET", "/staff/admin/integrations/clients"): "admin:integrations",
+    ("POST", "/staff/admin/integrations/clients"): "admin:integrations",
+    ("POST", "/staff/admin/integrations/clients/{client_id:int}/revoke"): "admin:integrations",
     ("GET", "/staff/admin/integrations/sources/{system}"): "admin:integrations",
     ("POST", "/staff/admin/integrations/sources/{system}"): "admin:integrations",
     ("POST", "/staff/admin/integrations/sandbox/{system}"): "admin:integrations",
@@ -361,8 +365,12 @@ def records(console: Console) -> dict[str, str]:
         kiosk = registry.register(
             db, actor, code=factories.unique("KIOSK"), location="Route matrix lobby"
         ).terminal
+        system_client = integration_clients.register(
+            db, actor, name="Route matrix system", scopes=["balances:write"]
+        ).client
         db.commit()
         terminal_id = kiosk.id
+        client_key = system_client.id
         role = db.scalars(select(Role).where(Role.name == scratch)).one()
         assignment = db.scalars(
             select(RoleAssignment).where(RoleAssignment.user_id == colleague.id)
@@ -397,6 +405,7 @@ def records(console: Console) -> dict[str, str]:
         "subscription_id": str(hook.id),
         "delivery_id": str(delivery_id),
         "statement_id": str(statement.statements[0].id),
+        "client_id": str(client_key),
     }
 
 

@@ -1,8 +1,11 @@
-"""Schemathesis fuzzes every call of the API document with a valid kiosk token: whatever
-it sends, no answer is a 5xx, and every answer has a documented status, content type and
-shape. Few examples per call and a fixed seed: modest and deterministic."""
+"""Schemathesis fuzzes every call of the API document with a valid kiosk token, and the
+push calls with a valid integration client's token too: whatever it sends, no answer is a
+5xx, and every answer has a documented status, content type and shape. Few examples per
+call and a fixed seed: modest and deterministic."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import hypothesis
 import schemathesis
@@ -17,6 +20,10 @@ from starlette.testclient import TestClient
 
 from paydesk.app import asgi, create_app
 from tests.integrations.api.conftest import Api
+from tests.integrations.api.test_push_api import _setup
+
+# The bulk push takes NDJSON: sent as the text schemathesis generates.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
 
 CHECKS = [
     not_a_server_error,
@@ -31,12 +38,24 @@ def test_every_call_answers_within_its_schema_whatever_it_is_sent(
     api: Api, client: TestClient
 ) -> None:
     kiosk = api.kiosk(client)
+    operations = _fuzz(api, {"Authorization": f"Bearer {kiosk.token}"}, lambda path: True)
+    assert operations >= 12  # every kiosk call, the token endpoint, the index
+
+
+def test_every_push_call_answers_within_its_schema_whatever_it_is_sent(
+    api: Api, client: TestClient
+) -> None:
+    push = _setup(api, client)
+    operations = _fuzz(api, push.headers, lambda path: "/v1/bills" in path or "/accounts" in path)
+    assert operations == 3  # PUT a bill, PUT an account, POST bills in bulk
+
+
+def _fuzz(api: Api, headers: dict[str, str], chosen: Callable[[str], bool]) -> int:
     app = asgi(create_app(api.runtime))
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
-    headers = {"Authorization": f"Bearer {kiosk.token}"}
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 12  # every kiosk call, the token endpoint, the index
-
+    operations = [
+        op for op in (result.ok() for result in schema.get_all_operations()) if chosen(op.path)
+    ]
     # Valid requests (positive) and requests breaking the schema (negative): neither may
     # get a 5xx or an undocumented answer.
     # (A call that takes nothing, like the configuration, has nothing to break.)
@@ -60,3 +79,4 @@ def test_every_call_answers_within_its_schema_whatever_it_is_sent(
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         call()
+    return len(operations)
