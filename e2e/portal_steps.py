@@ -154,6 +154,11 @@ def household(server: Server, slot: int) -> Household:
     return found[slot]
 
 
+def household_accounts(server: Server) -> set[str]:
+    """Every account the portal journeys may pay: other journeys leave them alone."""
+    return {a.account_number for home in _households(server) for a in (home.tax, home.water)}
+
+
 def owing_now(server: Server, invoice_numbers: list[str]) -> dict[str, int]:
     with server.db() as db:
         rows = db.scalars(select(Invoice).where(Invoice.invoice_number.in_(invoice_numbers)))
